@@ -1,0 +1,159 @@
+"""The FastAPI application: `create_app(config)` wires storage, the site tree, ingest and background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, delete, func, select
+
+from canhgac_api import __version__
+from canhgac_api.auth import TokenCache
+from canhgac_api.context import AppContext
+from canhgac_api.ingest import IngestWriter
+from canhgac_api.problems import install_problem_handlers
+from canhgac_api.ratelimit import RateLimiter
+from canhgac_api.routes import ROUTERS
+from canhgac_api.schemas.report import ReportBatch
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.hoststate import evaluate_host_states
+from canhgac_collector.sitetree import agent_settings, resolve_tree
+from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
+from canhgac_collector.storage.models import Host, Report, Site
+from canhgac_collector.storage.sites import sync_sites
+from canhgac_collector.telemetry import Telemetry
+
+log = logging.getLogger("canhgac.api")
+
+DESCRIPTION = """\
+Canh Gác — giám sát mạng và kiểm tra tuân thủ cấp độ an toàn hệ thống thông tin.
+Network health and security-level compliance for a province's government networks.
+
+Errors are RFC 9457 problem details. Authenticate with `Authorization: Bearer <token>`
+(`canhgac token create`); agents get theirs from `POST /api/v1/agents/enroll`.
+"""
+
+
+class SchemaNotCurrentError(RuntimeError):
+    pass
+
+
+def build_context(config: ServerConfig, engine: Engine) -> AppContext:
+    """Sync the configured site tree into the store and assemble the shared context."""
+    if not is_up_to_date(engine):
+        raise SchemaNotCurrentError(
+            f"the database at {config.redacted_database_url()} is not at the current schema; "
+            "run `canhgac db upgrade --config …`"
+        )
+    sessions = session_factory(engine)
+    tree = resolve_tree(config)
+    with sessions.begin() as session:
+        site_ids = sync_sites(session, tree)
+    telemetry = Telemetry()
+    ingest = config.ingest
+    return AppContext(
+        config=config,
+        engine=engine,
+        sessions=sessions,
+        tree=tree,
+        site_ids=site_ids,
+        tokens=TokenCache(),
+        writer=IngestWriter(engine, telemetry),
+        telemetry=telemetry,
+        ingest_limiter=RateLimiter(ingest.rate_limit_per_agent_rps, ingest.rate_limit_burst),
+        enroll_limiter=RateLimiter(1.0, 30),
+        site_codes={v: k for k, v in site_ids.items()},
+        settings_by_site_id={site_ids[code]: agent_settings(config, node) for code, node in tree.items()},
+    )
+
+
+def refresh_state(ctx: AppContext) -> None:
+    """Age host states (events on change) and refresh the hosts-by-state snapshot for /metrics."""
+    with ctx.sessions.begin() as session:
+        evaluate_host_states(session, ctx.config.host_state)
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(Site.code, Host.state, func.count())
+            .join(Host, Host.site_id == Site.id)
+            .group_by(Site.code, Host.state)
+        ).all()
+    ctx.telemetry.hosts_by_site_state = {(code, state): n for code, state, n in rows}
+
+
+def prune_reports(ctx: AppContext) -> int:
+    """Delete stored reports older than the retention; the counters on each host are kept."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=ctx.config.ingest.report_retention_days)
+    with ctx.sessions.begin() as session:
+        result = session.execute(delete(Report).where(Report.received_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _background(ctx: AppContext) -> None:
+    interval = ctx.config.host_state.check_interval_s
+    next_prune = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await asyncio.to_thread(refresh_state, ctx)
+            if loop.time() >= next_prune:
+                pruned = await asyncio.to_thread(prune_reports, ctx)
+                if pruned:
+                    log.info("pruned reports older than retention count=%d", pruned)
+                next_prune = loop.time() + 3600
+        except Exception:
+            log.exception("background state refresh failed; retrying")
+        await asyncio.sleep(interval)
+
+
+def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
+    """The API application. The database must already be migrated (`canhgac db upgrade`)."""
+    engine = engine or make_engine(config.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(config, engine)
+        app.state.ctx = ctx
+        ctx.writer.start()
+        task = asyncio.create_task(_background(ctx), name="state-refresh")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.to_thread(ctx.writer.stop)
+
+    app = FastAPI(
+        title="Canh Gác API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    _document_report_schema(app)
+    return app
+
+
+def _document_report_schema(app: FastAPI) -> None:
+    """Put the agent report schema (read from the raw body, so FastAPI cannot see it) into OpenAPI."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = base()
+        schema = ReportBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs", {}))
+        components["ReportBatch"] = schema
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

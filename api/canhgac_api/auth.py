@@ -1,0 +1,112 @@
+"""Bearer-token authentication and role/site-scope authorization.
+
+Every route names the roles it admits; readers are further limited to their site subtree (`scope_path`).
+Token lookups are cached briefly so ingest does not hit the database per request; a revoked token stops
+working within `CACHE_TTL_S`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from canhgac_api.context import AppContext, Ctx
+from canhgac_api.problems import ProblemError
+from canhgac_collector.storage.models import Site, Token
+from canhgac_collector.storage.tokens import hash_secret
+
+CACHE_TTL_S = 30.0
+READERS = ("admin", "operator", "officer", "auditor")
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: str
+    site_id: int | None
+    scope_path: str | None  # None: the whole province
+    host_id: str | None  # agents only
+
+    def sees_path(self, path: str) -> bool:
+        return self.scope_path is None or path.startswith(self.scope_path)
+
+
+class TokenCache:
+    """hash → (principal or None, expiry). Negative answers are cached too, against token guessing."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Principal | None, float]] = {}
+
+    def get(self, key: str) -> tuple[bool, Principal | None]:
+        hit = self._entries.get(key)
+        if hit is None or hit[1] < time.monotonic():
+            return False, None
+        return True, hit[0]
+
+    def put(self, key: str, principal: Principal | None) -> None:
+        if len(self._entries) > 100_000:
+            self._entries.clear()
+        self._entries[key] = (principal, time.monotonic() + CACHE_TTL_S)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _lookup(ctx: AppContext, secret_hash: str) -> Principal | None:
+    with ctx.sessions() as session:
+        row = session.execute(
+            select(Token, Site.path)
+            .outerjoin(Site, Token.site_id == Site.id)
+            .where(Token.secret_sha256 == secret_hash)
+        ).one_or_none()
+    if row is None:
+        return None
+    token, path = row
+    now = dt.datetime.now(dt.UTC)
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    return Principal(token.id, token.role, token.site_id, path, token.host_id)
+
+
+def authenticate(request: Request, ctx: Ctx) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ProblemError(
+            401, "unauthenticated", "Authentication required", "send 'Authorization: Bearer <token>'"
+        )
+    key = hash_secret(value.strip())
+    cached, principal = ctx.tokens.get(key)
+    if not cached:
+        principal = _lookup(ctx, key)
+        ctx.tokens.put(key, principal)
+    if principal is None:
+        raise ProblemError(401, "invalid-token", "Invalid token", "the token is unknown, revoked or expired")
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting only `roles`."""
+
+    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in roles:
+            raise ProblemError(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"role {principal.role} may not use this endpoint (needs: {', '.join(roles)})",
+            )
+        return principal
+
+    return check
+
+
+#: Dependencies for route signatures.
+Reader = Annotated[Principal, Depends(require(*READERS))]
+AgentCaller = Annotated[Principal, Depends(require("agent"))]

@@ -1,0 +1,43 @@
+"""What every request handler shares: config, database, resolved site tree, ingest writer, telemetry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.sitetree import SiteNode
+from canhgac_collector.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from canhgac_api.auth import TokenCache
+    from canhgac_api.ingest import IngestWriter
+    from canhgac_api.ratelimit import RateLimiter
+
+
+@dataclass
+class AppContext:
+    config: ServerConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    tree: dict[str, SiteNode]
+    site_ids: dict[str, int]  # code → id
+    tokens: TokenCache
+    writer: IngestWriter
+    telemetry: Telemetry
+    ingest_limiter: RateLimiter
+    enroll_limiter: RateLimiter
+    site_codes: dict[int, str] = field(default_factory=dict)  # id → code
+    settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]

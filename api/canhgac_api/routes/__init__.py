@@ -1,0 +1,15 @@
+"""API routes, one module per resource. Registration: `ROUTERS` below, mounted by `create_app`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from canhgac_api.routes import agents, events, health, hosts, sites
+
+ROUTERS: list[APIRouter] = [
+    agents.router,
+    sites.router,
+    hosts.router,
+    events.router,
+    health.router,
+]

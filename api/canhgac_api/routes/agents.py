@@ -1,0 +1,207 @@
+"""Agent protocol: enrollment and report ingest (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select, update
+
+from canhgac_api.auth import AgentCaller, Principal
+from canhgac_api.context import AppContext, Ctx
+from canhgac_api.ingest import decode_batch, dumps, prepare
+from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
+from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
+from canhgac_collector.storage.events import record_event
+from canhgac_collector.storage.models import Host, Token
+from canhgac_collector.storage.tokens import create_token
+
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+
+@router.post(
+    "/enroll",
+    status_code=201,
+    response_model=EnrollResponse,
+    responses=problem_responses(401, 422, 429),
+    summary="Enroll an agent with its site's enrollment key",
+)
+def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
+    client = request.client.host if request.client else "unknown"
+    allowed, _wait = ctx.enroll_limiter.allow(client)
+    if not allowed:
+        raise ProblemError(429, "rate-limited", "Too many requests", "too many enrollment attempts; wait")
+    site_cfg = site_for_enrollment_key(ctx.config, body.enrollment_key.get_secret_value())
+    if site_cfg is None:
+        raise ProblemError(
+            401,
+            "invalid-enrollment-key",
+            "Invalid enrollment key",
+            "the enrollment key matches no site in the server configuration",
+        )
+    site_id = ctx.site_ids[site_cfg.code]
+    now = dt.datetime.now(dt.UTC)
+    with ctx.sessions.begin() as session:
+        host = session.scalar(select(Host).where(Host.machine_id == body.machine_id))
+        if host is None:
+            host = Host(
+                id=str(uuid.uuid4()),
+                machine_id=body.machine_id,
+                hostname=body.hostname,
+                site_id=site_id,
+                state="new",
+                state_changed_at=now,
+                enrolled_at=now,
+                last_seq=0,
+                reports_total=0,
+            )
+            session.add(host)
+            session.flush()
+            kind, message = "host.enrolled", f"Máy {body.hostname} đăng ký tại {site_cfg.name} / enrolled"
+        else:
+            session.execute(
+                update(Token)
+                .where(Token.host_id == host.id, Token.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            host.hostname, host.site_id = body.hostname, site_id
+            kind, message = (
+                "host.reenrolled",
+                f"Máy {body.hostname} đăng ký lại tại {site_cfg.name} / re-enrolled",
+            )
+        record_event(
+            session,
+            kind=kind,
+            subject_type="host",
+            subject_id=host.id,
+            site_id=site_id,
+            actor=f"enroll:{client}",
+            message=message,
+        )
+        token = create_token(
+            session, role="agent", name=f"agent {body.hostname}", site_code=site_cfg.code, host_id=host.id
+        )
+        last_seq = host.last_seq
+        agent_id = host.id
+    ctx.tokens.clear()  # the old token of a re-enrolled host stops working now
+    return EnrollResponse(
+        agent_id=agent_id,
+        token=token.token,
+        site=site_cfg.code,
+        last_seq=last_seq,
+        settings=agent_settings(ctx.config, ctx.tree[site_cfg.code]),
+    )
+
+
+@router.post(
+    "/reports",
+    response_model=IngestAck,
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    summary="Push a gzip JSON batch of reports",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportBatch"}}},
+            "description": "gzip-compressed (`Content-Encoding: gzip`) JSON batch of reports, ordered by seq",
+        }
+    },
+)
+async def ingest_reports(
+    request: Request,
+    principal: AgentCaller,
+    ctx: Ctx,
+) -> Response:
+    telemetry = ctx.telemetry
+    try:
+        ack = await _ingest(request, principal, ctx)
+    except ProblemError as exc:
+        telemetry.ingest_requests[str(exc.status)] += 1
+        raise
+    telemetry.ingest_requests["200"] += 1
+    return Response(dumps(ack), media_type="application/json")
+
+
+async def _ingest(request: Request, principal: Principal, ctx: AppContext) -> dict[str, object]:
+    assert principal.host_id is not None
+    assert principal.site_id is not None
+    limits = ctx.config.ingest
+    allowed, wait = ctx.ingest_limiter.allow(principal.host_id)
+    if not allowed:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"this agent is over its request rate; retry in {wait:.1f} s",
+        )
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"Content-Type must be application/json, got {media or 'none'!r}",
+        )
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("gzip", "identity"):
+        raise ProblemError(
+            415,
+            "unsupported-encoding",
+            "Unsupported content encoding",
+            f"Content-Encoding must be gzip, got {encoding!r}",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise ProblemError(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body is {declared} bytes; the limit is {limits.max_body_bytes}",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise ProblemError(
+                413,
+                "body-too-large",
+                "Request body too large",
+                f"the body exceeds the limit of {limits.max_body_bytes} bytes",
+            )
+        chunks.append(chunk)
+    batch = decode_batch(b"".join(chunks), encoding, limits.max_decompressed_bytes)
+    prepared, newest, security = prepare(batch, principal.host_id)
+    try:
+        result = await ctx.writer.submit(principal.host_id, prepared, newest, security)
+    except LookupError:
+        raise ProblemError(
+            403, "unknown-agent", "Unknown agent", "this agent's host no longer exists; enroll again"
+        ) from None
+    except Exception:
+        raise ProblemError(
+            503, "storage-unavailable", "Storage unavailable", "the reports could not be stored; retry later"
+        ) from None
+    telemetry = ctx.telemetry
+    if result.conflicts:
+        telemetry.ingest_reports["refused"] += len(prepared)
+        raise ProblemError(
+            409,
+            "seq-conflict",
+            "Sequence conflict",
+            "; ".join(result.conflicts[:3]) + "; nothing of this batch was stored",
+            last_seq=result.last_seq,
+        )
+    telemetry.ingest_reports["accepted"] += len(result.accepted)
+    telemetry.ingest_reports["duplicate"] += len(result.duplicates)
+    status = newest.agent
+    node_code = ctx.site_codes[principal.site_id]
+    telemetry.agent_spool_backlog[(node_code, principal.host_id, newest.host.hostname)] = status.spool_backlog
+    return {
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "last_seq": result.last_seq,
+        "settings": ctx.settings_by_site_id[principal.site_id],
+    }

@@ -1,0 +1,55 @@
+"""Events (state changes, audit log), newest first, limited to the caller's subtree."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from canhgac_api.auth import Reader
+from canhgac_api.context import Ctx
+from canhgac_api.problems import problem_responses
+from canhgac_api.schemas.api import EventList, EventOut
+from canhgac_collector.storage.models import Event, Site
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+
+@router.get(
+    "", response_model=EventList, responses=problem_responses(401, 403), summary="Recent events in your scope"
+)
+def list_events(
+    principal: Reader,
+    ctx: Ctx,
+    kind: str | None = None,
+    subject_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventList:
+    stmt = select(Event, Site.code).outerjoin(Site, Event.site_id == Site.id)
+    if principal.scope_path is not None:  # province-wide events (no site) are for province roles only
+        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
+    if kind:
+        stmt = stmt.where(Event.kind == kind)
+    if subject_id:
+        stmt = stmt.where(Event.subject_id == subject_id)
+    with ctx.sessions() as session:
+        rows = session.execute(stmt.order_by(Event.id.desc()).limit(limit)).all()
+    return EventList(
+        events=[
+            EventOut(
+                id=e.id,
+                at=e.at,
+                kind=e.kind,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                site=code,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor=e.actor,
+                message=e.message,
+                data=e.data,
+            )
+            for e, code in rows
+        ]
+    )

@@ -1,0 +1,32 @@
+"""Liveness/readiness and the Prometheus exposition."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy import text
+
+from canhgac_api import __version__
+from canhgac_api.context import Ctx
+from canhgac_api.schemas.api import Health
+from canhgac_collector.storage.db import is_up_to_date
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/api/v1/health", response_model=Health, summary="Is the service and its database working")
+def health(ctx: Ctx) -> Health:
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = is_up_to_date(ctx.engine)
+        database = "ok"
+    except Exception:
+        current, database = False, "unreachable"
+    status = "ok" if database == "ok" and current else "degraded"
+    return Health(status=status, database=database, schema_current=current, version=__version__)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (from memory, no I/O)")
+def metrics(ctx: Ctx) -> Response:
+    return Response(ctx.telemetry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,102 @@
+"""Hosts (agents): list and detail with latest facts, limited to the caller's subtree."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Select, func, select
+
+from canhgac_api.auth import Principal, Reader
+from canhgac_api.context import Ctx
+from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
+from canhgac_collector.storage.models import Host, Site
+
+router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+
+
+def scoped(principal: Principal, stmt: Select[Host, Site]) -> Select[Host, Site]:
+    if principal.scope_path is not None:
+        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
+    return stmt
+
+
+def _summary(host: Host, site: Site) -> dict[str, object]:
+    os_name = None
+    if host.identity:
+        os_info = host.identity.get("os") or {}
+        os_name = (
+            os_info.get("pretty_name") or f"{os_info.get('system', '')} {os_info.get('release', '')}".strip()
+        )
+    return {
+        "id": host.id,
+        "hostname": host.hostname,
+        "site": site.code,
+        "state": host.state,
+        "state_changed_at": host.state_changed_at,
+        "last_report_at": host.last_report_at,
+        "last_seq": host.last_seq,
+        "reports_total": host.reports_total,
+        "agent_version": host.agent_version,
+        "os": os_name,
+    }
+
+
+@router.get(
+    "",
+    response_model=HostList,
+    responses=problem_responses(401, 403, 404),
+    summary="Hosts in your scope, optionally under one site and in one state",
+)
+def list_hosts(
+    principal: Reader,
+    ctx: Ctx,
+    site: Annotated[str | None, Query(description="site code: that site's whole subtree")] = None,
+    state: HostState | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HostList:
+    stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id))
+    with ctx.sessions() as session:
+        if site is not None:
+            path = session.scalar(select(Site.path).where(Site.code == site))
+            if path is None or not principal.sees_path(path):
+                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
+        if state is not None:
+            stmt = stmt.where(Host.state == state)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.execute(stmt.order_by(Site.path, Host.hostname).limit(limit).offset(offset)).all()
+        hosts = [HostSummary.model_validate(_summary(h, s)) for h, s in rows]
+    return HostList(hosts=hosts, total=total)
+
+
+@router.get(
+    "/{host_id}",
+    response_model=HostDetail,
+    responses=problem_responses(401, 403, 404),
+    summary="One host: state, report counters and latest facts",
+)
+def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
+    stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id).where(Host.id == host_id))
+    with ctx.sessions() as session:
+        row = session.execute(stmt).one_or_none()
+    if row is None:  # out of scope looks exactly like absent: no probing other communes' hosts
+        raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r} within your scope")
+    host, site = row
+    return HostDetail.model_validate(
+        {
+            **_summary(host, site),
+            "machine_id": host.machine_id,
+            "enrolled_at": host.enrolled_at,
+            "last_collected_at": host.last_collected_at,
+            "identity": host.identity,
+            "metrics": host.metrics,
+            "probes": host.probes,
+            "security": host.security,
+            "security_collected_at": host.security_collected_at,
+            "agent_status": host.agent_status,
+            "errors": host.errors,
+        }
+    )

@@ -1,0 +1,108 @@
+"""The site tree with host-status roll-up, limited to the caller's subtree."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from canhgac_api.auth import Principal, Reader
+from canhgac_api.context import AppContext, Ctx
+from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.schemas.api import HostCounts, SiteStatus, SitesTree
+from canhgac_collector.storage.models import Host, Site
+
+router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+
+
+def _status(counts: HostCounts) -> str:
+    if counts.total == 0:
+        return "empty"
+    if counts.down == counts.total:
+        return "down"
+    if counts.down or counts.stale:
+        return "degraded"
+    return "ok"
+
+
+def build_tree(ctx: AppContext, principal: Principal) -> list[SiteStatus]:
+    """Roots of the caller's visible tree, each with its subtree's counts rolled up."""
+    with ctx.sessions() as session:
+        sites = list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.path)))
+        rows = session.execute(
+            select(Host.site_id, Host.state, func.count()).group_by(Host.site_id, Host.state)
+        )
+        direct: dict[int, HostCounts] = defaultdict(HostCounts)
+        for site_id, state, n in rows:
+            counts = direct[site_id]
+            setattr(counts, state, getattr(counts, state) + n)
+            counts.total += n
+    by_id = {s.id: s for s in sites}
+    nodes: dict[int, SiteStatus] = {}
+    for site in sites:  # ordered by path: parents first
+        if not principal.sees_path(site.path):
+            continue
+        own = direct.get(site.id, HostCounts())
+        parent = by_id.get(site.parent_id) if site.parent_id else None
+        nodes[site.id] = SiteStatus(
+            code=site.code,
+            name=site.name,
+            name_en=site.name_en,
+            kind=site.kind,
+            level=site.level,
+            path=site.path,
+            parent=parent.code if parent else None,
+            contacts=site.contacts,
+            hosts=own,
+            subtree=own.model_copy(),
+            status="empty",
+        )
+    roots: list[SiteStatus] = []
+    for site in sites:
+        node = nodes.get(site.id)
+        if node is None:
+            continue
+        parent_node = nodes.get(site.parent_id) if site.parent_id else None
+        if parent_node is None:
+            roots.append(node)
+        else:
+            parent_node.children.append(node)
+    for site in reversed(sites):  # children before parents: add each subtree into its parent
+        node = nodes.get(site.id)
+        if node is None:
+            continue
+        node.status = _status(node.subtree)  # type: ignore[assignment]
+        parent_node = nodes.get(site.parent_id) if site.parent_id else None
+        if parent_node is not None:
+            for key in ("up", "stale", "down", "new", "total"):
+                setattr(
+                    parent_node.subtree, key, getattr(parent_node.subtree, key) + getattr(node.subtree, key)
+                )
+    return roots
+
+
+@router.get(
+    "",
+    response_model=SitesTree,
+    responses=problem_responses(401, 403),
+    summary="Site tree with hosts up/stale/down rolled up per subtree",
+)
+def sites_tree(principal: Reader, ctx: Ctx) -> SitesTree:
+    return SitesTree(sites=build_tree(ctx, principal))
+
+
+@router.get(
+    "/{code}",
+    response_model=SiteStatus,
+    responses=problem_responses(401, 403, 404),
+    summary="One site and its subtree",
+)
+def site_detail(code: str, principal: Reader, ctx: Ctx) -> SiteStatus:
+    stack = build_tree(ctx, principal)
+    while stack:
+        node = stack.pop()
+        if node.code == code:
+            return node
+        stack.extend(node.children)
+    raise ProblemError(404, "not-found", "Not found", f"no site {code!r} within your scope")

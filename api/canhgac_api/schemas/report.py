@@ -1,0 +1,313 @@
+"""The agent report, version 1: the wire contract between `canhgac-agent` and the ingest API.
+
+Validation is strict on purpose: unknown keys are rejected, every string and list is bounded, numbers
+are range-checked, timestamps must carry a timezone. A report that fails is rejected whole with a problem
+detail naming the field, so nothing partial is ever stored. `docs/protocol.md` describes the exchange.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(max_length=256)]
+Text = Annotated[str, Field(max_length=2048)]
+Count = Annotated[int, Field(ge=0)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+Millis = Annotated[float, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Base for every report section: unknown keys are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- identity -------------------------------------------------------------------------------------
+
+
+class OsInfo(Strict):
+    system: Name  # platform.system(): "Linux", "Windows"
+    release: Name
+    version: Text
+    arch: Name
+    distro_id: Name | None = None  # os-release ID, e.g. "debian"
+    distro_version: Name | None = None
+    pretty_name: Name | None = None
+
+
+class HardwareInfo(Strict):
+    vendor: Name | None = None
+    model: Name | None = None
+    serial: Name | None = None
+    bios_version: Name | None = None
+    cpu_model: Name | None = None
+    cpu_cores_logical: Count | None = None
+    cpu_cores_physical: Count | None = None
+    memory_total_bytes: Count | None = None
+
+
+class HostIdentity(Strict):
+    machine_id: Annotated[str, Field(min_length=1, max_length=128)]
+    hostname: Annotated[str, Field(min_length=1, max_length=255)]
+    os: OsInfo
+    hardware: HardwareInfo
+    boot_time: AwareDatetime | None = None
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+class CpuMetrics(Strict):
+    percent: Percent
+    count_logical: Count
+    load_1m: Annotated[float, Field(ge=0)] | None = None
+    load_5m: Annotated[float, Field(ge=0)] | None = None
+    load_15m: Annotated[float, Field(ge=0)] | None = None
+    iowait_percent: Percent | None = None
+
+
+class MemoryMetrics(Strict):
+    total_bytes: Count
+    available_bytes: Count
+    used_bytes: Count
+    percent: Percent
+    swap_total_bytes: Count
+    swap_used_bytes: Count
+    swap_percent: Percent
+
+
+class Filesystem(Strict):
+    mountpoint: Text
+    device: Text
+    fstype: Name
+    total_bytes: Count
+    used_bytes: Count
+    free_bytes: Count
+    percent: Percent
+    inodes_total: Count | None = None
+    inodes_used: Count | None = None
+
+
+class DiskIO(Strict):
+    """Cumulative counters since boot; rates are derived server-side."""
+
+    device: Name
+    read_bytes: Count
+    write_bytes: Count
+    read_count: Count
+    write_count: Count
+    busy_time_ms: Count | None = None
+
+
+class NetAddress(Strict):
+    family: Literal["ipv4", "ipv6", "mac"]
+    address: Name
+    netmask: Name | None = None
+
+
+class NetInterface(Strict):
+    """One interface with cumulative counters since boot."""
+
+    name: Name
+    is_up: bool
+    speed_mbps: Count | None = None
+    duplex: Literal["full", "half", "unknown"] = "unknown"
+    mtu: Count | None = None
+    addresses: Annotated[list[NetAddress], Field(max_length=256)] = []
+    bytes_sent: Count = 0
+    bytes_recv: Count = 0
+    packets_sent: Count = 0
+    packets_recv: Count = 0
+    errin: Count = 0
+    errout: Count = 0
+    dropin: Count = 0
+    dropout: Count = 0
+
+
+class Temperature(Strict):
+    sensor: Name
+    label: Name
+    current_c: float
+    high_c: float | None = None
+    critical_c: float | None = None
+
+
+class Fan(Strict):
+    sensor: Name
+    label: Name
+    rpm: Count
+
+
+class Battery(Strict):
+    percent: Percent
+    plugged: bool | None = None
+    secs_left: int | None = None  # None when unknown or unlimited (on AC)
+
+
+class Sensors(Strict):
+    temperatures: Annotated[list[Temperature], Field(max_length=512)] = []
+    fans: Annotated[list[Fan], Field(max_length=128)] = []
+    battery: Battery | None = None
+
+
+class Uptime(Strict):
+    boot_time: AwareDatetime
+    uptime_s: Annotated[float, Field(ge=0)]
+
+
+class Metrics(Strict):
+    """One section per collector; a section is null when its collector failed (see `errors`)."""
+
+    cpu: CpuMetrics | None = None
+    memory: MemoryMetrics | None = None
+    filesystems: Annotated[list[Filesystem], Field(max_length=512)] | None = None
+    disk_io: Annotated[list[DiskIO], Field(max_length=512)] | None = None
+    network: Annotated[list[NetInterface], Field(max_length=512)] | None = None
+    sensors: Sensors | None = None
+    uptime: Uptime | None = None
+
+
+# --- connectivity probes --------------------------------------------------------------------------
+
+
+class ProbeResult(Strict):
+    """Reachability and quality of one target over several attempts."""
+
+    name: Name  # the configured target name, e.g. "provincial-dc", or "gateway"
+    kind: Literal["gateway", "icmp", "tcp", "http", "dns"]
+    target: Text  # host, host:port, URL or DNS name
+    method: Literal["icmp", "tcp", "http", "dns"]  # what was actually used (icmp falls back to tcp)
+    sent: Count
+    received: Count
+    loss_ratio: Ratio
+    rtt_min_ms: Millis | None = None
+    rtt_avg_ms: Millis | None = None
+    rtt_max_ms: Millis | None = None
+    jitter_ms: Millis | None = None  # mean absolute difference of consecutive RTTs
+    ok: bool
+    status_code: Annotated[int, Field(ge=100, le=599)] | None = None  # http only
+    error: Text | None = None
+
+
+# --- host security facts (facts, not verdicts) ----------------------------------------------------
+
+
+class ListeningPort(Strict):
+    proto: Literal["tcp", "udp", "tcp6", "udp6"]
+    address: Name
+    port: Annotated[int, Field(ge=0, le=65535)]
+    pid: Count | None = None
+    process: Name | None = None
+
+
+class FirewallState(Strict):
+    backend: Literal["nftables", "iptables", "ufw", "firewalld", "windows", "none", "unknown"]
+    enabled: bool | None = None  # None: could not be determined (e.g. needs privileges)
+    default_input_policy: Name | None = None
+    rules_count: Count | None = None
+    detail: Text | None = None
+
+
+class TimeSync(Strict):
+    service: Name | None = None  # chrony, systemd-timesyncd, ntpd, w32time
+    synchronized: bool | None = None
+    source: Name | None = None
+    offset_ms: float | None = None
+
+
+class SshServer(Strict):
+    installed: bool
+    running: bool | None = None
+    # Effective sshd settings (lower-case keys as sshd -T prints them), from sshd_config and includes.
+    settings: Annotated[dict[Name, Text], Field(max_length=256)] = {}
+
+
+class PendingUpdates(Strict):
+    manager: Name  # apt, dnf, windows-update
+    total: Count | None = None
+    security: Count | None = None
+    last_refresh: AwareDatetime | None = None  # when the package lists were last refreshed
+
+
+class PasswordPolicy(Strict):
+    max_days: int | None = None
+    min_days: int | None = None
+    warn_days: int | None = None
+    min_length: Count | None = None
+    min_classes: Count | None = None  # character classes required (pwquality minclass)
+    remember: Count | None = None  # password history depth
+    lockout_attempts: Count | None = None  # faillock/tally deny
+    lockout_seconds: Count | None = None
+    source: Text | None = None  # files the values came from
+
+
+class LocalAccount(Strict):
+    name: Name
+    uid: int | None = None
+    groups: Annotated[list[Name], Field(max_length=256)] = []
+    is_admin: bool
+    has_password: bool | None = None
+    locked: bool | None = None
+    shell: Name | None = None
+
+
+class AntiMalware(Strict):
+    name: Name
+    installed: bool
+    running: bool | None = None
+    version: Name | None = None
+    signatures_updated: AwareDatetime | None = None
+
+
+class SecurityFacts(Strict):
+    platform: Literal["linux", "windows"]
+    listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
+    firewall: FirewallState | None = None
+    time_sync: TimeSync | None = None
+    ssh_server: SshServer | None = None
+    updates: PendingUpdates | None = None
+    password_policy: PasswordPolicy | None = None
+    accounts: Annotated[list[LocalAccount], Field(max_length=4096)] = []
+    anti_malware: Annotated[list[AntiMalware], Field(max_length=64)] = []
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+class CollectorError(Strict):
+    collector: Name
+    error: Text
+
+
+class AgentStatus(Strict):
+    version: Name
+    spool_backlog: Count  # reports waiting in the agent's spool when this one was made
+    spool_dropped_total: Count  # reports the spool dropped for size/age since install
+    rejected_total: Count  # reports the server refused and the agent set aside
+    cycle_cpu_s: Annotated[float, Field(ge=0)]  # CPU the previous collection cycle cost
+
+
+class Report(Strict):
+    schema_version: Literal[1] = 1
+    agent_id: Annotated[str, Field(min_length=1, max_length=64)]
+    seq: Annotated[int, Field(ge=1, le=2**62)]
+    collected_at: AwareDatetime
+    interval_s: Annotated[float, Field(gt=0, le=86400)]
+    host: HostIdentity
+    metrics: Metrics
+    probes: Annotated[list[ProbeResult], Field(max_length=256)] = []
+    security: SecurityFacts | None = None  # present on the cycles that collect it (hourly by default)
+    agent: AgentStatus
+    errors: Annotated[list[CollectorError], Field(max_length=256)] = []
+
+
+MAX_REPORTS_PER_BATCH = 500
+
+
+class ReportBatch(Strict):
+    """The body of `POST /api/v1/agents/reports`, sent gzip-compressed."""
+
+    reports: Annotated[list[Report], Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)]

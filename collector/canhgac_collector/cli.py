@@ -1,0 +1,237 @@
+"""`canhgac`: the server-side command line (serve, demo, db, token, config)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from canhgac_collector.config import ConfigError, ServerConfig, load_config
+
+app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng tỉnh / provincial network watch.")
+db_app = typer.Typer(no_args_is_help=True, help="State store: migrations.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
+config_app = typer.Typer(no_args_is_help=True, help="Server configuration.")
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml (see examples/server.yaml)"),
+]
+
+EXIT_CONFIG = 2
+EXIT_NOT_FOUND = 4
+
+
+def _load(path: Path | None) -> ServerConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[red]Lỗi cấu hình / config error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
+    )
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
+) -> None:
+    """Run the API (and, as they land, the collector loops) in one process."""
+    import uvicorn
+
+    from canhgac_api.app import create_app
+    from canhgac_collector.storage.db import make_engine, upgrade
+
+    cfg = _load(config)
+    setup_logging(cfg.log_level)
+    engine = make_engine(cfg.database_url)
+    if migrate:
+        upgrade(engine)
+    logging.getLogger("canhgac").info(
+        "serving listen=%s:%d database=%s", cfg.listen.host, cfg.listen.port, cfg.redacted_database_url()
+    )
+    uvicorn.run(
+        create_app(cfg, engine),
+        host=cfg.listen.host,
+        port=cfg.listen.port,
+        log_level="warning",
+        access_log=False,
+        loop="auto",
+        http="auto",
+    )
+
+
+@app.command()
+def demo(
+    agents: Annotated[int, typer.Option(min=1, max=50, help="simulated agent processes")] = 6,
+    port: Annotated[int, typer.Option(help="API port on 127.0.0.1")] = 8080,
+    duration: Annotated[float, typer.Option(help="stop after this many seconds (0: until Ctrl-C)")] = 0,
+    data_dir: Annotated[
+        Path, typer.Option(help="where the demo keeps its database and agents' state")
+    ] = Path("demo-data"),
+    interval: Annotated[float, typer.Option(min=1, help="agent report interval, seconds")] = 5,
+) -> None:
+    """Run the server and a simulated province on loopback (SQLite, real agent processes)."""
+    from canhgac_collector.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            agents=agents, port=port, duration=duration, data_dir=data_dir, interval=interval, console=console
+        )
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Create or migrate the state store to the current schema."""
+    from canhgac_collector.storage.db import current_revision, make_engine, upgrade
+
+    cfg = _load(config)
+    engine = make_engine(cfg.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    console.print(f"database {cfg.redacted_database_url()}: {before or 'empty'} → {after}", highlight=False)
+
+
+def _open_sessions(cfg: ServerConfig) -> sessionmaker[Session]:
+    """Sessions on a migrated store with the config's sites synced (tokens may name a site)."""
+    from canhgac_collector.sitetree import resolve_tree
+    from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
+    from canhgac_collector.storage.sites import sync_sites
+
+    engine = make_engine(cfg.database_url)
+    if not is_up_to_date(engine):
+        err.print("the database is not at the current schema: run `canhgac db upgrade` first")
+        raise typer.Exit(EXIT_CONFIG)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        sync_sites(session, resolve_tree(cfg))
+    return sessions
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin | operator | officer | auditor")],
+    name: Annotated[str, typer.Option(help="who or what holds it, e.g. 'Nguyễn Văn A, xã X'")] = "",
+    site: Annotated[str | None, typer.Option(help="site code: limit the token to this subtree")] = None,
+    expires_days: Annotated[float | None, typer.Option(help="expire after this many days")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API token; the token is printed once and only its hash is stored."""
+    from canhgac_collector.storage.tokens import TokenError, create_token
+
+    sessions = _open_sessions(_load(config))
+    try:
+        with sessions.begin() as session:
+            new = create_token(
+                session,
+                role=role,
+                name=name or f"{role} token",
+                site_code=site,
+                expires_in=dt.timedelta(days=expires_days) if expires_days else None,
+            )
+    except TokenError as exc:
+        err.print(f"cannot create token: {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if as_json:
+        print(json.dumps({"id": new.id, "token": new.token, "role": role, "site": site}))
+    else:
+        console.print(
+            f"token {new.id} ({role}{', site ' + site if site else ''}) — store it now, it is not "
+            "shown again:",
+            highlight=False,
+        )
+        print(new.token)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOpt = None) -> None:
+    """List tokens (never their secrets)."""
+    from canhgac_collector.storage.models import Site, Token
+
+    sessions = _open_sessions(_load(config))
+    table = Table("id", "role", "site", "name", "created", "expires", "revoked")
+    with sessions() as session:
+        rows = session.execute(
+            select(Token, Site.code)
+            .outerjoin(Site, Token.site_id == Site.id)
+            .where(Token.role != "agent")
+            .order_by(Token.created_at)
+        ).all()
+    for tok, code in rows:
+        table.add_row(
+            tok.id,
+            tok.role,
+            code or "*",
+            tok.name,
+            f"{tok.created_at:%Y-%m-%d %H:%M}",
+            f"{tok.expires_at:%Y-%m-%d}" if tok.expires_at else "-",
+            f"{tok.revoked_at:%Y-%m-%d %H:%M}" if tok.revoked_at else "-",
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, config: ConfigOpt = None) -> None:
+    """Revoke a token by id (effective within 30 s on a running server)."""
+    from canhgac_collector.storage.tokens import revoke_token
+
+    sessions = _open_sessions(_load(config))
+    with sessions.begin() as session:
+        ok = revoke_token(session, token_id)
+    if not ok:
+        err.print(f"no active token {token_id!r}")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    console.print(f"token {token_id} revoked")
+
+
+@config_app.command("check")
+def config_check(config: Annotated[Path, typer.Argument(help="server.yaml to validate")]) -> None:
+    """Validate a server config file and summarise its site tree."""
+    from canhgac_collector.sitetree import resolve_tree
+
+    cfg = _load(config)
+    nodes = resolve_tree(cfg)
+    console.print(
+        f"{config}: OK — {len(nodes)} sites, database {cfg.redacted_database_url()}", highlight=False
+    )
+    for node in nodes.values():
+        depth = node.path.count("/") - 2
+        keys = len(node.config.enrollment_keys)
+        console.print(
+            f"{'  ' * depth}{node.config.code}  {node.config.name}  level={node.level or '-'}  "
+            f"keys={keys}  targets={len(node.probe_targets)}",
+            highlight=False,
+        )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Server configuration: one YAML file, validated by pydantic, overridable by `CANHGAC_` variables.
+
+Unknown keys are rejected so a typo never silently falls back to a default. Secrets (enrollment keys,
+the database password) are `SecretStr` or redacted before they reach a log line. `examples/server.yaml`
+documents every key and is kept in sync by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListenConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+
+
+class Contact(Strict):
+    """Who hears about a site: alert routing (issue 6) reads these."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    telegram_chat_id: str | None = None
+
+
+class ProbeTarget(Strict):
+    """A reachability target checked by the agents of a site (and inherited by its children)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+    kind: Literal["icmp", "tcp", "http", "dns"]
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> ProbeTarget:
+        if self.kind == "http":
+            if not self.url or not re.match(r"^https?://", self.url):
+                raise ValueError(f"probe target {self.name!r}: kind http needs url: http(s)://…")
+        elif not self.host:
+            raise ValueError(f"probe target {self.name!r}: kind {self.kind} needs host")
+        if self.kind == "tcp" and self.port is None:
+            raise ValueError(f"probe target {self.name!r}: kind tcp needs port")
+        return self
+
+
+class SiteConfig(Strict):
+    """One node of the site tree: province → (district) → commune → office, any depth."""
+
+    code: Annotated[str, Field(pattern=SITE_CODE_RE)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]  # Vietnamese name, e.g. "Xã Cẩm Xuyên"
+    name_en: str | None = None
+    kind: Literal["province", "district", "commune", "ward", "office", "department", "datacenter"] = "office"
+    # Declared security level (cấp độ 1–5) of the systems this site hosts; inherited when unset.
+    level: Annotated[int, Field(ge=1, le=5)] | None = None
+    contacts: list[Contact] = []
+    enrollment_keys: list[SecretStr] = []
+    probe_targets: list[ProbeTarget] = []
+    children: list[SiteConfig] = []
+
+    @field_validator("enrollment_keys")
+    @classmethod
+    def _keys_long_enough(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            if len(key.get_secret_value()) < 16:
+                raise ValueError("enrollment keys must be at least 16 characters")
+        return keys
+
+
+class HostStateConfig(Strict):
+    """A host is up while its reports are fresh, stale after `stale_after_s`, down after `down_after_s`."""
+
+    stale_after_s: Annotated[float, Field(gt=0)] = 120
+    down_after_s: Annotated[float, Field(gt=0)] = 600
+    check_interval_s: Annotated[float, Field(gt=0)] = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HostStateConfig:
+        if self.down_after_s <= self.stale_after_s:
+            raise ValueError("host_state.down_after_s must be greater than stale_after_s")
+        return self
+
+
+class AgentSettings(Strict):
+    """Defaults pushed to agents in every ingest reply (per-site probe targets are added to these)."""
+
+    interval_s: Annotated[float, Field(ge=1, le=3600)] = 30
+    security_interval_s: Annotated[float, Field(ge=60, le=86400)] = 3600
+    batch_max: Annotated[int, Field(ge=1, le=500)] = 100
+    probe_gateway: bool = True
+    probe_count: Annotated[int, Field(ge=1, le=20)] = 4
+    probe_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+
+
+class IngestConfig(Strict):
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # compressed request body
+    max_decompressed_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    report_retention_days: Annotated[float, Field(gt=0)] = 30
+    rate_limit_per_agent_rps: Annotated[float, Field(gt=0)] = 5.0  # sustained requests/s per agent
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 20
+
+
+class ServerConfig(BaseSettings):
+    """The whole server configuration (`server.yaml`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CANHGAC_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    listen: ListenConfig = ListenConfig()
+    database_url: str = "sqlite:///canhgac.sqlite"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    public_url: str | None = None  # how agents reach this server; shown by the CLI
+    host_state: HostStateConfig = HostStateConfig()
+    agent_defaults: AgentSettings = AgentSettings()
+    ingest: IngestConfig = IngestConfig()
+    sites: list[SiteConfig] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (init kwargs carry the YAML), so a deployment can override one key.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _tree_is_consistent(self) -> ServerConfig:
+        seen: set[str] = set()
+        keys: dict[str, str] = {}
+        for site, _parent in walk_sites(self.sites):
+            if site.code in seen:
+                raise ValueError(f"site code {site.code!r} appears twice in the site tree")
+            seen.add(site.code)
+            for key in site.enrollment_keys:
+                other = keys.setdefault(key.get_secret_value(), site.code)
+                if other != site.code:
+                    raise ValueError(f"an enrollment key is shared by sites {other!r} and {site.code!r}")
+        return self
+
+    def redacted_database_url(self) -> str:
+        """The database URL with any password masked, for logs and CLI output."""
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
+
+
+def walk_sites(
+    sites: list[SiteConfig], parent: SiteConfig | None = None
+) -> Iterator[tuple[SiteConfig, SiteConfig | None]]:
+    """Depth-first (site, parent) pairs of the tree, parents before children."""
+    for site in sites:
+        yield site, parent
+        yield from walk_sites(site.children, site)
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+def load_config(path: str | Path | None) -> ServerConfig:
+    """Load and validate `path` (or only defaults + environment when None)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping of keys")
+        data = loaded
+        base = p.resolve().parent
+        url = data.get("database_url")
+        # A relative SQLite path is relative to the config file, not to wherever the CLI was started.
+        if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url.removeprefix("sqlite:///")
+            if rel and rel != ":memory:":
+                data["database_url"] = f"sqlite:///{base / rel}"
+    try:
+        return ServerConfig(**data)
+    except ValidationError as exc:
+        where = str(path) if path is not None else "environment"
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            lines.append(f"  {loc}: {err['msg']}")
+        raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from None
+
+
+def config_from_env_path() -> ServerConfig:
+    """Config named by `CANHGAC_CONFIG` (used by `canhgac serve` workers)."""
+    return load_config(os.environ.get("CANHGAC_CONFIG"))

@@ -1,0 +1,1 @@
+"""State store: models, engine setup, migrations."""

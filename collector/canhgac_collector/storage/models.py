@@ -1,0 +1,155 @@
+"""State store models (SQLAlchemy 2). The same schema runs on SQLite (default) and PostgreSQL.
+
+Schema changes go through Alembic migrations in `storage/migrations/versions/`; a test checks that the
+migrated schema matches these models on both databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER keys
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Site(Base):
+    """A node of the site tree. `path` is `/CODE/CHILD/…/` so a subtree is one prefix match."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)  # declared; None = inherited from the parent
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    path: Mapped[str] = mapped_column(String(2048), index=True)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(default=True)  # False once removed from the config
+
+
+class Host(Base):
+    """A machine running the agent. Its id is the agent id; the latest report's sections are kept here."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    machine_id: Mapped[str] = mapped_column(String(128), unique=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new | up | stale | down
+    state_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_report_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when received
+    last_collected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # agent's clock
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    reports_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    agent_version: Mapped[str | None] = mapped_column(String(64))
+    identity: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    probes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    agent_status: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    security: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    security_collected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    """One accepted agent report, kept for `ingest.report_retention_days`; (host, seq) is unique."""
+
+    __tablename__ = "reports"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    body_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))  # detects a seq reused with other content
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed canonical JSON
+
+
+class Token(Base):
+    """A bearer token. Only its SHA-256 is stored; the secret is shown once at creation."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | operator | officer | auditor | agent
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """A state change or an administrative action, in time order: the source of availability figures
+    and the audit log."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_subject", "subject_type", "subject_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(64))  # host.state, host.enrolled, token.created, …
+    subject_type: Mapped[str] = mapped_column(String(16))  # host | site | token | device
+    subject_id: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))  # token id or "system"
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
