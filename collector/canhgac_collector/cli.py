@@ -92,13 +92,24 @@ def demo(
         Path, typer.Option(help="where the demo keeps its database and agents' state")
     ] = Path("demo-data"),
     interval: Annotated[float, typer.Option(min=1, help="agent report interval, seconds")] = 5,
+    outage_every: Annotated[
+        float, typer.Option(help="cut the simulated Thạch Hà link every N seconds")
+    ] = 120,
+    outage_for: Annotated[float, typer.Option(help="…for this many seconds (0: never)")] = 40,
 ) -> None:
     """Run the server and a simulated province on loopback (SQLite, real agent processes)."""
     from canhgac_collector.demo import run_demo
 
     raise typer.Exit(
         run_demo(
-            agents=agents, port=port, duration=duration, data_dir=data_dir, interval=interval, console=console
+            agents=agents,
+            port=port,
+            duration=duration,
+            data_dir=data_dir,
+            interval=interval,
+            console=console,
+            outage_every=outage_every,
+            outage_for=outage_for,
         )
     )
 

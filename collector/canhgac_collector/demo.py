@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 # (code, Vietnamese name, English name, kind, level, parent code or None)
@@ -111,12 +112,12 @@ class LinkSimulator:
                 except OSError:
                     data = b""
                 if not data or peer is None:
-                    for s in (sock, peer):
-                        if s is not None:
+                    for end in (sock, peer):
+                        if end is not None:
                             with contextlib.suppress(Exception):
-                                sel.unregister(s)
-                            s.close()
-                            pairs.pop(s, None)
+                                sel.unregister(end)
+                            end.close()
+                            pairs.pop(end, None)
                     continue
                 with contextlib.suppress(OSError):
                     peer.setblocking(True)
@@ -363,26 +364,32 @@ def run_demo(
             highlight=False,
         )
         started = time.monotonic()
-        while not stopping:
-            elapsed = time.monotonic() - started
-            if duration and elapsed >= duration:
-                break
-            phase = elapsed % outage_every
-            link.set_up(not (outage_every - outage_for <= phase))
-            if server.poll() is not None:
-                console.print(
-                    f"[red]the server exited (code {server.returncode})[/]; see {log_dir}/server.log"
-                )
-                return 1
-            try:
-                tree = _get_json(f"{base}/api/v1/sites", token)["sites"]
-                console.print(_status_table(tree, link, elapsed))
-            except OSError as exc:
-                console.print(f"[yellow]status unavailable: {exc}[/]")
-            for _ in range(int(max(interval, 3) * 10)):
-                if stopping or (duration and time.monotonic() - started >= duration):
+        live = Live(console=console, auto_refresh=False) if console.is_terminal else None
+        with live or contextlib.nullcontext():
+            while not stopping:
+                elapsed = time.monotonic() - started
+                if duration and elapsed >= duration:
                     break
-                time.sleep(0.1)
+                link.set_up(elapsed % outage_every < outage_every - outage_for)
+                if server.poll() is not None:
+                    console.print(
+                        f"[red]the server exited (code {server.returncode})[/]; see {log_dir}/server.log"
+                    )
+                    return 1
+                try:
+                    table: Any = _status_table(
+                        _get_json(f"{base}/api/v1/sites", token)["sites"], link, elapsed
+                    )
+                except OSError as exc:
+                    table = f"[yellow]status unavailable: {exc}[/]"
+                if live is not None:
+                    live.update(table, refresh=True)
+                else:
+                    console.print(table)
+                for _ in range(int(max(interval, 3) * 10)):
+                    if stopping or (duration and time.monotonic() - started >= duration):
+                        break
+                    time.sleep(0.1)
         return 0
     except KeyboardInterrupt:
         return 0

@@ -1,0 +1,426 @@
+"""Agent configuration: one TOML file (stdlib `tomllib`), validated by hand into frozen dataclasses.
+
+The agent cannot depend on pydantic or PyYAML (it runs on old commune PCs with psutil alone), so this
+module does what the server's pydantic models do: unknown keys are errors naming the file and the dotted
+key, types and ranges are checked, and `CANHGAC_AGENT_<KEY>` environment variables override top-level
+scalars. Secrets are wrapped in `Secret` so they never reach a repr or a log line.
+
+It also holds the agent's logging setup (key=value lines on stderr), shared by every agent module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_CONFIG_PATH = Path("/etc/canhgac-agent/agent.toml")
+DEFAULT_STATE_DIR = (
+    Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "canhgac-agent"
+    if os.name == "nt"
+    else Path("/var/lib/canhgac-agent")
+)
+ENV_PREFIX = "CANHGAC_AGENT_"
+ENV_CONFIG = ENV_PREFIX + "CONFIG"  # path of the config file; not a config key
+PROBE_KINDS = ("icmp", "tcp", "http", "dns")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MiB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A config problem, rendered as `<file>: <dotted.key>: <what is wrong>`."""
+
+    def __init__(self, source: str, key: str | None, message: str) -> None:
+        self.source = source
+        self.key = key
+        self.message = message
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+class Secret:
+    """A string that prints as `***`; call `reveal()` where the real value is needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """One connectivity target, in the shape of the server settings' `probe_targets` entries."""
+
+    name: str
+    kind: str  # icmp | tcp | http | dns
+    host: str | None = None
+    port: int | None = None
+    url: str | None = None
+
+    def as_setting(self) -> dict[str, Any]:
+        """The target as the server sends it (keys with no value left out)."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        for key in ("host", "port", "url"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """Overrides of the host identity; the demo uses them to run several simulated hosts on one machine."""
+
+    machine_id: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class SpoolConfig:
+    max_bytes: int = 64 * MiB  # compressed report bodies kept while the server is unreachable
+    max_age_s: float = 14 * 86400.0  # older reports are dropped (and counted)
+
+
+@dataclass(frozen=True)
+class ProbesConfig:
+    gateway: bool = True
+    count: int = 4
+    timeout_s: float = 2.0
+    targets: tuple[ProbeTarget, ...] = ()  # merged with the server's targets; local wins by name
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    ca_file: str | None = None  # PEM bundle to trust instead of the system store
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    server_url: str | None = None
+    enrollment_key: Secret | None = None  # lets `run` enroll by itself on first start
+    state_dir: Path = DEFAULT_STATE_DIR
+    interval_s: float = 30.0  # until the server's settings say otherwise
+    security_interval_s: float = 3600.0
+    log_level: str = "info"
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
+    probes: ProbesConfig = field(default_factory=ProbesConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    source: str = field(default="<defaults>", compare=False)  # where it was read from, for messages
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+# Top-level scalars that CANHGAC_AGENT_<KEY> may override, with how to read the variable's text.
+_ENV_KEYS: dict[str, type] = {
+    "server_url": str,
+    "enrollment_key": str,
+    "state_dir": str,
+    "interval_s": float,
+    "security_interval_s": float,
+    "log_level": str,
+}
+
+
+class _Table:
+    """Reads one TOML table, checking each key as it is taken; `done()` rejects the keys nobody took."""
+
+    def __init__(
+        self, data: Mapping[str, Any], source: str, path: str, origins: dict[str, str] | None = None
+    ):
+        self.data = data
+        self.source = source
+        self.path = path
+        self.origins = origins or {}
+        self.taken: set[str] = set()
+
+    def error(self, key: str, message: str) -> ConfigError:
+        if key in self.origins:  # came from an environment variable: name that instead of the file
+            return ConfigError(self.origins[key], None, message)
+        return ConfigError(self.source, f"{self.path}{key}", message)
+
+    def raw(self, key: str) -> Any:
+        self.taken.add(key)
+        return self.data.get(key)
+
+    def string(self, key: str, *, max_len: int = 2048) -> str | None:
+        value = self.raw(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {_type_name(value)}")
+        if not value.strip():
+            raise self.error(key, "must not be empty (leave the key out instead)")
+        if len(value) > max_len:
+            raise self.error(key, f"must be at most {max_len} characters")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {_type_name(value)}")
+        return value
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        value = self.optional_integer(key, lo, hi)
+        return default if value is None else value
+
+    def optional_integer(self, key: str, lo: int, hi: int) -> int | None:
+        value = self.raw(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be an integer, not {_type_name(value)}")
+        if not lo <= value <= hi:
+            raise self.error(key, f"must be between {lo} and {hi} (got {value})")
+        return value
+
+    def number(self, key: str, default: float, lo: float, hi: float) -> float:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"must be a number, not {_type_name(value)}")
+        if not (lo < value <= hi):
+            raise self.error(key, f"must be greater than {lo:g} and at most {hi:g} (got {value})")
+        return float(value)
+
+    def table(self, key: str) -> _Table:
+        value = self.raw(key)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be a table ([{self.path}{key}]), not {_type_name(value)}")
+        return _Table(value, self.source, f"{self.path}{key}.")
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.taken)
+        if unknown:
+            key = unknown[0]
+            known = ", ".join(sorted(self.taken))
+            raise self.error(key, f"unknown key (known keys here: {known})")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), "a table" if isinstance(value, dict) else type(value).__name__
+    )
+
+
+def _url(table: _Table, key: str) -> str | None:
+    value = table.string(key)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise table.error(key, f"must be an http:// or https:// URL with a host (got {value!r})")
+    return value
+
+
+def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
+    if not isinstance(item, dict):
+        raise ConfigError(source, path, "must be a table ([[probes.targets]])")
+    t = _Table(item, source, path + ".")
+    name = t.string("name", max_len=256)
+    kind = t.string("kind")
+    host = t.string("host", max_len=255)
+    port = t.optional_integer("port", 1, 65535)
+    url = _url(t, "url")
+    t.done()
+    if name is None:
+        raise t.error("name", "is required")
+    if kind not in PROBE_KINDS:
+        raise t.error("kind", f"must be one of {', '.join(PROBE_KINDS)} (got {kind!r})")
+    needs = {"icmp": ("host",), "tcp": ("host", "port"), "http": ("url",), "dns": ("host",)}[kind]
+    allowed = {"icmp": {"host", "port"}, "tcp": {"host", "port"}, "http": {"url"}, "dns": {"host"}}[kind]
+    given = {"host": host, "port": port, "url": url}
+    for key in needs:
+        if given[key] is None:
+            raise t.error(key, f"is required for kind {kind!r}")
+    for key, value in given.items():
+        if value is not None and key not in allowed:
+            raise t.error(key, f"does not apply to kind {kind!r} (use {', '.join(sorted(allowed))})")
+    return ProbeTarget(name=name, kind=kind, host=host, port=port, url=url)
+
+
+def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> AgentConfig:
+    """Validate a parsed TOML document (plus environment overrides) into an `AgentConfig`."""
+    merged = dict(data)
+    origins: dict[str, str] = {}
+    for name, value in (env if env is not None else os.environ).items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG:
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in _ENV_KEYS:
+            raise ConfigError(
+                f"environment variable {name}",
+                None,
+                "unknown setting (known: "
+                + ", ".join(ENV_PREFIX + k.upper() for k in [*_ENV_KEYS, "config"])
+                + ")",
+            )
+        origin = f"environment variable {name}"
+        if _ENV_KEYS[key] is float:
+            try:
+                merged[key] = float(value)
+            except ValueError:
+                raise ConfigError(origin, None, f"must be a number (got {value!r})") from None
+        else:
+            merged[key] = value
+        origins[key] = origin
+
+    top = _Table(merged, source, "", origins)
+    server_url = _url(top, "server_url")
+    enrollment_key = top.string("enrollment_key", max_len=512)
+    state_dir = top.string("state_dir")
+    interval_s = top.number("interval_s", 30.0, 0.0, 86400.0)
+    security_interval_s = top.number("security_interval_s", 3600.0, 0.0, 30 * 86400.0)
+    log_level = (top.string("log_level") or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise top.error("log_level", f"must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
+
+    ident = top.table("identity")
+    identity = IdentityConfig(
+        machine_id=ident.string("machine_id", max_len=128), hostname=ident.string("hostname", max_len=255)
+    )
+    ident.done()
+
+    sp = top.table("spool")
+    spool = SpoolConfig(
+        max_bytes=sp.integer("max_bytes", SpoolConfig.max_bytes, 64 * 1024, 1 << 40),
+        max_age_s=sp.number("max_age_s", SpoolConfig.max_age_s, 0.0, 10 * 365 * 86400.0),
+    )
+    sp.done()
+
+    pr = top.table("probes")
+    raw_targets = pr.raw("targets")
+    if raw_targets is None:
+        raw_targets = []
+    if not isinstance(raw_targets, list):
+        raise pr.error("targets", "must be an array of tables ([[probes.targets]])")
+    targets = tuple(_parse_target(t, source, f"probes.targets[{i}]") for i, t in enumerate(raw_targets))
+    seen: set[str] = set()
+    for i, target in enumerate(targets):
+        if target.name in seen:
+            raise ConfigError(source, f"probes.targets[{i}].name", f"duplicate target name {target.name!r}")
+        seen.add(target.name)
+    probes = ProbesConfig(
+        gateway=pr.boolean("gateway", True),
+        count=pr.integer("count", 4, 1, 100),
+        timeout_s=pr.number("timeout_s", 2.0, 0.0, 60.0),
+        targets=targets,
+    )
+    pr.done()
+
+    tl = top.table("tls")
+    ca_file = tl.string("ca_file")
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise tl.error("ca_file", f"no such file: {ca_file}")
+    tls = TlsConfig(ca_file=ca_file, verify=tl.boolean("verify", True))
+    tl.done()
+    top.done()
+
+    return AgentConfig(
+        server_url=server_url,
+        enrollment_key=Secret(enrollment_key) if enrollment_key else None,
+        state_dir=Path(state_dir) if state_dir else DEFAULT_STATE_DIR,
+        interval_s=interval_s,
+        security_interval_s=security_interval_s,
+        log_level=log_level,
+        identity=identity,
+        spool=spool,
+        probes=probes,
+        tls=tls,
+        source=source,
+    )
+
+
+def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read the config file. With no path: `$CANHGAC_AGENT_CONFIG`, else the default path if it exists,
+    else built-in defaults (so `canhgac-agent once` works on a bare machine). A path that was asked for
+    explicitly must exist."""
+    environ = env if env is not None else os.environ
+    explicit = path is not None or bool(environ.get(ENV_CONFIG))
+    file = Path(path if path is not None else environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(str(file), None, "config file not found") from None
+        return parse_config({}, "<defaults>", environ)
+    except OSError as exc:
+        raise ConfigError(str(file), None, f"cannot read config file: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(file), None, f"not UTF-8 text: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), None, f"invalid TOML: {exc}") from None
+    return parse_config(data, str(file), environ)
+
+
+# --- logging ---------------------------------------------------------------------------------------
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """`extra=` for a log call: key=value pairs appended to the line (`extra=fields(n=3)`)."""
+    return {"kv": values}
+
+
+def _quote(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if text and not any(c in text for c in ' ="\\\n\t') and text.isprintable():
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+class KeyValueFormatter(logging.Formatter):
+    """One line per record: `ts=… level=… logger=… msg="…" key=value …` (logfmt, greppable)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        parts = [
+            f"ts={ts}.{int(record.msecs):03d}Z",
+            f"level={record.levelname.lower()}",
+            f"logger={record.name}",
+            f"msg={_quote(record.getMessage())}",
+        ]
+        kv = getattr(record, "kv", None)
+        if isinstance(kv, dict):
+            parts.extend(f"{k}={_quote(v)}" for k, v in kv.items())
+        if record.exc_info:
+            parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
+        return " ".join(parts)
+
+
+def configure_logging(level: str = "info") -> None:
+    """Send the agent's logs to stderr as key=value lines (journald adds its own timestamp)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,467 @@
+"""One collection cycle (→ a `Report` dict) and the run loop: collect → spool → drain → sleep to the tick.
+
+The loop sleeps on an Event between ticks (no polling), keeps its phase on the monotonic clock, and
+between ticks wakes only when the sender's backoff expires with reports waiting. SIGTERM/SIGINT (wired
+by the CLI to `Runner.stop`) end it after the current step. Nothing a collector, the spool or the
+network does ends the loop: each failure is logged or recorded in `Report.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from canhgac_agent import __version__
+from canhgac_agent.config import AgentConfig, fields
+from canhgac_agent.sender import MAX_BATCH_REPORTS, Backoff, EnrollError, Sender, enroll, save_enrollment
+from canhgac_agent.spool import STATE_FILE, Spool, StateFile, read_snapshot
+
+UNENROLLED = "unenrolled"  # agent_id of reports made before enrollment (re-stamped once enrolled)
+METRIC_SECTIONS = frozenset({"cpu", "memory", "filesystems", "disk_io", "network", "sensors", "uptime"})
+MAX_ERRORS = 256
+MAX_PROBES = 256
+
+_log = logging.getLogger(__name__)
+
+
+# --- settings ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What is in force: the server's settings (last reply) over the config's; probe targets merged
+    with the config's, the local target winning by name."""
+
+    interval_s: float
+    security_interval_s: float
+    batch_max: int
+    probe_gateway: bool
+    probe_count: int
+    probe_timeout_s: float
+    probe_targets: tuple[dict[str, Any], ...]
+
+
+def effective_settings(config: AgentConfig, server: Any) -> tuple[Settings, list[str]]:
+    """Combine config and server settings; returns the settings and the server values ignored as invalid."""
+    given: Mapping[str, Any] = server if isinstance(server, Mapping) else {}
+    problems: list[str] = []
+
+    def number(key: str, default: float, lo: float, hi: float, integral: bool = False) -> Any:
+        if key not in given:
+            return default
+        value = given[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        if ok and integral and not isinstance(value, int):
+            ok = False
+        if not ok:
+            problems.append(f"{key}={value!r}")
+            return default
+        return value
+
+    gateway = given.get("probe_gateway", config.probes.gateway)
+    if not isinstance(gateway, bool):
+        problems.append(f"probe_gateway={gateway!r}")
+        gateway = config.probes.gateway
+
+    merged: dict[str, dict[str, Any]] = {}
+    raw_targets = given.get("probe_targets", [])
+    if not isinstance(raw_targets, list):
+        problems.append("probe_targets (not a list)")
+        raw_targets = []
+    for target in raw_targets:
+        if (
+            isinstance(target, dict)
+            and isinstance(target.get("name"), str)
+            and isinstance(target.get("kind"), str)
+        ):
+            merged[target["name"]] = dict(target)
+        else:
+            problems.append(f"probe_targets entry {target!r}")
+    for local in config.probes.targets:
+        merged[local.name] = local.as_setting()
+
+    settings = Settings(
+        interval_s=float(number("interval_s", config.interval_s, 0.05, 86400.0)),
+        security_interval_s=float(
+            number("security_interval_s", config.security_interval_s, 1.0, 30 * 86400.0)
+        ),
+        batch_max=int(number("batch_max", 100, 1, MAX_BATCH_REPORTS, integral=True)),
+        probe_gateway=gateway,
+        probe_count=int(number("probe_count", config.probes.count, 1, 100, integral=True)),
+        probe_timeout_s=float(number("probe_timeout_s", config.probes.timeout_s, 0.05, 60.0)),
+        probe_targets=tuple(list(merged.values())[:MAX_PROBES]),
+    )
+    return settings, problems
+
+
+# --- one report --------------------------------------------------------------------------------------
+
+
+def _error(collector: str, exc: BaseException) -> dict[str, str]:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return {"collector": collector[:256], "error": text[:2048]}
+
+
+def _fallback_identity(config: AgentConfig) -> dict[str, Any]:
+    """A minimal valid `HostIdentity` for when the identity collector fails: a report still goes out."""
+    machine_id = config.identity.machine_id
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        if machine_id:
+            break
+        try:
+            with open(path, encoding="ascii", errors="replace") as f:
+                machine_id = f.read(128).strip() or None
+        except OSError:
+            pass
+    hostname = config.identity.hostname or socket.gethostname() or "unknown"
+    return {
+        "machine_id": (machine_id or uuid.uuid5(uuid.NAMESPACE_DNS, hostname).hex)[:128],
+        "hostname": hostname[:255],
+        "os": {
+            "system": (platform.system() or "unknown")[:256],
+            "release": platform.release()[:256],
+            "version": platform.version()[:2048],
+            "arch": (platform.machine() or "unknown")[:256],
+        },
+        "hardware": {},
+    }
+
+
+def host_identity(config: AgentConfig, errors: list[dict[str, str]]) -> dict[str, Any]:
+    """`Report.host` from the identity collector, or a minimal one (and an entry in `errors`) if it fails."""
+    try:
+        from canhgac_agent.collectors import identity
+
+        host = identity.collect(config.identity.machine_id, config.identity.hostname)
+        if not isinstance(host, dict):
+            raise TypeError(f"identity.collect returned {type(host).__name__}, not a dict")
+        return host
+    except Exception as exc:
+        errors.append(_error("identity", exc))
+        return _fallback_identity(config)
+
+
+def _security_facts(errors: list[dict[str, str]]) -> dict[str, Any] | None:
+    try:
+        from canhgac_agent.facts import collect_security_facts
+
+        result: Any = collect_security_facts()
+    except Exception as exc:
+        errors.append(_error("security", exc))
+        return None
+    # Either `facts` or `(facts, errors)`: the facts module's signature is settling.
+    facts, extra = result if isinstance(result, tuple) and len(result) == 2 else (result, [])
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict) and "collector" in item and "error" in item:
+            errors.append({"collector": str(item["collector"])[:256], "error": str(item["error"])[:2048]})
+        else:
+            errors.append({"collector": "security", "error": str(item)[:2048]})
+    if facts is not None and not isinstance(facts, dict):
+        errors.append({"collector": "security", "error": f"facts were {type(facts).__name__}, not a dict"})
+        return None
+    return facts
+
+
+def build_report(
+    config: AgentConfig,
+    settings: Settings,
+    *,
+    agent_id: str,
+    seq: int,
+    include_security: bool,
+    status: Mapping[str, Any],
+    collected_at: float | None = None,
+) -> dict[str, Any]:
+    """Collect everything and return a dict matching `canhgac_api.schemas.report.Report`."""
+    from canhgac_agent.collectors import COLLECTORS
+
+    at = time.time() if collected_at is None else collected_at
+    errors: list[dict[str, str]] = []
+    host = host_identity(config, errors)
+    metrics: dict[str, Any] = {}
+    for name, collect in COLLECTORS.items():
+        if name not in METRIC_SECTIONS:  # the server rejects unknown keys: keep the rest of the report
+            errors.append({"collector": name, "error": "not a metrics section of report v1; left out"})
+            continue
+        try:
+            metrics[name] = collect()
+        except Exception as exc:
+            metrics[name] = None
+            errors.append(_error(name, exc))
+    probes: list[dict[str, Any]] = []
+    if settings.probe_gateway or settings.probe_targets:
+        try:
+            from canhgac_agent.probes import run_probes
+
+            probes = run_probes(
+                list(settings.probe_targets),
+                gateway=settings.probe_gateway,
+                count=settings.probe_count,
+                timeout_s=settings.probe_timeout_s,
+            )[:MAX_PROBES]
+        except Exception as exc:
+            errors.append(_error("probes", exc))
+    security = _security_facts(errors) if include_security else None
+    return {
+        "schema_version": 1,
+        "agent_id": agent_id,
+        "seq": seq,
+        "collected_at": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds"),
+        "interval_s": settings.interval_s,
+        "host": host,
+        "metrics": metrics,
+        "probes": probes,
+        "security": security,
+        "agent": dict(status),
+        "errors": errors[:MAX_ERRORS],
+    }
+
+
+def agent_status(backlog: int, dropped_total: int, rejected_total: int, cycle_cpu_s: float) -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "spool_backlog": backlog,
+        "spool_dropped_total": dropped_total,
+        "rejected_total": rejected_total,
+        "cycle_cpu_s": round(max(0.0, cycle_cpu_s), 6),
+    }
+
+
+def once_report(config: AgentConfig) -> dict[str, Any]:
+    """One report as `run` would make it next, touching nothing: no spool write, no send, no state write.
+
+    Works with no state at all (agent_id "unenrolled", seq 1).
+    """
+    state: dict[str, Any] = {}
+    try:
+        loaded = json.loads((config.state_dir / STATE_FILE).read_bytes())
+        state = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError):
+        pass
+    snapshot = read_snapshot(config.state_dir)
+    high_water = state.get("seq_high_water")
+    seq = max(
+        high_water + 1 if isinstance(high_water, int) and not isinstance(high_water, bool) else 1,
+        snapshot.counters.next_seq if snapshot else 1,
+    )
+    settings, _ = effective_settings(config, state.get("settings"))
+    c = snapshot.counters if snapshot else None
+    agent_id = state.get("agent_id")
+    return build_report(
+        config,
+        settings,
+        agent_id=agent_id if isinstance(agent_id, str) and agent_id else UNENROLLED,
+        seq=seq,
+        include_security=True,
+        status=agent_status(
+            c.backlog if c else 0, c.dropped_total if c else 0, c.rejected_total if c else 0, 0.0
+        ),
+    )
+
+
+# --- the loop ----------------------------------------------------------------------------------------
+
+
+class Runner:
+    """The agent process: owns the state file, the spool and the sender."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        state: StateFile | None = None,
+        spool: Spool | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state or StateFile(config.state_dir / STATE_FILE)
+        self.spool = spool or Spool(
+            config.state_dir, self.state, max_bytes=config.spool.max_bytes, max_age_s=config.spool.max_age_s
+        )
+        self.stop = stop or threading.Event()
+        self._server_settings: Any = object()  # forces the first computation
+        self.settings, _ = effective_settings(config, None)
+        self.sender = Sender(
+            self.spool,
+            self.state,
+            ca_file=config.tls.ca_file,
+            verify=config.tls.verify,
+            on_settings=self._use_server_settings,
+        )
+        self._use_server_settings(self.state.get("settings"))
+        self._agent_id: str | None = None
+        self._enroll_backoff = Backoff(base_s=5.0)
+        self._enroll_retry_at = 0.0
+        self._last_security: float | None = None
+        self.last_cycle_cpu_s = 0.0
+        self._adopt_enrollment()
+
+    # -- state and settings ------------------------------------------------------------------------
+
+    def _use_server_settings(self, server: Any) -> None:
+        if server == self._server_settings:
+            return
+        self._server_settings = server
+        self.settings, problems = effective_settings(self.config, server)
+        self.sender.batch_max = self.settings.batch_max
+        if problems:
+            _log.warning("ignoring invalid server settings", extra=fields(values="; ".join(problems)))
+
+    def _adopt_enrollment(self) -> None:
+        """Pick up agent_id/token changes (ours or a concurrent `canhgac-agent enroll`)."""
+        agent_id = self.state.get("agent_id")
+        agent_id = agent_id if isinstance(agent_id, str) and agent_id else None
+        if agent_id != self._agent_id:
+            self._agent_id = agent_id
+            if agent_id:
+                self.sender.retry_at = 0.0  # a new token deserves a try now, not after the 401 backoff
+                self.sender.backoff.reset()
+                self.spool.restamp(agent_id)
+        self._use_server_settings(self.state.get("settings"))
+
+    def _maybe_enroll(self) -> None:
+        cfg = self.config
+        if self._agent_id or not cfg.enrollment_key or not cfg.server_url:
+            return
+        now = time.monotonic()
+        if now < self._enroll_retry_at:
+            return
+        host = host_identity(cfg, [])
+        try:
+            reply = enroll(
+                cfg.server_url,
+                cfg.enrollment_key.reveal(),
+                machine_id=host["machine_id"],
+                hostname=host["hostname"],
+                http=self.sender.http,
+            )
+        except EnrollError as exc:
+            delay = self._enroll_backoff.cap_s if exc.refused else self._enroll_backoff.next_delay()
+            self._enroll_retry_at = now + delay
+            _log.error(
+                "enrollment refused; check enrollment_key" if exc.refused else "cannot enroll yet",
+                extra=fields(error=str(exc), retry_in_s=round(delay, 1)),
+            )
+            return
+        save_enrollment(self.state, cfg.server_url, reply)
+        _log.info("enrolled", extra=fields(agent_id=reply["agent_id"], site=reply.get("site")))
+        self._adopt_enrollment()
+
+    # -- a cycle -----------------------------------------------------------------------------------
+
+    def _security_due(self, now: float) -> bool:
+        if self._last_security is None:
+            return True
+        # Half an interval of slack so an hourly collection does not slip a whole cycle each hour.
+        return now - self._last_security >= self.settings.security_interval_s - self.settings.interval_s / 2
+
+    def collect(self) -> dict[str, Any]:
+        """Make one report and spool it (before any send); returns it."""
+        counters = self.spool.counters()
+        now = time.monotonic()
+        security = self._security_due(now)
+        if security:
+            self._last_security = now
+        seq = self.spool.allocate_seq()
+        at = time.time()
+        report = build_report(
+            self.config,
+            self.settings,
+            agent_id=self._agent_id or UNENROLLED,
+            seq=seq,
+            include_security=security,
+            status=agent_status(
+                counters.backlog, counters.dropped_total, counters.rejected_total, self.last_cycle_cpu_s
+            ),
+            collected_at=at,
+        )
+        self.spool.add(seq, report, collected_at=at)
+        return report
+
+    def drain(self, deadline: float) -> None:
+        try:
+            self.sender.drain(deadline=deadline, should_stop=self.stop.is_set)
+        except Exception:
+            _log.exception("sending failed unexpectedly; reports stay in the spool")
+
+    def cycle(self) -> None:
+        """refresh state → (enroll) → collect and spool → drain, each step guarded."""
+        try:
+            if self.state.refresh():
+                self._adopt_enrollment()
+            self._maybe_enroll()
+        except Exception:
+            _log.exception("state/enrollment step failed; continuing")
+        try:
+            self.collect()
+        except Exception:
+            _log.exception("collecting or spooling a report failed; continuing")
+        if not self.stop.is_set():
+            # Bounded so a long backlog cannot starve collection; a slow collection still leaves a slot.
+            self.drain(time.monotonic() + max(0.5, min(self.settings.interval_s * 0.8, 120.0)))
+
+    def run(self) -> None:
+        """Cycle until `stop` is set."""
+        _log.info(
+            "agent started",
+            extra=fields(
+                version=__version__,
+                pid=os.getpid(),
+                state_dir=str(self.config.state_dir),
+                interval_s=self.settings.interval_s,
+                agent_id=self._agent_id or UNENROLLED,
+                backlog=self.spool.backlog,
+            ),
+        )
+        stored_url = self.state.get("server_url")
+        if self._agent_id and self.config.server_url and stored_url and stored_url != self.config.server_url:
+            _log.warning(
+                "config server_url differs from the one the agent enrolled with; sending to the enrolled one "
+                "(re-enroll to change)",
+                extra=fields(config=self.config.server_url, enrolled=stored_url),
+            )
+        if not self._agent_id and not (self.config.enrollment_key and self.config.server_url):
+            _log.warning("not enrolled: reports are kept in the spool until `canhgac-agent enroll` is run")
+        next_tick = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                cpu = time.process_time()
+                self.cycle()
+                self.last_cycle_cpu_s = time.process_time() - cpu
+                next_tick = self._next_tick(next_tick)
+                self._wait_for(next_tick)
+        finally:
+            self.spool.close()
+            _log.info("agent stopped")
+
+    def _next_tick(self, previous: float) -> float:
+        interval = self.settings.interval_s
+        tick = previous + interval
+        now = time.monotonic()
+        if tick < now:  # the cycle overran: skip the missed ticks, keep the phase
+            tick += math.ceil((now - tick) / interval) * interval
+        return tick
+
+    def _wait_for(self, tick: float) -> None:
+        """Sleep until `tick`, waking early only to retry sending once the backoff has expired."""
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if now >= tick:
+                return
+            retry = self.sender.retry_at
+            early = self.sender.enrolled and self.spool.backlog > 0 and now < retry < tick
+            wake = retry if early else tick
+            if self.stop.wait(wake - now) or not early:
+                return
+            self.drain(tick)

@@ -1,0 +1,442 @@
+"""Forwarding: sends spooled reports to `POST /api/v1/agents/reports` and enrolls the agent
+(`docs/protocol.md`).
+
+A report leaves the spool only when the server acknowledged its seq (`accepted` or `duplicates`), so a
+lost reply means a resend that the server answers with `duplicates`. Refused batches (400/409/413/415/422)
+are halved until the one bad report is isolated and set aside; 401/403 keep everything and wait for a new
+enrollment; 429, 5xx and transport errors keep everything and back off (exponential, full jitter).
+
+urllib/http.client/ssl cost ~7 MB of RSS, so they are imported on the first send, not at start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from canhgac_agent import __version__
+from canhgac_agent.config import MiB, fields
+from canhgac_agent.spool import Pending, Spool, StateFile
+
+if TYPE_CHECKING:
+    import urllib.request
+
+ENROLL_PATH = "/api/v1/agents/enroll"
+REPORTS_PATH = "/api/v1/agents/reports"
+MAX_BATCH_REPORTS = 500  # protocol limit
+MAX_BATCH_BYTES = 1 * MiB  # compressed body
+MAX_REPLY_BYTES = 1 * MiB
+REFUSED = frozenset({400, 409, 413, 415, 422})  # nothing stored; the batch itself is the problem
+AUTH = frozenset({401, 403})  # nothing stored; the token is the problem
+USER_AGENT = f"canhgac-agent/{__version__}"
+
+_log = logging.getLogger(__name__)
+
+
+class Backoff:
+    """Exponential backoff with full jitter: the n-th delay is uniform in [0, min(cap, base * 2**n)]."""
+
+    def __init__(self, base_s: float = 1.0, cap_s: float = 300.0, rng: random.Random | None = None) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.attempts = 0
+        self._rng = rng or random.Random()  # noqa: S311  (jitter, not cryptography)
+
+    def bound(self) -> float:
+        """Upper bound of the next delay."""
+        return min(self.cap_s, self.base_s * 2.0 ** min(self.attempts, 64))
+
+    def next_delay(self) -> float:
+        delay = self._rng.uniform(0.0, self.bound())
+        self.attempts += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+# --- HTTP --------------------------------------------------------------------------------------------
+
+
+class TransportError(Exception):
+    """No HTTP answer: refused, reset, timed out, TLS failure, connection dropped."""
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+    retry_after_s: float | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def problem(self) -> str:
+        """The problem detail as one line: `422 Unprocessable Content: detail [loc: msg; …]`."""
+        try:
+            doc = self.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            text = self.body[:300].decode("utf-8", "replace").strip()
+            return f"HTTP {self.status}" + (f": {text}" if text else "")
+        parts = [f"{doc.get('status', self.status)} {doc.get('title') or ''}".strip()]
+        if doc.get("detail"):
+            parts.append(str(doc["detail"]))
+        errors = doc.get("errors")
+        if isinstance(errors, list) and errors:
+            shown = []
+            for err in errors[:10]:
+                if isinstance(err, dict):
+                    loc = ".".join(str(x) for x in err.get("loc", []))
+                    shown.append(f"{loc}: {err.get('msg', '')}")
+            parts.append("[" + "; ".join(shown) + "]")
+        return ": ".join(parts)[:4000]
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: rare from our server; the jittered backoff applies
+
+
+class Http:
+    """POST over urllib: TLS from the config, no redirects (a redirected POST would lose its body)."""
+
+    def __init__(self, *, ca_file: str | None = None, verify: bool = True) -> None:
+        self.ca_file = ca_file
+        self.verify = verify
+        self._opener: urllib.request.OpenerDirector | None = None
+        self._https = False
+
+    def _build(self, https: bool) -> urllib.request.OpenerDirector:
+        import ssl
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        if not https:  # the system CA store costs ~1.4 MB of RSS: load it only for https
+            return urllib.request.build_opener(NoRedirect())
+        ctx = ssl.create_default_context(cafile=self.ca_file)  # ca_file alone replaces the system store
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            _log.warning("TLS certificate verification is off (tls.verify = false)")
+        return urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), NoRedirect())
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpReply:
+        import http.client
+        import urllib.error
+        import urllib.request
+
+        https = url.lower().startswith("https:")
+        if self._opener is None or self._https != https:
+            self._opener, self._https = self._build(https), https
+        request = urllib.request.Request(  # noqa: S310  (the URL is validated http(s) config)
+            url, data=body, headers={"User-Agent": USER_AGENT, **headers}, method="POST"
+        )
+        try:
+            with self._opener.open(request, timeout=timeout_s) as resp:
+                return HttpReply(resp.status, resp.read(MAX_REPLY_BYTES))
+        except urllib.error.HTTPError as exc:
+            with contextlib.closing(exc):
+                data = exc.read(MAX_REPLY_BYTES) if exc.fp is not None else b""
+            return HttpReply(exc.code, data, _retry_after(exc.headers))
+        except urllib.error.URLError as exc:
+            raise TransportError(str(exc.reason)) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+
+
+def endpoint(server_url: str, path: str) -> str:
+    return server_url.rstrip("/") + path
+
+
+# --- enrollment ------------------------------------------------------------------------------------
+
+
+class EnrollError(Exception):
+    """Enrollment failed; `refused` when the server answered no (bad key), not when it was unreachable."""
+
+    def __init__(self, message: str, *, status: int | None = None, refused: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.refused = refused
+
+
+def enroll(
+    server_url: str,
+    enrollment_key: str,
+    *,
+    machine_id: str,
+    hostname: str,
+    ca_file: str | None = None,
+    verify: bool = True,
+    timeout_s: float = 30.0,
+    http: Http | None = None,
+) -> dict[str, Any]:
+    """`POST /api/v1/agents/enroll`; returns the reply (agent_id, token, site, settings).
+
+    `http`: reuse a client (and its TLS context) instead of building one from `ca_file`/`verify`.
+    """
+    url = endpoint(server_url, ENROLL_PATH)
+    body = json.dumps(
+        {"enrollment_key": enrollment_key, "machine_id": machine_id, "hostname": hostname}
+    ).encode()
+    try:
+        reply = (http or Http(ca_file=ca_file, verify=verify)).post(
+            url, body, {"Content-Type": "application/json"}, timeout_s
+        )
+    except TransportError as exc:
+        raise EnrollError(f"cannot reach {url}: {exc}") from None
+    if reply.status in (200, 201):
+        try:
+            doc = reply.json()
+        except ValueError:
+            doc = None
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("agent_id"), str)
+            or not isinstance(doc.get("token"), str)
+            or not doc["agent_id"]
+            or not doc["token"]
+        ):
+            raise EnrollError(f"{url}: enrollment reply lacks agent_id/token", status=reply.status)
+        return doc
+    refused = 400 <= reply.status < 500 and reply.status not in (408, 429)
+    raise EnrollError(f"{url}: {reply.problem()}", status=reply.status, refused=refused)
+
+
+def save_enrollment(state: StateFile, server_url: str, reply: Mapping[str, Any]) -> None:
+    """Keep the enrollment in state.json (the only place the token is stored)."""
+    last_seq = reply.get("last_seq")  # not in protocol v1's enroll reply; honoured if the server sends it
+    state.update(
+        server_url=server_url,
+        agent_id=reply["agent_id"],
+        token=reply["token"],
+        site=reply.get("site") if isinstance(reply.get("site"), str) else None,
+        settings=reply["settings"] if isinstance(reply.get("settings"), dict) else None,
+        enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seq_high_water=last_seq if isinstance(last_seq, int) and not isinstance(last_seq, bool) else 0,
+    )
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendOutcome:
+    """What one `drain()` did; kept in the spool for `canhgac-agent status`."""
+
+    at: str
+    result: str  # ok | retry | auth
+    http_status: int | None = None
+    batches: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    error: str | None = None
+    retry_in_s: float | None = None
+    backlog: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Sender:
+    """Drains the spool to the server in seq order. Not thread-safe; the run loop owns it."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        state: StateFile,
+        *,
+        ca_file: str | None = None,
+        verify: bool = True,
+        batch_max: int = 100,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        timeout_s: float = 30.0,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_settings: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.spool = spool
+        self.state = state
+        self.http = Http(ca_file=ca_file, verify=verify)
+        self.batch_max = batch_max
+        self.max_batch_bytes = max_batch_bytes
+        self.timeout_s = timeout_s
+        self.backoff = backoff or Backoff()
+        self.clock = clock
+        self.on_settings = on_settings
+        self.retry_at = 0.0  # clock() before which drain() does not try
+        self.last: SendOutcome | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.state.get("token")) and bool(self.state.get("server_url"))
+
+    def drain(
+        self, *, deadline: float | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> SendOutcome | None:
+        """Send batches until the spool is empty, a failure, `deadline` (clock time) or `should_stop()`.
+
+        Returns None when nothing was attempted (empty spool, not enrolled, or still backing off).
+        """
+        if self.clock() < self.retry_at or not self.enrolled:
+            return None
+        url = endpoint(str(self.state.get("server_url")), REPORTS_PATH)
+        headers = {
+            "Authorization": f"Bearer {self.state.get('token')}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        out = SendOutcome(at="", result="ok")
+        limit = ceiling = max(1, min(self.batch_max, MAX_BATCH_REPORTS))
+        failures_before = self.backoff.attempts
+        while not should_stop():
+            timeout = self.timeout_s
+            if deadline is not None:
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    break
+                timeout = min(timeout, max(1.0, remaining))
+            batch = self.spool.peek(limit, self.max_batch_bytes)
+            if not batch:
+                break
+            body = gzip.compress(
+                b'{"reports":[' + b",".join(p.json_bytes() for p in batch) + b"]}", compresslevel=6, mtime=0
+            )
+            try:
+                reply = self.http.post(url, body, headers, timeout)
+            except TransportError as exc:
+                return self._finish(self._retry(out, str(exc), None, None))
+            out.batches += 1
+            out.http_status = reply.status
+            if reply.status == 200:
+                problem = self._acknowledged(batch, reply, out)
+                if problem:
+                    return self._finish(self._retry(out, problem, 200, None))
+                self.backoff.reset()
+                limit = min(ceiling, limit * 2)
+            elif reply.status in REFUSED:
+                problem = reply.problem()
+                self._follow_last_seq(reply)
+                if len(batch) == 1:
+                    if not self.spool.reject(batch[0].seq, problem):  # disk full: stop, or we would loop
+                        return self._finish(
+                            self._retry(out, "cannot set the refused report aside", None, None)
+                        )
+                    out.rejected += 1
+                else:
+                    limit = max(1, len(batch) // 2)
+                    if reply.status == 413:
+                        ceiling = limit
+                    _log.warning(
+                        "server refused a batch; retrying it in halves",
+                        extra=fields(
+                            status=reply.status, reports=len(batch), next_size=limit, problem=problem
+                        ),
+                    )
+            elif reply.status in AUTH:
+                self.retry_at = self.clock() + self.backoff.cap_s
+                out.result, out.error, out.retry_in_s = "auth", reply.problem(), self.backoff.cap_s
+                _log.error(
+                    "server refused the agent's token; nothing is lost, but the agent must be re-enrolled "
+                    "(canhgac-agent enroll)",
+                    extra=fields(status=reply.status, problem=out.error, retry_in_s=self.backoff.cap_s),
+                )
+                return self._finish(out)
+            else:  # 429, 5xx, or anything unexpected: keep everything, try later
+                return self._finish(self._retry(out, reply.problem(), reply.status, reply.retry_after_s))
+        if out.batches == 0:
+            return None
+        if failures_before:
+            _log.info(
+                "sending again after failures",
+                extra=fields(
+                    accepted=out.accepted, duplicates=out.duplicates, after_failures=failures_before
+                ),
+            )
+        return self._finish(out)
+
+    def _acknowledged(self, batch: list[Pending], reply: HttpReply, out: SendOutcome) -> str | None:
+        """Delete what the 200 reply acknowledged and apply its settings; a problem that stops the drain."""
+        try:
+            doc = reply.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            return "200 reply is not a JSON object"
+        sent = {p.seq for p in batch}
+        accepted = {s for s in doc.get("accepted") or [] if isinstance(s, int)} & sent
+        duplicates = {s for s in doc.get("duplicates") or [] if isinstance(s, int)} & sent
+        out.accepted += len(accepted)
+        out.duplicates += len(duplicates)
+        deleted = self.spool.delete(accepted | duplicates)
+        self._follow_last_seq(reply, doc)
+        settings = doc.get("settings")
+        if isinstance(settings, dict):
+            self._apply_settings(settings)
+        if not accepted and not duplicates:
+            return "200 reply acknowledged none of the batch"
+        if deleted < len(accepted | duplicates):
+            return "acknowledged reports could not be removed from the spool"
+        return None
+
+    def _follow_last_seq(self, reply: HttpReply, doc: Any = None) -> None:
+        if doc is None:
+            with contextlib.suppress(ValueError):
+                doc = reply.json()
+        last_seq = doc.get("last_seq") if isinstance(doc, dict) else None
+        if isinstance(last_seq, int) and not isinstance(last_seq, bool) and last_seq > 0:
+            self.spool.ensure_seq_above(last_seq)
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        if settings != self.state.get("settings"):
+            try:
+                self.state.update(settings=settings)
+            except OSError as exc:
+                _log.warning("cannot store server settings", extra=fields(error=str(exc)))
+            _log.info("applying new settings from the server", extra=fields(**_scalars(settings)))
+        if self.on_settings is not None:
+            self.on_settings(settings)
+
+    def _retry(
+        self, out: SendOutcome, error: str, status: int | None, retry_after_s: float | None
+    ) -> SendOutcome:
+        delay = self.backoff.next_delay()
+        if retry_after_s is not None:
+            delay = min(self.backoff.cap_s, max(delay, retry_after_s))
+        self.retry_at = self.clock() + delay
+        out.result, out.error, out.http_status, out.retry_in_s = "retry", error, status, round(delay, 3)
+        _log.warning(
+            "send failed; reports kept, will retry",
+            extra=fields(
+                error=error, status=status, retry_in_s=round(delay, 1), attempt=self.backoff.attempts
+            ),
+        )
+        return out
+
+    def _finish(self, out: SendOutcome) -> SendOutcome:
+        out.at = datetime.now(UTC).isoformat(timespec="seconds")
+        out.backlog = self.spool.counters().backlog
+        self.last = out
+        self.spool.set_last_send(out.as_dict())
+        return out
+
+
+def _scalars(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if isinstance(v, str | int | float | bool)}

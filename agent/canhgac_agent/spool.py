@@ -1,0 +1,871 @@
+"""Store-and-forward: every report lands in a SQLite spool before any send, and leaves it only when the
+server has acknowledged it (or a bound dropped it, counted).
+
+Files under `<state_dir>`:
+- `spool.sqlite` (WAL, synchronous=NORMAL): `pending` reports (gzip'd JSON, oldest seq first), `rejected`
+  reports the server refused individually, and `meta` counters (`next_seq`, `dropped_total`,
+  `rejected_total`) plus the last send result.
+- `state.json` (0600, atomic tmp+fsync+rename): enrollment (agent_id, token, server_url, site), the
+  server's last settings, and the seq high-water mark, written before a seq is used so that the seq stays
+  monotonic even if the spool is lost or found corrupt.
+- `spool.reserve`: a small ballast file. A WAL database on a full disk can wedge (the checkpoint needs to
+  grow the database, the delete that would make room needs to grow the WAL); releasing the ballast
+  un-wedges it, after which the spool reuses its own free pages instead of growing.
+
+A corrupt spool (not a database, malformed, foreign schema) is moved aside to
+`spool.sqlite.corrupt-<UTC time>` and a fresh one started; the agent keeps running either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from canhgac_agent.config import MiB, fields
+
+SPOOL_FILE = "spool.sqlite"
+STATE_FILE = "state.json"
+RESERVE_FILE = "spool.reserve"
+SCHEMA_VERSION = 1
+REJECTED_KEEP = 200  # rejected reports kept for inspection; rejected_total counts them all
+WAL_AUTOCHECKPOINT_PAGES = 128
+DEFAULT_RESERVE_BYTES = 1 * MiB
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_NOTADB = 26
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE pending (
+    seq INTEGER PRIMARY KEY,
+    collected_at REAL NOT NULL,     -- unix time, for the age bound
+    agent_id TEXT NOT NULL,         -- as stamped in the body, re-stamped if enrollment changes it
+    body BLOB NOT NULL,             -- gzip of the report's JSON
+    size INTEGER NOT NULL           -- len(body), for the size bound
+);
+CREATE TABLE rejected (
+    seq INTEGER PRIMARY KEY,
+    rejected_at REAL NOT NULL,
+    reason TEXT NOT NULL,           -- the server's problem detail
+    body BLOB NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value);
+"""
+_COLUMNS = {
+    "pending": ["seq", "collected_at", "agent_id", "body", "size"],
+    "rejected": ["seq", "rejected_at", "reason", "body"],
+    "meta": ["key", "value"],
+}
+
+
+class SpoolCorrupt(sqlite3.DatabaseError):
+    """The spool file is a database, but not ours or not intact."""
+
+
+def _errorcode(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    if isinstance(exc, SpoolCorrupt):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _errorcode(exc)
+    if code is not None:
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "file is not a database" in text or "malformed" in text
+
+
+def _is_full(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = _errorcode(exc)
+    return code == _SQLITE_FULL if code is not None else "database or disk is full" in str(exc)
+
+
+def utc_stamp(t: float | None = None) -> str:
+    """Compact UTC time for file names: 20261115T101502Z."""
+    return datetime.fromtimestamp(time.time() if t is None else t, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+# --- state.json ------------------------------------------------------------------------------------
+
+
+class StateFile:
+    """`<state_dir>/state.json`: enrollment, settings and the seq high-water mark.
+
+    Several processes touch it (`run`, and `enroll` while `run` is up), so `update()` locks, re-reads,
+    merges and rewrites atomically; `refresh()` lets a long-running process notice another's write.
+    The token lives here and nowhere else: `repr()` never shows it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, Any] = {}
+        self._stamp: tuple[int, int, int] | None = None
+        self.reload()
+
+    def __repr__(self) -> str:
+        return f"StateFile({str(self.path)!r})"
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    @property
+    def seq_high_water(self) -> int:
+        value = self._data.get("seq_high_water", 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def reload(self) -> None:
+        """Read the file (missing: empty). An unreadable file is moved aside, never silently reused."""
+        stamp = self._file_stamp()
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            self._data, self._stamp = {}, None
+            return
+        except OSError as exc:
+            _log.warning("cannot read state file", extra=fields(path=str(self.path), error=str(exc)))
+            return
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            dest = self.path.with_name(f"{self.path.name}.corrupt-{utc_stamp()}")
+            with contextlib.suppress(OSError):
+                os.replace(self.path, dest)
+            _log.error(
+                "state file is not valid JSON; moved it aside (the agent must be re-enrolled)",
+                extra=fields(path=str(self.path), moved_to=str(dest), error=str(exc)),
+            )
+            data, stamp = {}, None
+        self._data, self._stamp = data, stamp
+
+    def refresh(self) -> bool:
+        """Reload if another process rewrote the file; True if it did."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        self.reload()
+        return True
+
+    def update(self, **changes: Any) -> None:
+        """Merge `changes` (None deletes a key) and write atomically. `seq_high_water` only ever grows.
+
+        Raises OSError (e.g. disk full); the file on disk is then unchanged.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._locked():
+            self.refresh()
+            data = dict(self._data)
+            for key, given in changes.items():
+                value = max(int(given), self.seq_high_water) if key == "seq_high_water" else given
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+            if data == self._data and self._stamp is not None:
+                return
+            self._write(data)
+            self._data = data
+            self._stamp = self._file_stamp()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _write(self, data: Mapping[str, Any]) -> None:
+        payload = json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), 0o600)  # whatever the umask or a previous tmp said
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        if os.name == "posix":  # make the rename itself durable
+            dfd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+
+# --- the spool -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One spooled report as the sender takes it."""
+
+    seq: int
+    body: bytes  # gzip'd JSON
+    size: int
+
+    def json_bytes(self) -> bytes:
+        return gzip.decompress(self.body)
+
+
+@dataclass(frozen=True)
+class SpoolCounters:
+    backlog: int  # pending reports
+    backlog_bytes: int  # their compressed size
+    dropped_total: int
+    rejected_total: int
+    next_seq: int
+    oldest_collected_at: float | None = None
+
+
+class Spool:
+    """The on-disk queue of reports, bounded by `max_bytes` (compressed) and `max_age_s`.
+
+    Single writer (the `run` process); `read_snapshot()` serves readers such as `status`. No method
+    raises for a corrupt spool or a full disk: the first is replaced, the second drops oldest reports.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        state: StateFile,
+        *,
+        max_bytes: int = 64 * MiB,
+        max_age_s: float = 14 * 86400.0,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / SPOOL_FILE
+        self.state = state
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.reserve_bytes = reserve_bytes
+        self.clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._count = 0
+        self._bytes = 0
+        self._next_seq = 1
+        self._unsaved_drops = 0  # drops counted while even the counter could not be written
+        self._low_disk = False
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._open()
+
+    # -- opening, corruption ---------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._open()
+        assert self._conn is not None
+        return self._conn
+
+    def _open(self) -> None:
+        try:
+            self._conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._move_aside(exc)
+            self._conn = self._connect()
+        self._ensure_reserve()
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))  # reports hold host facts
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute("PRAGMA cache_size=-256")  # KiB; appends and head reads need no more (RSS budget)
+            check = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if not check or check[0] != "ok":
+                raise SpoolCorrupt(f"quick_check: {check[0] if check else 'no answer'}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version == 0 and not tables:
+                self._create(conn)
+            elif version != SCHEMA_VERSION:
+                raise SpoolCorrupt(f"schema version {version}, expected {SCHEMA_VERSION}")
+            else:
+                for table, columns in _COLUMNS.items():
+                    found = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+                    if found != columns:
+                        raise SpoolCorrupt(f"table {table} has columns {found}, expected {columns}")
+            self._load(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        # A fresh spool (first start, or after corruption) continues the seq and counters from state.json.
+        start = self.state.seq_high_water + 1
+        dropped = _int(self.state.get("dropped_total"))
+        rejected = _int(self.state.get("rejected_total"))
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("next_seq", start), ("dropped_total", dropped), ("rejected_total", rejected)],
+        )
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+
+    def _load(self, conn: sqlite3.Connection) -> None:
+        count, size, max_pending = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM pending"
+        ).fetchone()
+        max_rejected = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM rejected").fetchone()[0]
+        meta_next = _int(_meta(conn, "next_seq"))
+        self._count, self._bytes = int(count), int(size)
+        # After a power cut, synchronous=NORMAL may have lost the last commits: state.json (fsync'd
+        # before each seq is used) still knows the highest seq handed out.
+        self._next_seq = max(meta_next, self.state.seq_high_water + 1, max_pending + 1, max_rejected + 1, 1)
+
+    def _move_aside(self, exc: BaseException) -> None:
+        dest = self.path.with_name(f"{self.path.name}.corrupt-{utc_stamp()}")
+        n = 1
+        while dest.exists():
+            dest = self.path.with_name(f"{self.path.name}.corrupt-{utc_stamp()}-{n}")
+            n += 1
+        os.replace(self.path, dest)
+        wal = Path(f"{self.path}-wal")
+        if wal.exists():
+            os.replace(wal, Path(f"{dest}-wal"))  # keeps the pair openable for a post-mortem
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{self.path}-shm").unlink()
+        _log.error(
+            "spool is corrupt: moved it aside and started a new one; its pending reports are not sent",
+            extra=fields(path=str(self.path), moved_to=str(dest), error=str(exc)),
+        )
+
+    def _recover(self, exc: BaseException) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        self._move_aside(exc)
+        self._conn = self._connect()
+
+    def _guarded(self, op: Callable[[], T]) -> T:
+        """Run `op`; if the spool turns out corrupt, replace it and run `op` once more on the new one."""
+        try:
+            return op()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._recover(exc)
+            return op()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    # -- seq ---------------------------------------------------------------------------------------
+
+    def allocate_seq(self) -> int:
+        """The next seq, recorded in state.json (fsync'd) before anyone can use it."""
+        seq = self._next_seq
+        self._next_seq += 1
+        counters = self.counters()
+        try:
+            self.state.update(
+                seq_high_water=seq,
+                dropped_total=counters.dropped_total,
+                rejected_total=counters.rejected_total,
+            )
+        except OSError as exc:  # e.g. disk full: the spool's own next_seq still guards monotonicity
+            _log.warning("cannot record seq in state file", extra=fields(seq=seq, error=str(exc)))
+        return seq
+
+    def ensure_seq_above(self, seq: int) -> None:
+        """Continue after `seq` (the server's `last_seq`, e.g. after a reinstall on a known machine)."""
+        if seq < self._next_seq:
+            return
+        _log.info("server already has this seq; continuing after it", extra=fields(last_seq=seq))
+        self._next_seq = seq + 1
+        with contextlib.suppress(OSError):
+            self.state.update(seq_high_water=seq)
+
+        def op() -> None:
+            with self._tx() as conn:
+                conn.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'next_seq'", (seq + 1,))
+
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._guarded(op)
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    @property
+    def backlog(self) -> int:
+        """Pending reports (kept in memory: no query)."""
+        return self._count
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def add(self, seq: int, report: Mapping[str, Any], collected_at: float | None = None) -> bool:
+        """Store one report. False if it could not be kept (too big, disk full): then counted as dropped."""
+        body = _encode(report)
+        agent_id = str(report.get("agent_id", ""))
+        at = self.clock() if collected_at is None else collected_at
+        return self._guarded(lambda: self._add(seq, agent_id, at, body))
+
+    def _add(self, seq: int, agent_id: str, collected_at: float, body: bytes) -> bool:
+        self._next_seq = max(self._next_seq, seq + 1)  # never hand out a seq that is in the spool
+        size = len(body)
+        if size > self.max_bytes:
+            self._count_drops(1)
+            _log.error("report larger than spool.max_bytes; dropped", extra=fields(seq=seq, bytes=size))
+            return False
+        try:
+            self._with_room(self._expire)
+            if self._bytes + size > self.max_bytes:
+                excess = self._bytes + size - self.max_bytes
+                self._with_room(lambda: self._drop_oldest(excess, "spool.max_bytes reached"))
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise  # a full disk is handled below, around the insert
+        free = self._disk_free()
+        low_disk = free < self.reserve_bytes
+        if low_disk != self._low_disk:
+            self._low_disk = low_disk
+            if low_disk:
+                _log.error(
+                    "disk almost full: the spool stops growing and drops its oldest reports to make room",
+                    extra=fields(path=str(self.state_dir), free_bytes=free, backlog=self._count),
+                )
+            else:
+                _log.info("disk space is back; the spool may grow again", extra=fields(free_bytes=free))
+        if low_disk:
+            self._stay_within_file(size)
+        for attempt in range(4):
+            try:
+                with self._tx() as conn:
+                    conn.execute(
+                        "INSERT INTO pending (seq, collected_at, agent_id, body, size)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (seq, collected_at, agent_id, body, size),
+                    )
+                    conn.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'next_seq'", (seq + 1,))
+                    if self._unsaved_drops:
+                        conn.execute(
+                            "UPDATE meta SET value = value + ? WHERE key = 'dropped_total'",
+                            (self._unsaved_drops,),
+                        )
+                self._unsaved_drops = 0
+                self._count += 1
+                self._bytes += size
+                if low_disk:
+                    self._checkpoint()
+                else:
+                    self._ensure_reserve()
+                return True
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+                if attempt == 0:
+                    _log.error(
+                        "disk full while spooling: dropping oldest reports to make room",
+                        extra=fields(path=str(self.path), error=str(exc), backlog=self._count),
+                    )
+                self._make_room(max(4 * size, 64 * 1024))
+        self._unsaved_drops += 1
+        _log.error(
+            "disk full: could not spool this report even after dropping older ones; it is lost",
+            extra=fields(seq=seq, path=str(self.path)),
+        )
+        return False
+
+    def _disk_free(self) -> int:
+        try:
+            return shutil.disk_usage(self.state_dir).free
+        except OSError:
+            return 1 << 62
+
+    def _ensure_reserve(self) -> None:
+        """(Re)create the ballast once there is comfortably room for it."""
+        reserve = self.state_dir / RESERVE_FILE
+        if self.reserve_bytes <= 0 or reserve.exists() or self._disk_free() < 4 * self.reserve_bytes:
+            return
+        try:
+            with open(reserve, "wb") as f:
+                f.write(b"\0" * self.reserve_bytes)  # real blocks, not a sparse hole
+        except OSError:
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+
+    def _release_reserve(self) -> bool:
+        try:
+            (self.state_dir / RESERVE_FILE).unlink()
+        except FileNotFoundError:
+            return False
+        _log.warning("disk full: released the spool's reserve file", extra=fields(path=str(self.state_dir)))
+        return True
+
+    def _checkpoint(self) -> bool:
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError:
+            return False
+        return True
+
+    def _with_room(self, op: Callable[[], T]) -> T:
+        """Run a small write; on SQLITE_FULL checkpoint (releasing the reserve if need be) and retry once."""
+        try:
+            return op()
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+            if not self._checkpoint() and self._release_reserve():
+                self._checkpoint()
+            return op()
+
+    def _make_room(self, nbytes: int) -> None:
+        """After SQLITE_FULL: checkpoint, drop oldest; if even that cannot be written, release the reserve."""
+        if not self._checkpoint() and self._release_reserve():
+            self._checkpoint()
+        try:
+            self._drop_oldest(nbytes, "disk full")
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc) or not self._release_reserve():
+                return
+            self._checkpoint()
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._drop_oldest(nbytes, "disk full")
+
+    def _stay_within_file(self, size: int) -> None:
+        """Low on disk: free enough pages inside the database that this insert need not grow the file."""
+        conn = self.conn
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        needed = size // page_size + 3
+        for _ in range(8):
+            if self._count == 0 or conn.execute("PRAGMA freelist_count").fetchone()[0] >= needed:
+                return
+            try:
+                self._drop_oldest(needed * page_size, "disk almost full")
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+                self._make_room(needed * page_size)
+            self._checkpoint()
+
+    def _expire(self) -> None:
+        cutoff = self.clock() - self.max_age_s
+        conn = self.conn
+        oldest = conn.execute("SELECT collected_at FROM pending ORDER BY seq LIMIT 1").fetchone()
+        if oldest is None or oldest[0] >= cutoff:
+            return
+        with self._tx() as conn:
+            n, size = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM pending WHERE collected_at < ?", (cutoff,)
+            ).fetchone()
+            conn.execute("DELETE FROM pending WHERE collected_at < ?", (cutoff,))
+            conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (n,))
+        self._count -= n
+        self._bytes -= size
+        _log.warning(
+            "dropped reports older than spool.max_age_s",
+            extra=fields(dropped=n, max_age_s=self.max_age_s, backlog=self._count),
+        )
+
+    def _drop_oldest(self, nbytes: int, reason: str) -> int:
+        """Delete the oldest reports until at least `nbytes` (compressed) are gone; at least one."""
+        conn = self.conn
+        freed = dropped = 0
+        last = 0
+        while freed < nbytes:
+            rows = conn.execute(
+                "SELECT seq, size FROM pending WHERE seq > ? ORDER BY seq LIMIT 256", (last,)
+            ).fetchall()
+            if not rows:
+                break
+            for seq, size in rows:
+                freed += size
+                dropped += 1
+                last = seq
+                if freed >= nbytes:
+                    break
+        if not dropped:
+            return 0
+        with self._tx() as conn:
+            conn.execute("DELETE FROM pending WHERE seq <= ?", (last,))
+            conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (dropped,))
+        self._count -= dropped
+        self._bytes -= freed
+        _log.warning(
+            "spool bound: dropped oldest reports",
+            extra=fields(reason=reason, dropped=dropped, bytes=freed, up_to_seq=last, backlog=self._count),
+        )
+        return dropped
+
+    def _count_drops(self, n: int) -> None:
+        try:
+            with self._tx() as conn:
+                conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (n,))
+        except sqlite3.OperationalError:
+            self._unsaved_drops += n
+
+    # -- reading and acknowledging -----------------------------------------------------------------
+
+    def peek(self, limit: int, max_bytes: int = 1 * MiB) -> list[Pending]:
+        """The oldest pending reports, at most `limit` and `max_bytes` compressed (but at least one)."""
+
+        def op() -> list[Pending]:
+            out: list[Pending] = []
+            total = 0
+            for seq, body, size in self.conn.execute(
+                "SELECT seq, body, size FROM pending ORDER BY seq LIMIT ?", (max(1, limit),)
+            ):
+                if out and total + size > max_bytes:
+                    break
+                out.append(Pending(seq, bytes(body), size))
+                total += size
+            return out
+
+        return self._guarded(op)
+
+    def delete(self, seqs: Iterable[int]) -> int:
+        """Remove acknowledged reports; returns how many were pending."""
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return 0
+
+        def delete_chunk(chunk: list[int]) -> int:
+            marks = ",".join("?" * len(chunk))
+            with self._tx() as conn:
+                n, size = conn.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM pending WHERE seq IN ({marks})",  # noqa: S608
+                    chunk,
+                ).fetchone()
+                conn.execute(f"DELETE FROM pending WHERE seq IN ({marks})", chunk)  # noqa: S608
+            self._count -= n
+            self._bytes -= size
+            return int(n)
+
+        def op() -> int:
+            # Small transactions: on a full disk each must fit in the WAL space already allocated.
+            done = 0
+            for i in range(0, len(wanted), 64):
+                try:
+                    done += self._with_room(functools.partial(delete_chunk, wanted[i : i + 64]))
+                except sqlite3.OperationalError as exc:
+                    if not _is_full(exc):
+                        raise
+                    _log.error(
+                        "disk full: cannot remove acknowledged reports; they stay and will be resent",
+                        extra=fields(path=str(self.path), error=str(exc)),
+                    )
+                    break
+            return done
+
+        return self._guarded(op)
+
+    def reject(self, seq: int, reason: str) -> bool:
+        """Set a report the server refused aside (never retried) and count it."""
+
+        def op() -> bool:
+            with self._tx() as conn:
+                row = conn.execute("SELECT body, size FROM pending WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    return False
+                conn.execute(
+                    "INSERT OR REPLACE INTO rejected (seq, rejected_at, reason, body) VALUES (?, ?, ?, ?)",
+                    (seq, self.clock(), reason[:8192], row[0]),
+                )
+                conn.execute("DELETE FROM pending WHERE seq = ?", (seq,))
+                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'rejected_total'")
+                conn.execute(
+                    "DELETE FROM rejected WHERE seq NOT IN"
+                    " (SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)",
+                    (REJECTED_KEEP,),
+                )
+            self._count -= 1
+            self._bytes -= row[1]
+            return True
+
+        try:
+            done = self._guarded(lambda: self._with_room(op))
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+            _log.error("disk full: cannot set a refused report aside", extra=fields(seq=seq, error=str(exc)))
+            return False
+        if done:
+            _log.error("server refused a report; set it aside", extra=fields(seq=seq, reason=reason[:500]))
+        return done
+
+    def rejected(self) -> list[tuple[int, str, bytes]]:
+        """Set-aside reports: (seq, reason, JSON body)."""
+        rows = self._guarded(
+            lambda: self.conn.execute("SELECT seq, reason, body FROM rejected ORDER BY seq").fetchall()
+        )
+        return [(seq, reason, gzip.decompress(body)) for seq, reason, body in rows]
+
+    def restamp(self, agent_id: str) -> int:
+        """Rewrite `agent_id` in pending reports made under another id (e.g. before enrollment)."""
+
+        def op() -> int:
+            rows = self.conn.execute(
+                "SELECT seq, body FROM pending WHERE agent_id != ?", (agent_id,)
+            ).fetchall()
+            with self._tx() as conn:
+                for seq, body in rows:
+                    report = json.loads(gzip.decompress(body))
+                    report["agent_id"] = agent_id
+                    new = _encode(report)
+                    conn.execute(
+                        "UPDATE pending SET agent_id = ?, body = ?, size = ? WHERE seq = ?",
+                        (agent_id, new, len(new), seq),
+                    )
+            if rows:
+                self._bytes = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM pending").fetchone()[0]
+                _log.info("re-stamped spooled reports with the agent id", extra=fields(reports=len(rows)))
+            return len(rows)
+
+        return self._guarded(op)
+
+    # -- counters and bookkeeping ------------------------------------------------------------------
+
+    def counters(self) -> SpoolCounters:
+        def op() -> SpoolCounters:
+            conn = self.conn
+            oldest = conn.execute("SELECT collected_at FROM pending ORDER BY seq LIMIT 1").fetchone()
+            return SpoolCounters(
+                backlog=self._count,
+                backlog_bytes=self._bytes,
+                dropped_total=_int(_meta(conn, "dropped_total")) + self._unsaved_drops,
+                rejected_total=_int(_meta(conn, "rejected_total")),
+                next_seq=self._next_seq,
+                oldest_collected_at=oldest[0] if oldest else None,
+            )
+
+        return self._guarded(op)
+
+    def set_last_send(self, outcome: Mapping[str, Any]) -> None:
+        """Remember the last send result for `canhgac-agent status` (best effort)."""
+        text = json.dumps(outcome, separators=(",", ":"))
+
+        def op() -> None:
+            with self._tx() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_send', ?)", (text,))
+
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._guarded(op)
+
+
+def _encode(report: Mapping[str, Any]) -> bytes:
+    raw = json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode()
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> Any:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class SpoolSnapshot:
+    """What a reader (`status`, `once`) sees without opening the spool for writing."""
+
+    counters: SpoolCounters
+    last_send: dict[str, Any] | None
+
+
+def read_snapshot(state_dir: Path) -> SpoolSnapshot | None:
+    """Counters and last send result, read-only; None if there is no readable spool."""
+    path = state_dir / SPOOL_FILE
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return None
+    try:
+        count, size, max_seq = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM pending"
+        ).fetchone()
+        oldest = conn.execute("SELECT collected_at FROM pending ORDER BY seq LIMIT 1").fetchone()
+        raw_last = _meta(conn, "last_send")
+        last = json.loads(raw_last) if isinstance(raw_last, str) else None
+        counters = SpoolCounters(
+            backlog=int(count),
+            backlog_bytes=int(size),
+            dropped_total=_int(_meta(conn, "dropped_total")),
+            rejected_total=_int(_meta(conn, "rejected_total")),
+            next_seq=max(_int(_meta(conn, "next_seq")), max_seq + 1, 1),
+            oldest_collected_at=oldest[0] if oldest else None,
+        )
+        return SpoolSnapshot(counters, last if isinstance(last, dict) else None)
+    except (sqlite3.Error, ValueError):
+        return None
+    finally:
+        conn.close()
