@@ -16,7 +16,6 @@ import platform
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,9 +123,11 @@ def _fallback_identity(config: AgentConfig) -> dict[str, Any]:
                 machine_id = f.read(128).strip() or None
         except OSError:
             pass
+    from canhgac_agent.collectors.identity import sha256_hex
+
     hostname = config.identity.hostname or socket.gethostname() or "unknown"
     return {
-        "machine_id": (machine_id or uuid.uuid5(uuid.NAMESPACE_DNS, hostname).hex)[:128],
+        "machine_id": (machine_id or "derived-" + sha256_hex(hostname.encode())[:32])[:128],
         "hostname": hostname[:255],
         "os": {
             "system": (platform.system() or "unknown")[:256],
@@ -156,20 +157,11 @@ def _security_facts(errors: list[dict[str, str]]) -> dict[str, Any] | None:
     try:
         from canhgac_agent.facts import collect_security_facts
 
-        result: Any = collect_security_facts()
+        facts, fact_errors = collect_security_facts()
     except Exception as exc:
         errors.append(_error("security", exc))
         return None
-    # Either `facts` or `(facts, errors)`: the facts module's signature is settling.
-    facts, extra = result if isinstance(result, tuple) and len(result) == 2 else (result, [])
-    for item in extra if isinstance(extra, list) else []:
-        if isinstance(item, dict) and "collector" in item and "error" in item:
-            errors.append({"collector": str(item["collector"])[:256], "error": str(item["error"])[:2048]})
-        else:
-            errors.append({"collector": "security", "error": str(item)[:2048]})
-    if facts is not None and not isinstance(facts, dict):
-        errors.append({"collector": "security", "error": f"facts were {type(facts).__name__}, not a dict"})
-        return None
+    errors.extend(fact_errors)  # one failed fact is reported; the others still go out
     return facts
 
 

@@ -7,7 +7,6 @@ without a reboot (or a reinstall, which restarts the agent anyway).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import platform
 import socket
@@ -121,6 +120,18 @@ def _windows_hardware() -> dict[str, str | None]:
     return {}
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 without loading OpenSSL: `hashlib` maps libcrypto (~4 MB RSS) into the agent."""
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]  # CPython 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
+
 @functools.cache
 def machine_id() -> str:
     """The OS's stable machine id; as a last resort a hash of the hostname and MAC addresses.
@@ -141,7 +152,7 @@ def machine_id() -> str:
         for a in addrs
         if a.family == psutil.AF_LINK and a.address and a.address.strip("0:-")
     )
-    digest = hashlib.sha256("|".join([socket.gethostname(), *macs]).encode()).hexdigest()
+    digest = sha256_hex("|".join([socket.gethostname(), *macs]).encode())
     return f"derived-{digest[:32]}"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -34,7 +33,12 @@ _SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _which(name: str) -> str | None:
-    return shutil.which(name, path=_SEARCH_PATH)
+    # Not shutil.which: shutil imports bz2 and lzma, ~1 MB of RSS the agent never uses.
+    for directory in _SEARCH_PATH.split(":"):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _iso_mtime(paths: Iterable[str]) -> str | None:
