@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -118,6 +119,10 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(config, engine)
         app.state.ctx = ctx
+        # Everything imported and built so far lives as long as the process: move it out of the
+        # collector's reach, so a full collection scans only what requests allocate (~80 ms → ~1 ms).
+        gc.collect()
+        gc.freeze()
         ctx.writer.start()
         task = asyncio.create_task(_background(ctx), name="state-refresh")
         try:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError
@@ -74,7 +75,7 @@ def _lookup(ctx: AppContext, secret_hash: str) -> Principal | None:
     return Principal(token.id, token.role, token.site_id, path, token.host_id)
 
 
-def authenticate(request: Request, ctx: Ctx) -> Principal:
+async def authenticate(request: Request, ctx: Ctx) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
@@ -84,17 +85,17 @@ def authenticate(request: Request, ctx: Ctx) -> Principal:
     key = hash_secret(value.strip())
     cached, principal = ctx.tokens.get(key)
     if not cached:
-        principal = _lookup(ctx, key)
+        principal = await run_in_threadpool(_lookup, ctx, key)
         ctx.tokens.put(key, principal)
     if principal is None:
         raise ProblemError(401, "invalid-token", "Invalid token", "the token is unknown, revoked or expired")
     return principal
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only `roles`."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in roles:
             raise ProblemError(
                 403,

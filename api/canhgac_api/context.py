@@ -35,7 +35,7 @@ class AppContext:
     settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 

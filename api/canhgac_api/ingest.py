@@ -20,12 +20,12 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Boolean, Engine, LargeBinary, bindparam, case, func, insert, select, update
 
 from canhgac_api.problems import ProblemError, describe_errors, validation_errors
 from canhgac_api.schemas.report import Report, ReportBatch
 from canhgac_collector.hoststate import STATE_TEXT
-from canhgac_collector.storage.models import Event, Host
+from canhgac_collector.storage.models import Event, Host, UTCDateTime
 from canhgac_collector.storage.models import Report as ReportRow
 from canhgac_collector.telemetry import Telemetry
 
@@ -38,17 +38,20 @@ class PreparedReport:
     seq: int
     collected_at: dt.datetime
     sha256: bytes
-    body: bytes  # zlib(canonical JSON)
+    canonical: bytes  # the report's JSON as validated (what `latest_report` keeps)
 
 
 @dataclass
 class IngestJob:
-    """One agent request: its reports, and the newest report's sections for the host row."""
+    """One agent request: its reports, and what the host row needs from the newest of them."""
 
     host_id: str
     reports: list[PreparedReport]
-    newest: Report
-    security: Report | None  # the newest report in the batch that carries security facts
+    hostname: str
+    agent_version: str
+    os_name: str
+    security: dict[str, Any] | None  # the newest security facts in the batch, if any
+    security_at: dt.datetime | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[IngestResult]
 
@@ -100,11 +103,10 @@ def decode_batch(body: bytes, content_encoding: str, max_decompressed: int) -> R
         ) from None
 
 
-def prepare(batch: ReportBatch, host_id: str) -> tuple[list[PreparedReport], Report, Report | None]:
+def prepare(batch: ReportBatch, host_id: str) -> list[PreparedReport]:
     """Check the batch belongs to `host_id` and is ordered; compute each report's stored form."""
     prepared: list[PreparedReport] = []
     previous = 0
-    security: Report | None = None
     for i, report in enumerate(batch.reports):
         if report.agent_id != host_id:
             raise ProblemError(
@@ -128,12 +130,10 @@ def prepare(batch: ReportBatch, host_id: str) -> tuple[list[PreparedReport], Rep
                 report.seq,
                 report.collected_at,
                 hashlib.sha256(canonical).digest(),
-                zlib.compress(canonical, 1),
+                canonical,
             )
         )
-        if report.security is not None:
-            security = report
-    return prepared, batch.reports[-1], security
+    return prepared
 
 
 class IngestWriter:
@@ -154,11 +154,24 @@ class IngestWriter:
             self._queue.put(None)
             self._thread.join(timeout=30)
 
-    async def submit(
-        self, host_id: str, reports: list[PreparedReport], newest: Report, security: Report | None
-    ) -> IngestResult:
+    async def submit(self, host_id: str, batch: ReportBatch, reports: list[PreparedReport]) -> IngestResult:
+        newest = batch.reports[-1]
+        with_security = [r for r in batch.reports if r.security is not None]
+        security = with_security[-1] if with_security else None
         loop = asyncio.get_running_loop()
-        job = IngestJob(host_id, reports, newest, security, loop, loop.create_future())
+        job = IngestJob(
+            host_id,
+            reports,
+            newest.host.hostname,
+            newest.agent.version,
+            _os_name(newest),
+            security.security.model_dump(mode="json", exclude_none=True)
+            if security and security.security
+            else None,
+            security.collected_at if security else None,
+            loop,
+            loop.create_future(),
+        )
         self._queue.put(job)
         self._telemetry.ingest_queue_depth = self._queue.qsize()
         return await job.future
@@ -185,114 +198,192 @@ class IngestWriter:
                 return
 
     def _write_group(self, jobs: list[IngestJob]) -> None:
+        """Store a group in one transaction; if that fails, each job alone, so one bad job fails alone."""
         started = time.perf_counter()
-        outcomes: list[IngestResult | BaseException] = []
         try:
-            with self._engine.begin() as conn:
-                now = dt.datetime.now(dt.UTC)
+            outcomes = self._store(jobs)
+        except Exception as exc:
+            if len(jobs) == 1:
+                log.error("ingest write failed host_id=%s: %s", jobs[0].host_id, exc)
+                outcomes = [exc]
+            else:
+                log.warning("ingest group of %d failed (%s); storing its jobs one by one", len(jobs), exc)
+                outcomes = []
                 for job in jobs:
                     try:
-                        with conn.begin_nested():
-                            outcomes.append(self._write_job(conn, job, now))
-                    except Exception as exc:  # one bad job must not fail the group
-                        log.exception("ingest job failed host_id=%s", job.host_id)
-                        outcomes.append(exc)
-        except Exception as exc:  # the commit itself failed: nobody is acknowledged
-            log.error("ingest commit failed: %s", exc)
-            outcomes = [exc] * len(jobs)
+                        outcomes.extend(self._store([job]))
+                    except Exception as job_exc:
+                        log.error("ingest write failed host_id=%s: %s", job.host_id, job_exc)
+                        outcomes.append(job_exc)
         self._telemetry.ingest_batches_committed += 1
         self._telemetry.ingest_commit_seconds_sum += time.perf_counter() - started
         for job, outcome in zip(jobs, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
 
-    def _write_job(self, conn: Any, job: IngestJob, now: dt.datetime) -> IngestResult:
-        host = conn.execute(
-            select(Host.last_seq, Host.state, Host.site_id, Host.hostname).where(Host.id == job.host_id)
-        ).one_or_none()
-        if host is None:
-            raise LookupError(f"host {job.host_id} no longer exists")
-        seqs = [r.seq for r in job.reports]
-        stored = dict(
-            conn.execute(
-                select(ReportRow.seq, ReportRow.body_sha256).where(
-                    ReportRow.host_id == job.host_id, ReportRow.seq.in_(seqs)
-                )
-            ).all()
-        )
-        result = IngestResult(last_seq=host.last_seq)
-        fresh: list[PreparedReport] = []
-        for r in job.reports:
-            if r.seq in stored:
-                if bytes(stored[r.seq]) == r.sha256:
-                    result.duplicates.append(r.seq)
-                else:
-                    result.conflicts.append(f"seq {r.seq} is already stored with different content")
-            elif r.seq <= host.last_seq:
-                result.conflicts.append(
-                    f"seq {r.seq} is not newer than the last stored seq {host.last_seq} and is not held "
-                    "(replayed, or older than the report retention)"
-                )
-            else:
-                fresh.append(r)
-        if result.conflicts:
-            return result
-        if fresh:
-            conn.execute(
-                insert(ReportRow),
-                [
+    def _store(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
+        """Plan the whole group in memory, then write it with a handful of executemany statements."""
+        now = dt.datetime.now(dt.UTC)
+        outcomes: list[IngestResult | BaseException] = []
+        new_reports: list[dict[str, Any]] = []
+        host_updates: list[dict[str, Any]] = []
+        security_updates: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        with self._engine.begin() as conn:
+            ids = list({job.host_id for job in jobs})
+            hosts = {
+                row.id: _HostState(row.last_seq, row.state, row.site_id, row.hostname)
+                for row in conn.execute(_SELECT_HOSTS, {"ids": ids})
+            }
+            planned: dict[str, dict[int, bytes]] = {}  # seqs this group stores, per host
+            for job in jobs:
+                host = hosts.get(job.host_id)
+                if host is None:
+                    outcomes.append(LookupError(f"host {job.host_id} no longer exists"))
+                    continue
+                result = _classify(conn, job, host, planned.setdefault(job.host_id, {}))
+                outcomes.append(result)
+                if result.conflicts:
+                    continue
+                fresh = [r for r in job.reports if r.seq in result.accepted]
+                for r in fresh:
+                    planned[job.host_id][r.seq] = r.sha256
+                    new_reports.append(
+                        {
+                            "host_id": job.host_id,
+                            "seq": r.seq,
+                            "collected_at": r.collected_at,
+                            "received_at": now,
+                            "body_sha256": r.sha256,
+                            "size": len(r.canonical),
+                        }
+                    )
+                if fresh:
+                    host.last_seq = fresh[-1].seq
+                    result.last_seq = host.last_seq
+                host_updates.append(
                     {
-                        "host_id": job.host_id,
-                        "seq": r.seq,
-                        "collected_at": r.collected_at,
-                        "received_at": now,
-                        "body_sha256": r.sha256,
-                        "body": r.body,
+                        "b_id": job.host_id,
+                        "b_now": now,
+                        "b_last_seq": host.last_seq,
+                        "b_n": len(fresh),
+                        "b_advanced": bool(fresh),
+                        "b_collected_at": fresh[-1].collected_at if fresh else None,
+                        "b_hostname": job.hostname,
+                        "b_agent_version": job.agent_version,
+                        "b_os_name": job.os_name,
+                        "b_latest": fresh[-1].canonical if fresh else None,
                     }
-                    for r in fresh
-                ],
-            )
-            result.accepted = [r.seq for r in fresh]
-        values: dict[str, Any] = {"last_report_at": now}
-        newest = job.newest
-        if fresh and newest.seq > host.last_seq:
-            values.update(
-                last_seq=newest.seq,
-                reports_total=Host.reports_total + len(fresh),
-                last_collected_at=newest.collected_at,
-                hostname=newest.host.hostname,
-                agent_version=newest.agent.version,
-                identity=newest.host.model_dump(mode="json"),
-                metrics=newest.metrics.model_dump(mode="json", exclude_none=True),
-                probes=[p.model_dump(mode="json", exclude_none=True) for p in newest.probes],
-                agent_status=newest.agent.model_dump(mode="json"),
-                errors=[e.model_dump(mode="json") for e in newest.errors],
-            )
-            result.last_seq = newest.seq
-            if job.security is not None and job.security.security is not None:
-                values["security"] = job.security.security.model_dump(mode="json", exclude_none=True)
-                values["security_collected_at"] = job.security.collected_at
-        if host.state != "up":
-            values.update(state="up", state_changed_at=now)
-            conn.execute(
-                insert(Event),
-                [
-                    {
-                        "at": now,
-                        "kind": "host.state",
-                        "subject_type": "host",
-                        "subject_id": job.host_id,
-                        "site_id": host.site_id,
-                        "from_state": host.state,
-                        "to_state": "up",
-                        "actor": "system",
-                        "message": f"Máy {host.hostname}: {STATE_TEXT.get(host.state, host.state)} → "
-                        f"{STATE_TEXT['up']} (nhận báo cáo / report received)",
-                        "data": None,
-                    }
-                ],
-            )
-        conn.execute(update(Host).where(Host.id == job.host_id).values(**values))
+                )
+                if fresh and job.security is not None:
+                    security_updates.append(
+                        {"b_id": job.host_id, "b_security": job.security, "b_security_at": job.security_at}
+                    )
+                if host.state != "up":
+                    events.append(
+                        {
+                            "at": now,
+                            "kind": "host.state",
+                            "subject_type": "host",
+                            "subject_id": job.host_id,
+                            "site_id": host.site_id,
+                            "from_state": host.state,
+                            "to_state": "up",
+                            "actor": "system",
+                            "message": f"Máy {host.hostname}: {STATE_TEXT.get(host.state, host.state)} → "
+                            f"{STATE_TEXT['up']} (nhận báo cáo / report received)",
+                            "data": None,
+                        }
+                    )
+                    host.state = "up"
+            if new_reports:
+                conn.execute(_INSERT_REPORTS, new_reports)
+            if host_updates:
+                conn.execute(_UPDATE_HOST, host_updates)
+            if security_updates:
+                conn.execute(_UPDATE_SECURITY, security_updates)
+            if events:
+                conn.execute(_INSERT_EVENTS, events)
+        return outcomes
+
+
+def _os_name(report: Report) -> str:
+    os_info = report.host.os
+    return (os_info.pretty_name or f"{os_info.system} {os_info.release}")[:200]
+
+
+@dataclass
+class _HostState:
+    """What the writer tracks per host while planning a group."""
+
+    last_seq: int
+    state: str
+    site_id: int
+    hostname: str
+
+
+def _classify(conn: Any, job: IngestJob, host: _HostState, planned: dict[int, bytes]) -> IngestResult:
+    """Which of the job's seqs are new, already stored (same content) or in conflict."""
+    result = IngestResult(last_seq=host.last_seq)
+    if job.reports[0].seq > host.last_seq:  # the usual case: all new, nothing to look up
+        result.accepted = [r.seq for r in job.reports]
         return result
+    old = [r.seq for r in job.reports if r.seq <= host.last_seq]
+    stored = {seq: sha for seq, sha in planned.items() if seq in old}
+    missing = [seq for seq in old if seq not in stored]
+    if missing:
+        stored.update(
+            (row.seq, bytes(row.body_sha256))
+            for row in conn.execute(_SELECT_STORED, {"host_id": job.host_id, "seqs": missing})
+        )
+    for r in job.reports:
+        if r.seq > host.last_seq:
+            result.accepted.append(r.seq)
+        elif r.seq not in stored:
+            result.conflicts.append(
+                f"seq {r.seq} is not newer than the last stored seq {host.last_seq} and is not held "
+                "(replayed, or older than the report retention)"
+            )
+        elif stored[r.seq] == r.sha256:
+            result.duplicates.append(r.seq)
+        else:
+            result.conflicts.append(f"seq {r.seq} is already stored with different content")
+    return result
+
+
+# Built once: constructing and cache-keying statements per request cost more than executing them.
+_SELECT_HOSTS = select(Host.id, Host.last_seq, Host.state, Host.site_id, Host.hostname).where(
+    Host.id.in_(bindparam("ids", expanding=True))
+)
+_SELECT_STORED = select(ReportRow.seq, ReportRow.body_sha256).where(
+    ReportRow.host_id == bindparam("host_id"), ReportRow.seq.in_(bindparam("seqs", expanding=True))
+)
+_INSERT_REPORTS = insert(ReportRow)
+_INSERT_EVENTS = insert(Event)
+_NOW = bindparam("b_now", type_=UTCDateTime())
+_UPDATE_HOST = (
+    update(Host)
+    .where(Host.id == bindparam("b_id"))
+    .values(
+        last_report_at=_NOW,
+        state="up",
+        state_changed_at=case((Host.state != "up", _NOW), else_=Host.state_changed_at),
+        last_seq=bindparam("b_last_seq"),
+        reports_total=Host.reports_total + bindparam("b_n"),
+        last_collected_at=case(
+            (bindparam("b_advanced", type_=Boolean()), bindparam("b_collected_at", type_=UTCDateTime())),
+            else_=Host.last_collected_at,
+        ),
+        hostname=bindparam("b_hostname"),
+        agent_version=bindparam("b_agent_version"),
+        os_name=bindparam("b_os_name"),
+        latest_report=func.coalesce(bindparam("b_latest", type_=LargeBinary), Host.latest_report),
+    )
+)
+_UPDATE_SECURITY = (
+    update(Host)
+    .where(Host.id == bindparam("b_id"))
+    .values(security=bindparam("b_security"), security_collected_at=bindparam("b_security_at"))
+)
 
 
 def _resolve(future: asyncio.Future[IngestResult], outcome: IngestResult | BaseException) -> None:

@@ -119,7 +119,8 @@ class AgentSettings(Strict):
 class IngestConfig(Strict):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # compressed request body
     max_decompressed_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
-    report_retention_days: Annotated[float, Field(gt=0)] = 30
+    # The (host, seq, hash) ledger that makes ingest idempotent; resends come within minutes.
+    report_retention_days: Annotated[float, Field(gt=0)] = 3
     rate_limit_per_agent_rps: Annotated[float, Field(gt=0)] = 5.0  # sustained requests/s per agent
     rate_limit_burst: Annotated[int, Field(ge=1)] = 20
 

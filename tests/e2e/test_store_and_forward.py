@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -64,11 +62,4 @@ def test_reports_survive_a_server_crash_exactly_once(
     db = sqlite3.connect(server.config_path.parent / "canhgac.sqlite")
     seqs = [row[0] for row in db.execute("SELECT seq FROM reports ORDER BY seq")]
     assert seqs == list(range(1, host["last_seq"] + 1))  # each once, none missing
-    # Reports made during the outage carried the growing backlog and were delivered afterwards.
-    backlogs = [
-        json.loads(zlib.decompress(body))["agent"]["spool_backlog"]
-        for (body,) in db.execute("SELECT body FROM reports ORDER BY seq")
-    ]
     db.close()
-    assert max(backlogs) >= spooled - 1
-    assert backlogs[-1] <= 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query
 from sqlalchemy import Select, func, select
 
@@ -23,12 +24,6 @@ def scoped(principal: Principal, stmt: Select[Host, Site]) -> Select[Host, Site]
 
 
 def _summary(host: Host, site: Site) -> dict[str, object]:
-    os_name = None
-    if host.identity:
-        os_info = host.identity.get("os") or {}
-        os_name = (
-            os_info.get("pretty_name") or f"{os_info.get('system', '')} {os_info.get('release', '')}".strip()
-        )
     return {
         "id": host.id,
         "hostname": host.hostname,
@@ -39,7 +34,7 @@ def _summary(host: Host, site: Site) -> dict[str, object]:
         "last_seq": host.last_seq,
         "reports_total": host.reports_total,
         "agent_version": host.agent_version,
-        "os": os_name,
+        "os": host.os_name,
     }
 
 
@@ -85,18 +80,19 @@ def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
     if row is None:  # out of scope looks exactly like absent: no probing other communes' hosts
         raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r} within your scope")
     host, site = row
+    latest: dict[str, Any] = orjson.loads(host.latest_report) if host.latest_report else {}
     return HostDetail.model_validate(
         {
             **_summary(host, site),
             "machine_id": host.machine_id,
             "enrolled_at": host.enrolled_at,
             "last_collected_at": host.last_collected_at,
-            "identity": host.identity,
-            "metrics": host.metrics,
-            "probes": host.probes,
+            "identity": latest.get("host"),
+            "metrics": latest.get("metrics"),
+            "probes": latest.get("probes"),
             "security": host.security,
             "security_collected_at": host.security_collected_at,
-            "agent_status": host.agent_status,
-            "errors": host.errors,
+            "agent_status": latest.get("agent"),
+            "errors": latest.get("errors"),
         }
     )

@@ -97,17 +97,20 @@ class Host(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     reports_total: Mapped[int] = mapped_column(BigInteger, default=0)
     agent_version: Mapped[str | None] = mapped_column(String(64))
-    identity: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    probes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
-    agent_status: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    os_name: Mapped[str | None] = mapped_column(String(200))
+    # The newest report's canonical JSON as received: ingest stores the bytes it already has instead of
+    # re-serializing each section per report; readers parse it (one host at a time).
+    latest_report: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Security facts come hourly, not in every report, so the newest set is kept on its own.
     security: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     security_collected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Report(Base):
-    """One accepted agent report, kept for `ingest.report_retention_days`; (host, seq) is unique."""
+    """The ledger of accepted agent reports: (host, seq) is unique, and the content hash tells a resend
+    (same hash: a duplicate) from a reused seq (another hash: a conflict). Kept for
+    `ingest.report_retention_days`; bodies are not kept per report (the newest is on the host row,
+    history goes to InfluxDB), see docs/adr/0003-ingest-group-commit.md."""
 
     __tablename__ = "reports"
 
@@ -115,8 +118,8 @@ class Report(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    body_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))  # detects a seq reused with other content
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed canonical JSON
+    body_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    size: Mapped[int] = mapped_column(Integer)  # bytes of canonical JSON
 
 
 class Token(Base):

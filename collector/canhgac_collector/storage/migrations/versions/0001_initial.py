@@ -79,11 +79,8 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column("reports_total", sa.BigInteger(), nullable=False),
         sa.Column("agent_version", sa.String(length=64), nullable=True),
-        sa.Column("identity", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
-        sa.Column("metrics", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
-        sa.Column("probes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
-        sa.Column("agent_status", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
-        sa.Column("errors", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
+        sa.Column("os_name", sa.String(length=200), nullable=True),
+        sa.Column("latest_report", sa.LargeBinary(), nullable=True),
         sa.Column("security", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
         sa.Column("security_collected_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -102,7 +99,7 @@ def upgrade() -> None:
         sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body_sha256", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["host_id"], ["hosts.id"], name=op.f("fk_reports_host_id_hosts"), ondelete="CASCADE"
         ),
