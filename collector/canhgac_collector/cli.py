@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,7 +26,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(config_app, name="config")
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
 
 ConfigOpt = Annotated[
     Path | None,
@@ -180,12 +180,14 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(config: ConfigOpt = None) -> None:
-    """List tokens (never their secrets)."""
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List people's tokens (never their secrets; agents' tokens are listed per host in the API)."""
     from canhgac_collector.storage.models import Site, Token
 
     sessions = _open_sessions(_load(config))
-    table = Table("id", "role", "site", "name", "created", "expires", "revoked")
     with sessions() as session:
         rows = session.execute(
             select(Token, Site.code)
@@ -193,15 +195,31 @@ def token_list(config: ConfigOpt = None) -> None:
             .where(Token.role != "agent")
             .order_by(Token.created_at)
         ).all()
-    for tok, code in rows:
+    items: list[dict[str, Any]] = [
+        {
+            "id": tok.id,
+            "role": tok.role,
+            "site": code,
+            "name": tok.name,
+            "created_at": tok.created_at.isoformat(),
+            "expires_at": tok.expires_at.isoformat() if tok.expires_at else None,
+            "revoked_at": tok.revoked_at.isoformat() if tok.revoked_at else None,
+        }
+        for tok, code in rows
+    ]
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False))
+        return
+    table = Table("id", "role", "site", "name", "created", "expires", "revoked")
+    for item in items:
         table.add_row(
-            tok.id,
-            tok.role,
-            code or "*",
-            tok.name,
-            f"{tok.created_at:%Y-%m-%d %H:%M}",
-            f"{tok.expires_at:%Y-%m-%d}" if tok.expires_at else "-",
-            f"{tok.revoked_at:%Y-%m-%d %H:%M}" if tok.revoked_at else "-",
+            item["id"],
+            item["role"],
+            item["site"] or "*",
+            item["name"],
+            item["created_at"][:16],
+            (item["expires_at"] or "-")[:10],
+            (item["revoked_at"] or "-")[:16],
         )
     console.print(table)
 
