@@ -44,7 +44,13 @@ class ProblemError(Exception):
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str | None, instance: str | None = None, **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"urn:canhgac:problem:{slug}" if slug != "about:blank" else "about:blank",
@@ -56,7 +62,9 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -79,7 +87,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         return problem_response(
-            exc.status_code, "about:blank", _reason(exc.status_code), str(exc.detail), request.url.path
+            exc.status_code,
+            "about:blank",
+            _reason(exc.status_code),
+            str(exc.detail),
+            request.url.path,
+            headers=dict(exc.headers or {}),  # e.g. Allow on 405 (RFC 9110)
         )
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -108,6 +121,8 @@ def _reason(status: int) -> str:
 
 #: For OpenAPI: the problem responses a route may give.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Problem responses for OpenAPI; 422 (request validation) is always possible and always listed."""
+    statuses = tuple(sorted({*statuses, 422}))
     return {
         s: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": _reason(s)}
         for s in statuses

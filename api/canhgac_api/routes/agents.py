@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
     "/enroll",
     status_code=201,
     response_model=EnrollResponse,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(400, 401, 429),
     summary="Enroll an agent with its site's enrollment key",
 )
 def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:

@@ -50,7 +50,7 @@ def list_hosts(
     site: Annotated[str | None, Query(description="site code: that site's whole subtree")] = None,
     state: HostState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HostList:
     stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id))
     with ctx.sessions() as session:
