@@ -7,17 +7,20 @@ Logs are key=value lines on stderr; stdout carries only the command's output (th
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from canhgac_agent import __version__
 from canhgac_agent.config import ENV_CONFIG, AgentConfig, ConfigError, configure_logging, fields, load_config
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -32,6 +35,8 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="canhgac-agent",
         description="Canh Gác agent: reports host health, connectivity and security facts to the server.",
@@ -209,9 +214,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMMANDS = {"enroll": cmd_enroll, "once": cmd_once, "run": cmd_run, "status": cmd_status}
 
 
+def _plain_run(argv: list[str]) -> SimpleNamespace | None:
+    """`run` and `run --config FILE` (what the service runs), parsed without argparse: argparse, and
+    the shutil, bz2 and lzma it imports, would stay in the long-running process (~1 MB of RSS).
+    Anything else (options, `--help`, mistakes) goes through argparse."""
+    if argv == ["run"]:
+        return SimpleNamespace(command="run", config=None)
+    if len(argv) == 3 and argv[:2] == ["run", "--config"] and argv[2] and not argv[2].startswith("-"):
+        return SimpleNamespace(command="run", config=Path(argv[2]))
+    if len(argv) == 2 and argv[0] == "run" and argv[1].startswith("--config=") and len(argv[1]) > 9:
+        return SimpleNamespace(command="run", config=Path(argv[1][9:]))
+    return None
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, return the exit code."""
-    args = _parser().parse_args(argv)
+    args: Any = _plain_run(sys.argv[1:] if argv is None else argv) or _parser().parse_args(argv)
     if not logging.getLogger().handlers:
         configure_logging("info")
     try:

@@ -1,4 +1,4 @@
-"""Agent configuration: one TOML file (stdlib `tomllib`), validated by hand into frozen dataclasses.
+"""Agent configuration: one TOML file (stdlib `tomllib`), validated by hand into immutable NamedTuples.
 
 The agent cannot depend on pydantic or PyYAML (it runs on old commune PCs with psutil alone), so this
 module does what the server's pydantic models do: unknown keys are errors naming the file and the dotted
@@ -17,9 +17,8 @@ import sys
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 DEFAULT_CONFIG_PATH = Path("/etc/canhgac-agent/agent.toml")
@@ -68,8 +67,7 @@ class Secret:
         return hash(self._value)
 
 
-@dataclass(frozen=True)
-class ProbeTarget:
+class ProbeTarget(NamedTuple):
     """One connectivity target, in the shape of the server settings' `probe_targets` entries."""
 
     name: str
@@ -88,47 +86,56 @@ class ProbeTarget:
         return out
 
 
-@dataclass(frozen=True)
-class IdentityConfig:
+class IdentityConfig(NamedTuple):
     """Overrides of the host identity; the demo uses them to run several simulated hosts on one machine."""
 
     machine_id: str | None = None
     hostname: str | None = None
 
 
-@dataclass(frozen=True)
-class SpoolConfig:
+class SpoolConfig(NamedTuple):
     max_bytes: int = 64 * MiB  # compressed report bodies kept while the server is unreachable
     max_age_s: float = 14 * 86400.0  # older reports are dropped (and counted)
 
 
-@dataclass(frozen=True)
-class ProbesConfig:
+_SPOOL_DEFAULTS = SpoolConfig()
+
+
+class ProbesConfig(NamedTuple):
     gateway: bool = True
-    count: int = 4
+    count: int = 4  # type: ignore[assignment]  # shadows tuple.count, harmlessly: never called
     timeout_s: float = 2.0
     targets: tuple[ProbeTarget, ...] = ()  # merged with the server's targets; local wins by name
 
 
-@dataclass(frozen=True)
-class TlsConfig:
+class TlsConfig(NamedTuple):
     ca_file: str | None = None  # PEM bundle to trust instead of the system store
     verify: bool = True
 
 
-@dataclass(frozen=True)
-class AgentConfig:
+# NamedTuples, not dataclasses: `dataclasses` imports `inspect` (with ast, dis, tokenize), ~1 MB of RSS
+# in an agent budgeted at 25 MB.
+class AgentConfig(NamedTuple):
     server_url: str | None = None
     enrollment_key: Secret | None = None  # lets `run` enroll by itself on first start
     state_dir: Path = DEFAULT_STATE_DIR
     interval_s: float = 30.0  # until the server's settings say otherwise
     security_interval_s: float = 3600.0
     log_level: str = "info"
-    identity: IdentityConfig = field(default_factory=IdentityConfig)
-    spool: SpoolConfig = field(default_factory=SpoolConfig)
-    probes: ProbesConfig = field(default_factory=ProbesConfig)
-    tls: TlsConfig = field(default_factory=TlsConfig)
-    source: str = field(default="<defaults>", compare=False)  # where it was read from, for messages
+    identity: IdentityConfig = IdentityConfig()
+    spool: SpoolConfig = SpoolConfig()
+    probes: ProbesConfig = ProbesConfig()
+    tls: TlsConfig = TlsConfig()
+    source: str = "<defaults>"  # where it was read from, for messages; not part of equality
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AgentConfig) and self[:-1] == other[:-1]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -311,8 +318,8 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
 
     sp = top.table("spool")
     spool = SpoolConfig(
-        max_bytes=sp.integer("max_bytes", SpoolConfig.max_bytes, 64 * 1024, 1 << 40),
-        max_age_s=sp.number("max_age_s", SpoolConfig.max_age_s, 0.0, 10 * 365 * 86400.0),
+        max_bytes=sp.integer("max_bytes", _SPOOL_DEFAULTS.max_bytes, 64 * 1024, 1 << 40),
+        max_age_s=sp.number("max_age_s", _SPOOL_DEFAULTS.max_age_s, 0.0, 10 * 365 * 86400.0),
     )
     sp.done()
 

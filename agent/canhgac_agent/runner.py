@@ -17,9 +17,9 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from canhgac_agent import __version__
 from canhgac_agent.config import AgentConfig, fields
@@ -37,8 +37,7 @@ _log = logging.getLogger(__name__)
 # --- settings ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What is in force: the server's settings (last reply) over the config's; probe targets merged
     with the config's, the local target winning by name."""
 
@@ -153,11 +152,11 @@ def host_identity(config: AgentConfig, errors: list[dict[str, str]]) -> dict[str
         return _fallback_identity(config)
 
 
-def _security_facts(errors: list[dict[str, str]]) -> dict[str, Any] | None:
+def _security_facts(errors: list[dict[str, str]], cache_dir: Path | None) -> dict[str, Any] | None:
     try:
         from canhgac_agent.facts import collect_security_facts
 
-        facts, fact_errors = collect_security_facts()
+        facts, fact_errors = collect_security_facts(cache_dir)
     except Exception as exc:
         errors.append(_error("security", exc))
         return None
@@ -174,8 +173,12 @@ def build_report(
     include_security: bool,
     status: Mapping[str, Any],
     collected_at: float | None = None,
+    facts_cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Collect everything and return a dict matching `canhgac_api.schemas.report.Report`."""
+    """Collect everything and return a dict matching `canhgac_api.schemas.report.Report`.
+
+    `facts_cache_dir`: where the security facts may cache the package manager's answer (state dir).
+    """
     from canhgac_agent.collectors import COLLECTORS
 
     at = time.time() if collected_at is None else collected_at
@@ -204,7 +207,7 @@ def build_report(
             )[:MAX_PROBES]
         except Exception as exc:
             errors.append(_error("probes", exc))
-    security = _security_facts(errors) if include_security else None
+    security = _security_facts(errors, facts_cache_dir) if include_security else None
     return {
         "schema_version": 1,
         "agent_id": agent_id,
@@ -377,6 +380,7 @@ class Runner:
                 counters.backlog, counters.dropped_total, counters.rejected_total, self.last_cycle_cpu_s
             ),
             collected_at=at,
+            facts_cache_dir=self.config.state_dir,
         )
         self.spool.add(seq, report, collected_at=at)
         return report
@@ -386,6 +390,8 @@ class Runner:
             self.sender.drain(deadline=deadline, should_stop=self.stop.is_set)
         except Exception:
             _log.exception("sending failed unexpectedly; reports stay in the spool")
+        if self.settings.interval_s > self.sender.http.max_idle_s:
+            self.sender.http.close()  # it would not be reused after the sleep anyway
 
     def cycle(self) -> None:
         """refresh state → (enroll) → collect and spool → drain, each step guarded."""

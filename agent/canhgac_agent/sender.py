@@ -6,7 +6,8 @@ lost reply means a resend that the server answers with `duplicates`. Refused bat
 are halved until the one bad report is isolated and set aside; 401/403 keep everything and wait for a new
 enrollment; 429, 5xx and transport errors keep everything and back off (exponential, full jitter).
 
-urllib/http.client/ssl cost ~7 MB of RSS, so they are imported on the first send, not at start.
+HTTP goes through `httpclient` (no urllib, http.client or email; `ssl` only for an https server):
+urllib.request, http.client and ssl would cost the agent ~8 MB of RSS.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ import contextlib
 import gzip
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from canhgac_agent import __version__
 from canhgac_agent.config import MiB, fields
+from canhgac_agent.httpclient import HttpClient, ProtocolError, tls_context
 from canhgac_agent.spool import Pending, Spool, StateFile
-
-if TYPE_CHECKING:
-    import urllib.request
 
 ENROLL_PATH = "/api/v1/agents/enroll"
 REPORTS_PATH = "/api/v1/agents/reports"
@@ -37,6 +36,9 @@ MAX_REPLY_BYTES = 1 * MiB
 REFUSED = frozenset({400, 409, 413, 415, 422})  # nothing stored; the batch itself is the problem
 AUTH = frozenset({401, 403})  # nothing stored; the token is the problem
 USER_AGENT = f"canhgac-agent/{__version__}"
+# A kept-alive connection idle longer than this is not reused: servers and proxies close idle
+# connections after 5-75 s, and an agent reporting every 30 s should not hold one open meanwhile.
+KEEP_ALIVE_MAX_IDLE_S = 15.0
 
 _log = logging.getLogger(__name__)
 
@@ -70,8 +72,7 @@ class TransportError(Exception):
     """No HTTP answer: refused, reset, timed out, TLS failure, connection dropped."""
 
 
-@dataclass(frozen=True)
-class HttpReply:
+class HttpReply(NamedTuple):
     status: int
     body: bytes
     retry_after_s: float | None = None
@@ -103,47 +104,98 @@ class HttpReply:
 
 
 def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
+    value = headers.get("retry-after") if headers is not None else None
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None  # an HTTP-date: rare from our server; the jittered backoff applies
 
 
-class Http:
-    """POST over urllib: TLS from the config, no redirects (a redirected POST would lose its body)."""
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
-    def __init__(self, *, ca_file: str | None = None, verify: bool = True) -> None:
+
+def _proxy_configured() -> bool:
+    """A proxy in the environment (which urllib would honour): then sends go through urllib."""
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES)
+
+
+class Http:
+    """POST to the server: TLS from the config, no redirects (a redirected POST would lose its body).
+
+    Over `httpclient.HttpClient` (one kept-alive connection, `ssl` loaded only for https), or over
+    urllib when the environment names a proxy (`http_proxy`, `https_proxy`, `all_proxy`), which urllib
+    honours and the small client does not.
+    """
+
+    def __init__(
+        self, *, ca_file: str | None = None, verify: bool = True, max_idle_s: float = KEEP_ALIVE_MAX_IDLE_S
+    ) -> None:
         self.ca_file = ca_file
         self.verify = verify
-        self._opener: urllib.request.OpenerDirector | None = None
+        self.max_idle_s = max_idle_s
+        self._client: HttpClient | None = None
+        self._opener: Any = None
         self._https = False
+        self._via_urllib = _proxy_configured()  # a daemon's environment does not change
 
-    def _build(self, https: bool) -> urllib.request.OpenerDirector:
+    def _ssl_context(self) -> Any:
         import ssl
+
+        ctx = tls_context(self.ca_file)  # ca_file alone replaces the system store
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            _log.warning("TLS certificate verification is off (tls.verify = false)")
+        return ctx
+
+    def close(self) -> None:
+        """Close the kept-alive connection, if any (the next request opens a new one)."""
+        if self._client is not None:
+            self._client.close()
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpReply:
+        if self._via_urllib:
+            return self._post_urllib(url, body, headers, timeout_s)
+        if self._client is None:
+            self._client = HttpClient(context_factory=self._ssl_context, max_idle_s=self.max_idle_s)
+        try:
+            resp = self._client.request(
+                "POST",
+                url,
+                body=body,
+                headers={"User-Agent": USER_AGENT, **headers},
+                timeout_s=timeout_s,
+                max_body=MAX_REPLY_BYTES,
+            )
+        except TimeoutError:
+            raise TransportError(f"timed out after {timeout_s:g}s") from None
+        except (OSError, ProtocolError, ValueError) as exc:
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise TransportError(f"{type(exc).__name__}: {text or 'no detail'}") from None
+        retry_after = _retry_after(resp.headers) if resp.status >= 400 else None
+        return HttpReply(resp.status, resp.body, retry_after)
+
+    def _build_opener(self, https: bool) -> Any:
         import urllib.request
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        if not https:  # the system CA store costs ~1.4 MB of RSS: load it only for https
+        if not https:
             return urllib.request.build_opener(NoRedirect())
-        ctx = ssl.create_default_context(cafile=self.ca_file)  # ca_file alone replaces the system store
-        if not self.verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            _log.warning("TLS certificate verification is off (tls.verify = false)")
-        return urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), NoRedirect())
+        return urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._ssl_context()), NoRedirect()
+        )
 
-    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpReply:
+    def _post_urllib(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpReply:
         import http.client
         import urllib.error
         import urllib.request
 
         https = url.lower().startswith("https:")
         if self._opener is None or self._https != https:
-            self._opener, self._https = self._build(https), https
+            self._opener, self._https = self._build_opener(https), https
         request = urllib.request.Request(  # noqa: S310  (the URL is validated http(s) config)
             url, data=body, headers={"User-Agent": USER_AGENT, **headers}, method="POST"
         )
@@ -153,7 +205,8 @@ class Http:
         except urllib.error.HTTPError as exc:
             with contextlib.closing(exc):
                 data = exc.read(MAX_REPLY_BYTES) if exc.fp is not None else b""
-            return HttpReply(exc.code, data, _retry_after(exc.headers))
+            retry = exc.headers.get("Retry-After") if exc.headers is not None else None
+            return HttpReply(exc.code, data, _retry_after({"retry-after": retry} if retry else None))
         except urllib.error.URLError as exc:
             raise TransportError(str(exc.reason)) from None
         except (OSError, http.client.HTTPException) as exc:
@@ -236,23 +289,35 @@ def save_enrollment(state: StateFile, server_url: str, reply: Mapping[str, Any])
 # --- sending ---------------------------------------------------------------------------------------
 
 
-@dataclass
 class SendOutcome:
     """What one `drain()` did; kept in the spool for `canhgac-agent status`."""
 
-    at: str
-    result: str  # ok | retry | auth
-    http_status: int | None = None
-    batches: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    error: str | None = None
-    retry_in_s: float | None = None
-    backlog: int = 0
+    __slots__ = (
+        "accepted", "at", "backlog", "batches", "duplicates", "error", "http_status", "rejected", "result",
+        "retry_in_s",
+    )  # fmt: skip
+    _KEYS = (
+        "at", "result", "http_status", "batches", "accepted", "duplicates", "rejected", "error", "retry_in_s",
+        "backlog",
+    )  # fmt: skip
+
+    def __init__(self, at: str, result: str) -> None:
+        self.at = at
+        self.result = result  # ok | retry | auth
+        self.http_status: int | None = None
+        self.batches = 0
+        self.accepted = 0
+        self.duplicates = 0
+        self.rejected = 0
+        self.error: str | None = None
+        self.retry_in_s: float | None = None
+        self.backlog = 0
+
+    def __repr__(self) -> str:
+        return f"SendOutcome({', '.join(f'{k}={getattr(self, k)!r}' for k in self._KEYS)})"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: getattr(self, key) for key in self._KEYS}
 
 
 class Sender:
@@ -432,7 +497,7 @@ class Sender:
 
     def _finish(self, out: SendOutcome) -> SendOutcome:
         out.at = datetime.now(UTC).isoformat(timespec="seconds")
-        out.backlog = self.spool.counters().backlog
+        out.backlog = self.spool.backlog
         self.last = out
         self.spool.set_last_send(out.as_dict())
         return out

@@ -6,8 +6,8 @@ Files under `<state_dir>`:
   reports the server refused individually, and `meta` counters (`next_seq`, `dropped_total`,
   `rejected_total`) plus the last send result.
 - `state.json` (0600, atomic tmp+fsync+rename): enrollment (agent_id, token, server_url, site), the
-  server's last settings, and the seq high-water mark, written before a seq is used so that the seq stays
-  monotonic even if the spool is lost or found corrupt.
+  server's last settings, and the seq high-water mark, reserved a block of seqs ahead before any of them
+  is used so that the seq stays monotonic even if the spool is lost or found corrupt.
 - `spool.reserve`: a small ballast file. A WAL database on a full disk can wedge (the checkpoint needs to
   grow the database, the delete that would make room needs to grow the WAL); releasing the ballast
   un-wedges it, after which the spool reuses its own free pages instead of growing.
@@ -27,10 +27,9 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from canhgac_agent.config import MiB, fields
 
@@ -39,6 +38,7 @@ STATE_FILE = "state.json"
 RESERVE_FILE = "spool.reserve"
 SCHEMA_VERSION = 1
 REJECTED_KEEP = 200  # rejected reports kept for inspection; rejected_total counts them all
+SEQ_BLOCK = 64  # seqs reserved in state.json at a time (one fsync'd rewrite per block)
 WAL_AUTOCHECKPOINT_PAGES = 128
 DEFAULT_RESERVE_BYTES = 1 * MiB
 _SQLITE_CORRUPT = 11
@@ -213,7 +213,8 @@ class StateFile:
             os.close(fd)  # releases the lock
 
     def _write(self, data: Mapping[str, Any]) -> None:
-        payload = json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
+        # Compact: without indent, json uses its C encoder.
+        payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -239,8 +240,7 @@ class StateFile:
 # --- the spool -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """One spooled report as the sender takes it."""
 
     seq: int
@@ -251,8 +251,7 @@ class Pending:
         return gzip.decompress(self.body)
 
 
-@dataclass(frozen=True)
-class SpoolCounters:
+class SpoolCounters(NamedTuple):
     backlog: int  # pending reports
     backlog_bytes: int  # their compressed size
     dropped_total: int
@@ -366,7 +365,7 @@ class Spool:
         meta_next = _int(_meta(conn, "next_seq"))
         self._count, self._bytes = int(count), int(size)
         # After a power cut, synchronous=NORMAL may have lost the last commits: state.json (fsync'd
-        # before each seq is used) still knows the highest seq handed out.
+        # before a block of seqs is used) holds a mark at or above the highest seq handed out.
         self._next_seq = max(meta_next, self.state.seq_high_water + 1, max_pending + 1, max_rejected + 1, 1)
 
     def _move_aside(self, exc: BaseException) -> None:
@@ -426,18 +425,32 @@ class Spool:
     # -- seq ---------------------------------------------------------------------------------------
 
     def allocate_seq(self) -> int:
-        """The next seq, recorded in state.json (fsync'd) before anyone can use it."""
+        """The next seq, at or below the high-water mark recorded in state.json (fsync'd) before anyone
+        can use it.
+
+        The mark is reserved a block ahead (`SEQ_BLOCK`), so state.json is rewritten once per block
+        (and whenever the dropped/rejected counters it mirrors changed), not once per report. After a
+        crash or a lost spool the agent continues above the mark: a gap in the seqs, which the server
+        accepts (it needs them increasing, not dense); never a seq used twice.
+        """
         seq = self._next_seq
         self._next_seq += 1
+        state = self.state
+        reserve = seq > state.seq_high_water
         counters = self.counters()
-        try:
-            self.state.update(
-                seq_high_water=seq,
-                dropped_total=counters.dropped_total,
-                rejected_total=counters.rejected_total,
-            )
-        except OSError as exc:  # e.g. disk full: the spool's own next_seq still guards monotonicity
-            _log.warning("cannot record seq in state file", extra=fields(seq=seq, error=str(exc)))
+        if (
+            reserve
+            or state.get("dropped_total") != counters.dropped_total
+            or state.get("rejected_total") != counters.rejected_total
+        ):
+            try:
+                state.update(
+                    seq_high_water=seq + SEQ_BLOCK - 1 if reserve else seq,
+                    dropped_total=counters.dropped_total,
+                    rejected_total=counters.rejected_total,
+                )
+            except OSError as exc:  # e.g. disk full: the spool's own next_seq still guards monotonicity
+                _log.warning("cannot record seq in state file", extra=fields(seq=seq, error=str(exc)))
         return seq
 
     def ensure_seq_above(self, seq: int) -> None:
@@ -795,11 +808,12 @@ class Spool:
         def op() -> SpoolCounters:
             conn = self.conn
             oldest = conn.execute("SELECT collected_at FROM pending ORDER BY seq LIMIT 1").fetchone()
+            meta = dict(conn.execute(_COUNTERS_QUERY).fetchall())
             return SpoolCounters(
                 backlog=self._count,
                 backlog_bytes=self._bytes,
-                dropped_total=_int(_meta(conn, "dropped_total")) + self._unsaved_drops,
-                rejected_total=_int(_meta(conn, "rejected_total")),
+                dropped_total=_int(meta.get("dropped_total")) + self._unsaved_drops,
+                rejected_total=_int(meta.get("rejected_total")),
                 next_seq=self._next_seq,
                 oldest_collected_at=oldest[0] if oldest else None,
             )
@@ -823,6 +837,9 @@ def _encode(report: Mapping[str, Any]) -> bytes:
     return gzip.compress(raw, compresslevel=6, mtime=0)
 
 
+_COUNTERS_QUERY = "SELECT key, value FROM meta WHERE key IN ('dropped_total', 'rejected_total')"
+
+
 def _meta(conn: sqlite3.Connection, key: str) -> Any:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
@@ -832,8 +849,7 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-@dataclass(frozen=True)
-class SpoolSnapshot:
+class SpoolSnapshot(NamedTuple):
     """What a reader (`status`, `once`) sees without opening the spool for writing."""
 
     counters: SpoolCounters

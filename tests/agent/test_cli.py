@@ -125,3 +125,16 @@ def test_run_enrolls_sends_in_order_and_stops_on_sigterm(
     assert info["last_send"]["result"] == "ok"
     assert info["spool_backlog"] <= 1  # at most the report made as the signal came
     assert info["next_seq"] == len(seqs) + 1 + info["spool_backlog"]
+
+
+def test_run_arguments_parsed_by_hand_as_argparse_would() -> None:
+    from canhgac_agent.cli import _parser, _plain_run
+
+    for argv in (["run"], ["run", "--config", "/etc/canhgac-agent/agent.toml"], ["run", "--config=a.toml"]):
+        fast = _plain_run(argv)
+        assert fast is not None, argv
+        full = _parser().parse_args(argv)
+        assert (fast.command, fast.config) == (full.command, full.config)
+    for argv in (["run", "--help"], ["run", "--config"], ["run", "--config", "-x"], ["run", "--conf", "a"],
+                 ["run", "--config="], ["once"], ["status", "--json"], []):  # fmt: skip
+        assert _plain_run(argv) is None, argv  # left to argparse (help, errors, other commands)

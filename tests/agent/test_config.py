@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import tomllib
@@ -194,18 +193,18 @@ def test_key_value_log_lines() -> None:
 
 
 def _field_paths(cls: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """(table, key) for every config field, recursing into nested dataclasses."""
+    """(table, key) for every config field, recursing into nested config tuples."""
     out: list[tuple[str, str]] = []
-    for f in dataclasses.fields(cls):
-        if f.name == "source":
+    for name in cls._fields:
+        if name == "source":
             continue
         sub = {"identity", "spool", "probes", "tls"}
-        if f.name in sub:
-            out += _field_paths(type(getattr(cls(), f.name)), f.name)
-        elif f.name == "targets":
-            out += [("probes.targets", t.name) for t in dataclasses.fields(ProbeTarget)]
+        if name in sub:
+            out += _field_paths(type(getattr(cls(), name)), name)
+        elif name == "targets":
+            out += [("probes.targets", t) for t in ProbeTarget._fields]
         else:
-            out.append((prefix, f.name))
+            out.append((prefix, name))
     return out
 
 

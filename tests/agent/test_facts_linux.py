@@ -627,3 +627,87 @@ def test_linux_provider_listening_ports_sees_our_socket() -> None:
         pytest.skip("this environment hides sockets from psutil")
     assert mine[0]["proto"] == "tcp"
     assert mine[0]["address"] == "127.0.0.1"
+
+
+# --- the package manager's answer, cached --------------------------------------------------------
+
+
+class _FakeApt:
+    """Stands in for `apt-get -s dist-upgrade`: counts runs, answers APT_SIMULATE (5 updates, 3 security)."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self, argv: list[str], **_: Any) -> Any:
+        from canhgac_agent.facts.common import CommandResult
+
+        assert argv[0] == "apt-get"
+        self.runs += 1
+        return CommandResult(0, APT_SIMULATE, "")
+
+
+@pytest.fixture
+def fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _FakeApt:
+    from canhgac_agent.facts import linux
+
+    fake = _FakeApt()
+    monkeypatch.setattr(linux, "run_command", fake)
+    monkeypatch.setattr(linux, "_which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(linux, "_memory_cache", {})
+    for path in ("var/lib/dpkg/status", "var/lib/apt/lists/x_Packages", "etc/apt/sources.list"):
+        (tmp_path / "root" / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "root" / path).write_text("v1\n")
+    (tmp_path / "state").mkdir()
+    return fake
+
+
+def test_apt_answer_is_reused_across_restarts_until_packages_change(
+    tmp_path: Path, fake_apt: _FakeApt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canhgac_agent.facts import linux
+
+    root, state = str(tmp_path / "root"), tmp_path / "state"
+    first = LinuxProvider(root=root, cache_dir=state).updates()
+    assert first is not None
+    assert (first["manager"], first["total"], first["security"]) == ("apt", 5, 3)
+    assert fake_apt.runs == 1
+    assert LinuxProvider(root=root, cache_dir=state).updates() == first  # the next security cycle
+    assert fake_apt.runs == 1
+
+    monkeypatch.setattr(linux, "_memory_cache", {})  # a restarted agent: only the file remains
+    assert LinuxProvider(root=root, cache_dir=state).updates() == first
+    assert fake_apt.runs == 1
+    assert (state / linux.FACTS_CACHE_FILE).stat().st_mode & 0o077 == 0
+
+    status = tmp_path / "root" / "var/lib/dpkg/status"  # a package was installed or upgraded
+    st = status.stat()
+    status.write_text("v2, longer\n")
+    assert status.stat().st_mtime_ns != st.st_mtime_ns or status.stat().st_size != st.st_size
+    LinuxProvider(root=root, cache_dir=state).updates()
+    assert fake_apt.runs == 2
+
+    lists = tmp_path / "root" / "var/lib/apt/lists"  # `apt update` brought new lists
+    (lists / "y_Packages").write_text("new\n")
+    LinuxProvider(root=root, cache_dir=state).updates()
+    assert fake_apt.runs == 3
+    LinuxProvider(root=root, cache_dir=state).updates()
+    assert fake_apt.runs == 3
+
+
+def test_apt_answer_expires_and_a_broken_cache_file_is_ignored(
+    tmp_path: Path, fake_apt: _FakeApt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canhgac_agent.facts import linux
+
+    root, state = str(tmp_path / "root"), tmp_path / "state"
+    LinuxProvider(root=root, cache_dir=state).updates()
+    assert fake_apt.runs == 1
+    now = time.time()
+    monkeypatch.setattr(linux.time, "time", lambda: now + linux.CACHE_MAX_AGE_S + 1)
+    LinuxProvider(root=root, cache_dir=state).updates()
+    assert fake_apt.runs == 2
+
+    monkeypatch.setattr(linux, "_memory_cache", {})
+    (state / linux.FACTS_CACHE_FILE).write_text("{not json")
+    assert LinuxProvider(root=root, cache_dir=state).updates() is not None
+    assert fake_apt.runs == 3

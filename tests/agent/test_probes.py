@@ -381,3 +381,39 @@ def test_parse_route_print() -> None:
     assert parse_route_print(ROUTE_PRINT) == "10.20.30.1"
     assert parse_route_print("0.0.0.0 0.0.0.0 On-link 10.0.0.5 25") is None
     assert parse_route_print("garbage") is None
+
+
+def test_worker_threads_are_kept_between_cycles(http_base: str, tcp_port: int) -> None:
+    targets = [
+        {"name": "portal", "kind": "http", "url": f"{http_base}/"},
+        {"name": "dns", "kind": "dns", "host": "localhost"},
+        {"name": "dc", "kind": "tcp", "host": "127.0.0.1", "port": tcp_port},  # driven in this thread
+    ]
+
+    def workers() -> set[int | None]:
+        return {t.ident for t in threading.enumerate() if t.name == "canhgac-probe"}
+
+    for r in run_probes(targets, gateway=False, count=2, timeout_s=1.0):
+        assert _valid(r).ok
+    time.sleep(0.05)  # the workers go back to waiting
+    before = workers()
+    assert before
+    for _ in range(3):
+        for r in run_probes(targets, gateway=False, count=2, timeout_s=1.0):
+            assert _valid(r).ok
+        time.sleep(0.05)
+    assert workers() == before
+
+
+def test_idle_workers_end() -> None:
+    pool = probes._Workers(idle_s=0.1)
+    done = threading.Event()
+    pool.submit(done.set)
+    assert done.wait(2)
+    deadline = time.monotonic() + 3
+    while pool._idle and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pool._idle == []
+    again = threading.Event()
+    pool.submit(again.set)  # a new worker is started when none is idle
+    assert again.wait(2)

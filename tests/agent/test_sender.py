@@ -288,3 +288,23 @@ def test_enroll_unreachable_is_not_a_refusal() -> None:
     with pytest.raises(EnrollError) as failed:
         enroll(f"http://127.0.0.1:{port}", ENROLL_KEY, machine_id="m", hostname="h", timeout_s=2.0)
     assert not failed.value.refused
+
+
+def test_a_proxy_in_the_environment_sends_through_urllib(
+    agent_dir: AgentDir, protocol_server: ProtocolServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")  # urllib's own rules then bypass it for the test server
+    agent_dir.add(2)
+    sender = make_sender(agent_dir, protocol_server, clock)
+    assert sender.http._via_urllib
+    protocol_server.script = [503]
+    protocol_server.retry_after = 30
+    out = sender.drain()
+    assert out is not None
+    assert (out.result, out.http_status) == ("retry", 503)
+    assert sender.retry_at >= clock.t + 30
+    clock.t = sender.retry_at
+    out = sender.drain()
+    assert out is not None
+    assert (out.result, out.accepted) == ("ok", 2)

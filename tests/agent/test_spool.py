@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from canhgac_agent.spool import SPOOL_FILE, STATE_FILE, Spool, StateFile, read_snapshot
+from canhgac_agent.spool import SEQ_BLOCK, SPOOL_FILE, STATE_FILE, Spool, StateFile, read_snapshot
 
 from .conftest import AgentDir, make_report
 
@@ -32,8 +32,8 @@ def _padded(seq: int, nbytes: int = 1500) -> dict[str, object]:
 
 
 def _fill(spool: Spool, n: int, nbytes: int = 1500, durable: bool = False) -> list[int]:
-    """Spool `n` reports. Unless `durable`, takes seqs without `allocate_seq()` (which fsyncs
-    state.json for each, ~7 ms here) where that is not what the test is about."""
+    """Spool `n` reports. Unless `durable`, takes seqs without `allocate_seq()` (which records them in
+    state.json) where that is not what the test is about."""
     seqs = []
     for _ in range(n):
         seq = spool.allocate_seq() if durable else spool.next_seq
@@ -63,12 +63,64 @@ def test_seq_is_monotonic_across_restart_even_if_a_seq_was_never_spooled(tmp_pat
         spool.add(seq, make_report(seq))
     assert spool.allocate_seq() == 4  # handed out, then the process "crashes" before spooling it
     spool.close()
+    # state.json reserved a whole block before seq 1 was used.
+    assert json.loads((tmp_path / STATE_FILE).read_text())["seq_high_water"] == SEQ_BLOCK
 
     spool = _open(tmp_path)
-    assert spool.allocate_seq() == 5
+    assert spool.allocate_seq() == SEQ_BLOCK + 1  # above the reserved block: a gap, never a reuse
     assert [p.seq for p in spool.peek(10)] == [1, 2, 3]
     spool.close()
-    assert json.loads((tmp_path / STATE_FILE).read_text())["seq_high_water"] == 5
+    assert json.loads((tmp_path / STATE_FILE).read_text())["seq_high_water"] == 2 * SEQ_BLOCK
+
+
+def test_state_json_is_written_once_per_block_of_seqs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = _open(tmp_path)
+    path = tmp_path / STATE_FILE
+    writes: list[int] = []
+    real_write = spool.state._write
+
+    def counting_write(data: Any) -> None:
+        writes.append(data["seq_high_water"])
+        real_write(data)
+
+    monkeypatch.setattr(spool.state, "_write", counting_write)
+    for _ in range(3 * SEQ_BLOCK):
+        seq = spool.allocate_seq()
+        spool.add(seq, make_report(seq))
+        assert StateFile(path).seq_high_water >= seq  # the mark on disk covers every seq handed out
+    assert writes == [SEQ_BLOCK, 2 * SEQ_BLOCK, 3 * SEQ_BLOCK]
+    assert b"\n " not in path.read_bytes()  # compact JSON
+    spool.close()
+
+
+def test_seq_survives_a_power_cut_that_lost_the_last_spool_commits(tmp_path: Path) -> None:
+    spool = _open(tmp_path)
+    seqs = _fill(spool, 10, durable=True)
+    spool.close()
+    # synchronous=NORMAL may lose the newest commits (and the next_seq counter) on a power cut; the
+    # lost reports may already have reached the server, so their seqs must not be reused.
+    conn = sqlite3.connect(tmp_path / SPOOL_FILE)
+    conn.execute("DELETE FROM pending WHERE seq > 5")
+    conn.execute("UPDATE meta SET value = 6 WHERE key = 'next_seq'")
+    conn.commit()
+    conn.close()
+    spool = _open(tmp_path)
+    seq = spool.allocate_seq()
+    assert seq > max(seqs)
+    assert seq == SEQ_BLOCK + 1
+    spool.close()
+
+
+def test_state_json_follows_drop_counters_within_a_block(tmp_path: Path) -> None:
+    spool = _open(tmp_path, max_bytes=6000)
+    _fill(spool, 6, durable=True)  # the size bound drops the oldest
+    dropped = spool.counters().dropped_total
+    assert dropped > 0
+    spool.allocate_seq()  # mid-block: rewritten anyway, because the counter moved
+    assert json.loads((tmp_path / STATE_FILE).read_text())["dropped_total"] == dropped
+    spool.close()
 
 
 def test_seq_continues_from_state_json_when_the_spool_is_lost(tmp_path: Path) -> None:
@@ -80,7 +132,7 @@ def test_seq_continues_from_state_json_when_the_spool_is_lost(tmp_path: Path) ->
             (tmp_path / f"{SPOOL_FILE}{suffix}").unlink()
     spool = _open(tmp_path)
     assert spool.counters().backlog == 0
-    assert spool.allocate_seq() == 8
+    assert spool.allocate_seq() == SEQ_BLOCK + 1
     spool.close()
 
 
@@ -117,9 +169,9 @@ def test_corrupt_spool_is_moved_aside_and_seq_stays_monotonic(
     assert lines[0].kv["error"]  # type: ignore[attr-defined]
     # A fresh, working spool that never reuses a seq.
     seq = spool.allocate_seq()
-    assert seq == 61
+    assert seq == SEQ_BLOCK + 1  # 60 were used; state.json had reserved up to SEQ_BLOCK
     assert spool.add(seq, make_report(seq))
-    assert [p.seq for p in spool.peek(10)] == [61]
+    assert [p.seq for p in spool.peek(10)] == [seq]
     spool.close()
 
 

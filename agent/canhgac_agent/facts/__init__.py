@@ -7,6 +7,7 @@ leaves that fact empty and is reported as a `CollectorError`, while the others s
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Literal, Protocol
 
@@ -41,8 +42,11 @@ class FactsProvider(Protocol):
     def anti_malware(self) -> list[dict[str, Any]]: ...
 
 
-def provider_for_platform() -> FactsProvider:
-    """The provider for the running OS; RuntimeError on an OS the report cannot describe."""
+def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:
+    """The provider for the running OS; RuntimeError on an OS the report cannot describe.
+
+    `cache_dir`: where the provider may keep expensive answers between runs (the agent's state dir).
+    """
     if sys.platform == "win32":
         from canhgac_agent.facts.windows import WindowsProvider
 
@@ -50,7 +54,7 @@ def provider_for_platform() -> FactsProvider:
     if sys.platform.startswith("linux"):
         from canhgac_agent.facts.linux import LinuxProvider
 
-        return LinuxProvider()
+        return LinuxProvider(cache_dir=cache_dir)
     raise RuntimeError(f"security facts are not supported on {sys.platform}")
 
 
@@ -68,13 +72,17 @@ def collect_from(provider: FactsProvider) -> tuple[dict[str, Any], list[dict[str
     return facts, errors
 
 
-def collect_security_facts() -> tuple[dict[str, Any], list[dict[str, str]]]:
+def collect_security_facts(
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Return `(facts, errors)`: a dict matching `SecurityFacts` for this platform, and a list of
     dicts matching `CollectorError` (`{"collector": "security.<fact>", "error": "..."}`) for the facts
     that failed and were left None/[] in `facts`. The errors belong in `Report.errors`.
 
     Raises RuntimeError only on an unsupported OS (neither Linux nor Windows). Takes about as long as
     the slowest command (the package manager's simulated upgrade: typically well under a second, a few
-    seconds without apt's binary cache); meant for the hourly security cycle, not every cycle.
+    seconds without apt's binary cache); meant for the hourly security cycle, not every cycle. With
+    `cache_dir`, the package manager's answer is kept there and reused, across restarts too, while the
+    package database and lists are unchanged.
     """
-    return collect_from(provider_for_platform())
+    return collect_from(provider_for_platform(cache_dir))

@@ -8,7 +8,9 @@ Works unprivileged: what needs root (nft/iptables rules, /etc/shadow) is reporte
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import json
 import os
 import re
 import time
@@ -241,7 +243,55 @@ def parse_dnf_check_update(text: str) -> int:
     return count
 
 
-_apt_cache: dict[str, Any] = {}
+# --- caching the package manager's answer ----------------------------------------------------------
+
+# `apt-get -s dist-upgrade` costs seconds of CPU (more where apt keeps no binary cache) and a child of
+# ~80 MB; `dnf check-update` as much. Their answer changes only when the package database, the package
+# lists or the package manager's configuration change, so it is kept, in memory and in
+# `<state_dir>/facts-cache.json` (a restart does not redo it), keyed on those files' inode, size and
+# mtime. A cached answer older than CACHE_MAX_AGE_S is recomputed anyway, in case a change escaped the
+# key (a file rewritten in place within the same mtime tick).
+FACTS_CACHE_FILE = "facts-cache.json"
+CACHE_MAX_AGE_S = 86400.0
+_CACHE_FORMAT = 1  # bump when a cached value's meaning changes
+_memory_cache: dict[str, dict[str, Any]] = {}
+
+_APT_INPUTS = (
+    "/var/lib/dpkg/status",  # what is installed
+    "/var/lib/apt/extended_states",
+    "/var/lib/apt/lists",  # `apt update` renames new lists into place: the directory's mtime moves
+    "/etc/apt/sources.list",
+    "/etc/apt/sources.list.d",
+    "/etc/apt/preferences",
+    "/etc/apt/preferences.d",
+    "/etc/apt/apt.conf.d",
+)
+_DNF_INPUTS = ("/var/lib/rpm", "/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages", "/var/cache/dnf",
+               "/etc/yum.repos.d", "/etc/dnf/dnf.conf")  # fmt: skip
+
+
+def stat_key(paths: Iterable[str]) -> list[list[Any]]:
+    """[path, inode, size, mtime_ns] per path ([path, None] when missing): a cache key that changes
+    when any of the files is replaced, grows, shrinks or is touched."""
+    out: list[list[Any]] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append([path, None])
+            continue
+        out.append([path, st.st_ino, st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _fresh(entry: Any, key: list[Any], now: float) -> bool:
+    return (
+        isinstance(entry, dict)
+        and entry.get("key") == key
+        and isinstance(entry.get("at"), int | float)
+        and 0 <= now - entry["at"] < CACHE_MAX_AGE_S
+        and "value" in entry
+    )
 
 
 # --- password policy ------------------------------------------------------------------------------
@@ -516,8 +566,9 @@ class LinuxProvider:
 
     platform: Literal["linux"] = "linux"
 
-    def __init__(self, root: str = "/") -> None:
+    def __init__(self, root: str = "/", cache_dir: str | os.PathLike[str] | None = None) -> None:
         self._root = root
+        self._cache_path = os.path.join(cache_dir, FACTS_CACHE_FILE) if cache_dir is not None else None
         self._procs: set[str] | None = None
         self._ports: list[dict[str, Any]] | None = None
 
@@ -526,6 +577,45 @@ class LinuxProvider:
 
     def _read(self, path: str) -> str | None:
         return read_text(self._path(path))
+
+    def _cached(self, name: str, inputs: list[str], compute: Any) -> Any:
+        """`compute()`, or its last result while the files `inputs` are unchanged (see stat_key)."""
+        key: list[Any] = [_CACHE_FORMAT, stat_key(inputs)]
+        now = time.time()
+        entry: Any = _memory_cache.get(name)
+        if not _fresh(entry, key, now):
+            entry = self._read_cache().get(name)
+            if not _fresh(entry, key, now):
+                entry = {"key": key, "at": now, "value": compute()}
+                self._write_cache(name, entry)
+            _memory_cache[name] = entry
+        return entry["value"]
+
+    def _read_cache(self) -> dict[str, Any]:
+        if self._cache_path is None:
+            return {}
+        try:
+            with open(self._cache_path, "rb") as f:
+                data = json.loads(f.read(1 << 20))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_cache(self, name: str, entry: dict[str, Any]) -> None:
+        """Best effort: a cache that cannot be written only means recomputing after a restart."""
+        if self._cache_path is None:
+            return
+        data = self._read_cache()
+        data[name] = entry
+        tmp = f"{self._cache_path}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(data, separators=(",", ":")))
+            os.replace(tmp, self._cache_path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
     def _process_names(self) -> set[str]:
         if self._procs is None:
@@ -649,9 +739,8 @@ class LinuxProvider:
         last_refresh = _iso_mtime(
             [lists, os.path.join(lists, "partial"), self._path("/var/lib/apt/periodic/update-success-stamp")]
         )
-        # The simulation is the one expensive fact; redo it only when packages or lists changed.
-        key = f"{_iso_mtime([self._path('/var/lib/dpkg/status')])}|{last_refresh}"
-        if _apt_cache.get("key") != key:
+
+        def simulate() -> list[int]:
             # dist-upgrade, not upgrade: kernel security fixes arrive as new packages that `upgrade`
             # holds back.
             res = run_command(["apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade"])
@@ -659,21 +748,31 @@ class LinuxProvider:
                 raise RuntimeError("apt-get could not be run")
             if res.returncode != 0:
                 raise RuntimeError(f"apt-get -s exit {res.returncode}: {res.stderr.strip()[-300:]}")
-            _apt_cache.update(key=key, counts=parse_apt_simulate(res.stdout))
-        total, security = _apt_cache["counts"]
+            return list(parse_apt_simulate(res.stdout))
+
+        # The simulation is the one expensive fact; redo it only when packages, lists or apt changed.
+        inputs = [self._path(p) for p in _APT_INPUTS] + [_which("apt-get") or "apt-get"]
+        total, security = self._cached("apt", inputs, simulate)
         return {"manager": "apt", "total": total, "security": security, "last_refresh": last_refresh}
 
     def _dnf_updates(self) -> dict[str, Any]:
-        counts: list[int | None] = []
-        for argv in (["dnf", "-q", "-C", "check-update"], ["dnf", "-q", "-C", "--security", "check-update"]):
-            res = run_command(argv)  # -C: cache only, never the network
-            if res is None or res.returncode not in (0, 100):
-                counts.append(None)
-            else:
-                counts.append(parse_dnf_check_update(res.stdout) if res.returncode == 100 else 0)
-        last_refresh = _iso_mtime(
-            glob.glob(self._path("/var/cache/dnf/*.solv")) or [self._path("/var/cache/dnf")]
-        )
+        def check() -> list[int | None]:
+            counts: list[int | None] = []
+            for argv in (
+                ["dnf", "-q", "-C", "check-update"],
+                ["dnf", "-q", "-C", "--security", "check-update"],
+            ):
+                res = run_command(argv)  # -C: cache only, never the network
+                if res is None or res.returncode not in (0, 100):
+                    counts.append(None)
+                else:
+                    counts.append(parse_dnf_check_update(res.stdout) if res.returncode == 100 else 0)
+            return counts
+
+        solv = sorted(glob.glob(self._path("/var/cache/dnf/*.solv")))
+        inputs = [self._path(p) for p in _DNF_INPUTS] + solv + [_which("dnf") or "dnf"]
+        counts = self._cached("dnf", inputs, check)
+        last_refresh = _iso_mtime(solv or [self._path("/var/cache/dnf")])
         return {"manager": "dnf", "total": counts[0], "security": counts[1], "last_refresh": last_refresh}
 
     def password_policy(self) -> dict[str, Any] | None:
