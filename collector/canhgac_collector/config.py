@@ -125,6 +125,75 @@ class IngestConfig(Strict):
     rate_limit_burst: Annotated[int, Field(ge=1)] = 20
 
 
+class SnmpV3Config(Strict):
+    """SNMPv3 USM user. Security level follows from the protocols: none/none = noAuthNoPriv."""
+
+    user: Annotated[str, Field(min_length=1, max_length=32)]
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_key: SecretStr | None = None
+    priv_protocol: Literal["none", "des", "aes128", "aes192", "aes256"] = "aes128"
+    priv_key: SecretStr | None = None
+    context_name: str = ""
+
+    @model_validator(mode="after")
+    def _keys_for_protocols(self) -> SnmpV3Config:
+        if self.auth_protocol != "none" and (
+            self.auth_key is None or len(self.auth_key.get_secret_value()) < 8
+        ):
+            raise ValueError(f"snmp v3 user {self.user!r}: auth_protocol needs auth_key of ≥ 8 characters")
+        if self.priv_protocol != "none":
+            if self.auth_protocol == "none":
+                raise ValueError(f"snmp v3 user {self.user!r}: privacy needs authentication too")
+            if self.priv_key is None or len(self.priv_key.get_secret_value()) < 8:
+                raise ValueError(f"snmp v3 user {self.user!r}: priv_protocol needs priv_key (≥ 8 chars)")
+        return self
+
+
+class SnmpCredentialsConfig(Strict):
+    """How to talk SNMP to one device: v1/v2c community, or a v3 user."""
+
+    version: Literal["1", "2c", "3"] = "2c"
+    community: SecretStr | None = None
+    v3: SnmpV3Config | None = None
+
+    @model_validator(mode="after")
+    def _version_has_credentials(self) -> SnmpCredentialsConfig:
+        if self.version in ("1", "2c") and self.community is None:
+            raise ValueError(f"snmp version {self.version} needs community")
+        if self.version == "3" and self.v3 is None:
+            raise ValueError("snmp version 3 needs a v3 user")
+        return self
+
+
+class DeviceConfig(Strict):
+    """A switch, router or firewall polled over SNMP (issue 3); SSH config pull comes later."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    address: Annotated[str, Field(min_length=1, max_length=255)]  # IP address or DNS name
+    port: Annotated[int, Field(ge=1, le=65535)] = 161
+    site: Annotated[str, Field(pattern=SITE_CODE_RE)]
+    snmp: SnmpCredentialsConfig
+    role: Literal["access", "distribution", "core", "router", "firewall", "other"] = "access"
+    poll_interval_s: Annotated[float, Field(ge=5, le=86400)] | None = None  # default: snmp.poll_interval_s
+    timeout_s: Annotated[float, Field(gt=0, le=60)] | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
+class SnmpPollConfig(Strict):
+    """The SNMP poller's defaults and limits (DESIGN §2, §9)."""
+
+    enabled: bool = True
+    poll_interval_s: Annotated[float, Field(ge=5, le=86400)] = 60
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    max_concurrency: Annotated[int, Field(ge=1, le=4096)] = 128  # devices polled at once
+    max_repetitions: Annotated[int, Field(ge=1, le=200)] = 25  # GETBULK max-repetitions
+    # Hard cap per device poll: a device slower than this is marked error and the cycle goes on.
+    device_deadline_s: Annotated[float, Field(gt=0, le=600)] = 30
+    # Fernet key encrypting device secrets in the database; created (mode 0600) beside it when missing.
+    secrets_key_file: str | None = None
+
+
 class ServerConfig(BaseSettings):
     """The whole server configuration (`server.yaml`)."""
 
@@ -140,6 +209,8 @@ class ServerConfig(BaseSettings):
     agent_defaults: AgentSettings = AgentSettings()
     ingest: IngestConfig = IngestConfig()
     sites: list[SiteConfig] = []
+    snmp: SnmpPollConfig = SnmpPollConfig()
+    devices: list[DeviceConfig] = []
 
     @classmethod
     def settings_customise_sources(
@@ -165,6 +236,13 @@ class ServerConfig(BaseSettings):
                 other = keys.setdefault(key.get_secret_value(), site.code)
                 if other != site.code:
                     raise ValueError(f"an enrollment key is shared by sites {other!r} and {site.code!r}")
+        names: set[str] = set()
+        for device in self.devices:
+            if device.site not in seen:
+                raise ValueError(f"device {device.name!r}: site {device.site!r} is not in the site tree")
+            if device.name in names:
+                raise ValueError(f"device name {device.name!r} appears twice")
+            names.add(device.name)
         return self
 
     def redacted_database_url(self) -> str:
