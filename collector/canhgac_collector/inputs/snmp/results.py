@@ -37,6 +37,7 @@ class InterfaceSample:
     ifAdminStatus: str | None = None  # up | down | testing
     ifOperStatus: str | None = None  # up | down | testing | unknown | dormant | notPresent | lowerLayerDown
     ifLastChange: int | None = None
+    ifCounterDiscontinuityTime: int | None = None  # sysUpTime when counters last reset (ifXTable)
     # Counters under their MIB names; HC (64-bit) when the device has ifXTable, else the 32-bit ones.
     counters: dict[str, int] = field(default_factory=dict)
     # Filled by the poller from two samples: bits/s and packets/s, utilisation 0..1 of the speed.

@@ -71,3 +71,13 @@ def parse_oid(text: str) -> OID:
 
 def format_oid(oid: OID) -> str:
     return ".".join(map(str, oid))
+
+
+class DeviceTarget(NamedTuple):
+    """One device as the scheduler sees it: storage builds these (secrets decrypted), the poller uses them."""
+
+    name: str
+    site: str
+    target: Target
+    credentials: Credentials
+    interval_s: float = 60.0
