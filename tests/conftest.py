@@ -84,11 +84,16 @@ def site_tree() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def make_config(db_url: str) -> Callable[..., Any]:
+def make_config(db_url: str, tmp_path: Path) -> Callable[..., Any]:
     from canhgac_collector.config import ServerConfig
 
     def make(**overrides: Any) -> ServerConfig:
-        data: dict[str, Any] = {"database_url": db_url, "sites": site_tree()}
+        data: dict[str, Any] = {
+            "database_url": db_url,
+            "sites": site_tree(),
+            # Never the user's ~/.local/state key: each test gets its own.
+            "snmp": {"secrets_key_file": str(tmp_path / "secrets.key")},
+        }
         data.update(overrides)
         return ServerConfig(**data)
 

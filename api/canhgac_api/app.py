@@ -23,9 +23,12 @@ from canhgac_api.routes import ROUTERS
 from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.hoststate import evaluate_host_states
+from canhgac_collector.inputs.snmp.service import SnmpService
 from canhgac_collector.sitetree import agent_settings, resolve_tree
 from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
+from canhgac_collector.storage.devices import prune_locations, sync_config_devices
 from canhgac_collector.storage.models import Host, Report, Site
+from canhgac_collector.storage.secrets import SecretBox
 from canhgac_collector.storage.sites import sync_sites
 from canhgac_collector.telemetry import Telemetry
 
@@ -73,6 +76,14 @@ def build_context(config: ServerConfig, engine: Engine) -> AppContext:
     )
 
 
+def sync_devices(ctx: AppContext) -> None:
+    """Bring the configured devices into the store (API-created ones stay). Only touches the secrets
+    key file when there are devices, so a server without any never needs one."""
+    assert ctx.device_secrets is not None
+    with ctx.sessions.begin() as session:
+        sync_config_devices(session, ctx.config, ctx.device_secrets)
+
+
 def refresh_state(ctx: AppContext) -> None:
     """Age host states (events on change) and refresh the hosts-by-state snapshot for /metrics."""
     with ctx.sessions.begin() as session:
@@ -94,6 +105,13 @@ def prune_reports(ctx: AppContext) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def prune_device_locations(ctx: AppContext) -> int:
+    """Forget MAC/ARP sightings older than the retention, so `locate` never answers from stale data."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=ctx.config.snmp.location_retention_days)
+    with ctx.sessions.begin() as session:
+        return prune_locations(session, cutoff)
+
+
 async def _background(ctx: AppContext) -> None:
     interval = ctx.config.host_state.check_interval_s
     next_prune = 0.0
@@ -105,6 +123,9 @@ async def _background(ctx: AppContext) -> None:
                 pruned = await asyncio.to_thread(prune_reports, ctx)
                 if pruned:
                     log.info("pruned reports older than retention count=%d", pruned)
+                pruned = await asyncio.to_thread(prune_device_locations, ctx)
+                if pruned:
+                    log.info("pruned MAC/ARP sightings older than retention count=%d", pruned)
                 next_prune = loop.time() + 3600
         except Exception:
             log.exception("background state refresh failed; retrying")
@@ -118,12 +139,18 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(config, engine)
+        device_secrets = ctx.device_secrets = SecretBox.for_config(config)
+        await asyncio.to_thread(sync_devices, ctx)
         app.state.ctx = ctx
         # Everything imported and built so far lives as long as the process: move it out of the
         # collector's reach, so a full collection scans only what requests allocate (~80 ms → ~1 ms).
         gc.collect()
         gc.freeze()
         ctx.writer.start()
+        snmp: SnmpService | None = None
+        if config.snmp.enabled:
+            snmp = SnmpService(config.snmp, ctx.sessions, device_secrets, ctx.telemetry)
+            snmp.start()
         task = asyncio.create_task(_background(ctx), name="state-refresh")
         try:
             yield
@@ -131,6 +158,8 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if snmp is not None:
+                await asyncio.to_thread(snmp.stop)
             await asyncio.to_thread(ctx.writer.stop)
 
     app = FastAPI(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from canhgac_api.auth import TokenCache
     from canhgac_api.ingest import IngestWriter
     from canhgac_api.ratelimit import RateLimiter
+    from canhgac_collector.storage.secrets import SecretBox
 
 
 @dataclass
@@ -33,6 +34,7 @@ class AppContext:
     enroll_limiter: RateLimiter
     site_codes: dict[int, str] = field(default_factory=dict)  # id → code
     settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
+    device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (storage/secrets.py)
 
 
 async def get_context(request: Request) -> AppContext:

@@ -1,4 +1,4 @@
-"""`canhgac`: the server-side command line (serve, demo, db, token, config)."""
+"""`canhgac`: the server-side command line (serve, demo, poll, db, token, config)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
     )
+    # Alembic announces its SQL dialect at INFO on every schema-version check (each /health call).
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @app.command()
@@ -58,7 +60,7 @@ def serve(
     config: ConfigOpt = None,
     migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
 ) -> None:
-    """Run the API (and, as they land, the collector loops) in one process."""
+    """Run the API and the collectors (SNMP poller, host states) in one process."""
     import uvicorn
 
     from canhgac_api.app import create_app
@@ -96,8 +98,11 @@ def demo(
         float, typer.Option(help="cut the simulated Thạch Hà link every N seconds")
     ] = 120,
     outage_for: Annotated[float, typer.Option(help="…for this many seconds (0: never)")] = 40,
+    switches: Annotated[
+        int, typer.Option(min=0, max=200, help="simulated switches served by snmpsim (0: none)")
+    ] = 8,
 ) -> None:
-    """Run the server and a simulated province on loopback (SQLite, real agent processes)."""
+    """Run the server and a simulated province on loopback (SQLite, real agent processes, SNMP switches)."""
     from canhgac_collector.demo import run_demo
 
     raise typer.Exit(
@@ -110,6 +115,7 @@ def demo(
             console=console,
             outage_every=outage_every,
             outage_for=outage_for,
+            switches=switches,
         )
     )
 
@@ -124,7 +130,11 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
-    console.print(f"database {cfg.redacted_database_url()}: {before or 'empty'} → {after}", highlight=False)
+    console.print(
+        f"database {cfg.redacted_database_url()}: {before or 'empty'} → {after}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _open_sessions(cfg: ServerConfig) -> sessionmaker[Session]:
@@ -246,7 +256,9 @@ def config_check(config: Annotated[Path, typer.Argument(help="server.yaml to val
     cfg = _load(config)
     nodes = resolve_tree(cfg)
     console.print(
-        f"{config}: OK — {len(nodes)} sites, database {cfg.redacted_database_url()}", highlight=False
+        f"{config}: OK — {len(nodes)} sites, database {cfg.redacted_database_url()}",
+        highlight=False,
+        soft_wrap=True,  # one line whatever the path's length: scripts grep it
     )
     for node in nodes.values():
         depth = node.path.count("/") - 2
@@ -255,7 +267,100 @@ def config_check(config: Annotated[Path, typer.Argument(help="server.yaml to val
             f"{'  ' * depth}{node.config.code}  {node.config.name}  level={node.level or '-'}  "
             f"keys={keys}  targets={len(node.probe_targets)}",
             highlight=False,
+            soft_wrap=True,
         )
+
+
+@app.command()
+def poll(
+    address: Annotated[str, typer.Argument(metavar="HOST[:PORT]", help="device address, e.g. 10.0.0.1:161")],
+    community: Annotated[
+        str | None,
+        typer.Option(envvar="CANHGAC_SNMP_COMMUNITY", help="v1/v2c community (env keeps it out of `ps`)"),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="1 | 2c | 3 (default: 3 with --v3-user, else 2c)")
+    ] = None,
+    v3_user: Annotated[str | None, typer.Option(help="SNMPv3 user")] = None,
+    auth_protocol: Annotated[
+        str | None, typer.Option(help="none | md5 | sha | sha224 | sha256 | sha384 | sha512 (default sha)")
+    ] = None,
+    auth_key: Annotated[
+        str | None, typer.Option(envvar="CANHGAC_SNMP_AUTH_KEY", help="v3 auth password")
+    ] = None,
+    priv_protocol: Annotated[
+        str | None, typer.Option(help="none | des | aes128 | aes192 | aes256 (default aes128)")
+    ] = None,
+    priv_key: Annotated[
+        str | None, typer.Option(envvar="CANHGAC_SNMP_PRIV_KEY", help="v3 privacy password")
+    ] = None,
+    context: Annotated[str, typer.Option(help="v3 context name")] = "",
+    timeout: Annotated[float, typer.Option(min=0.05, max=60, help="seconds per try")] = 2.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="tries after the first")] = 1,
+    max_repetitions: Annotated[int, typer.Option(min=1, max=200, help="GETBULK max-repetitions")] = 25,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Poll one device once over SNMP: system, interfaces, neighbours, FDB, ARP, resources.
+
+    Exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other SNMP error.
+    """
+    from canhgac_collector.inputs.snmp import oneshot
+    from canhgac_collector.inputs.snmp.types import Credentials, DeviceTarget, Target
+
+    def usage(message: str) -> typer.Exit:
+        err.print(f"usage error: {message}", highlight=False, markup=False)
+        return typer.Exit(oneshot.EXIT_USAGE)
+
+    try:
+        host, port = oneshot.parse_host_port(address)
+    except ValueError as exc:
+        raise usage(str(exc)) from None
+    chosen = version or ("3" if v3_user else "2c")
+    if chosen not in ("1", "2c", "3"):
+        raise usage(f"--version {chosen!r}: use 1, 2c or 3")
+    if chosen == "3":
+        if not v3_user:
+            raise usage("SNMPv3 needs --v3-user")
+        auth = auth_protocol or ("sha" if auth_key else "none")
+        priv = priv_protocol or ("aes128" if priv_key else "none")
+        if auth not in ("none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"):
+            raise usage(
+                f"--auth-protocol {auth!r} is not one of none, md5, sha, sha224, sha256, sha384, sha512"
+            )
+        if priv not in ("none", "des", "aes128", "aes192", "aes256"):
+            raise usage(f"--priv-protocol {priv!r} is not one of none, des, aes128, aes192, aes256")
+        if auth != "none" and len(auth_key or "") < 8:
+            raise usage("--auth-key (or CANHGAC_SNMP_AUTH_KEY) of at least 8 characters is needed")
+        if priv != "none" and (auth == "none" or len(priv_key or "") < 8):
+            raise usage(
+                "privacy needs authentication and a --priv-key (or CANHGAC_SNMP_PRIV_KEY) of ≥ 8 chars"
+            )
+        creds = Credentials(
+            version="3",
+            user=v3_user.encode(),
+            auth_protocol=auth,  # type: ignore[arg-type]  # checked above
+            auth_key=(auth_key or "").encode(),
+            priv_protocol=priv,  # type: ignore[arg-type]
+            priv_key=(priv_key or "").encode(),
+            context_name=context.encode(),
+        )
+    else:
+        if not community:
+            raise usage(f"SNMP v{chosen} needs --community (or CANHGAC_SNMP_COMMUNITY)")
+        creds = Credentials(version=chosen, community=community.encode())  # type: ignore[arg-type]
+    device = DeviceTarget(
+        name=host, site="-", target=Target(host, port, timeout_s=timeout, retries=retries), credentials=creds
+    )
+    result = oneshot.run_poll(device, max_repetitions=max_repetitions)
+    code = oneshot.exit_code(result)
+    if as_json:
+        print(json.dumps(oneshot.poll_json(result), ensure_ascii=False))
+    elif code == oneshot.EXIT_OK:
+        oneshot.render(result, console)
+    if code != oneshot.EXIT_OK:
+        state = "không phản hồi / unreachable" if code == oneshot.EXIT_UNREACHABLE else "lỗi / error"
+        err.print(f"{host}: {state} ({result.reason}): {result.detail}", highlight=False, markup=False)
+    raise typer.Exit(code)
 
 
 def main() -> None:

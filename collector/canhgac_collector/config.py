@@ -190,6 +190,8 @@ class SnmpPollConfig(Strict):
     max_repetitions: Annotated[int, Field(ge=1, le=200)] = 25  # GETBULK max-repetitions
     # Hard cap per device poll: a device slower than this is marked error and the cycle goes on.
     device_deadline_s: Annotated[float, Field(gt=0, le=600)] = 30
+    # MAC/ARP sightings not seen again for this long are forgotten (`locate` answers from fresh data).
+    location_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     # Fernet key encrypting device secrets in the database; created (mode 0600) beside it when missing.
     secrets_key_file: str | None = None
 

@@ -25,6 +25,12 @@ class Telemetry:
     hosts_by_site_state: dict[tuple[str, str], int] = field(default_factory=dict)
     # (site code, host id, hostname) → reports waiting in that agent's spool, from its last report.
     agent_spool_backlog: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # SNMP poller: polls by outcome (ok or an SnmpError reason), time spent, devices by site and state.
+    snmp_polls: Counter[str] = field(default_factory=Counter)
+    snmp_poll_seconds_sum: float = 0.0
+    snmp_varbinds: int = 0
+    snmp_record_queue_depth: int = 0
+    devices_by_site_state: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def render(self) -> str:
         out: list[str] = []
@@ -56,4 +62,16 @@ class Telemetry:
                 f'canhgac_agent_spool_backlog{{site="{_escape(site)}",host_id="{host_id}",'
                 f'host="{_escape(hostname)}"}} {n}'
             )
+        family("canhgac_snmp_polls_total", "counter", "Device polls by outcome (ok, or why it failed).")
+        for outcome, n in sorted(self.snmp_polls.items()):
+            out.append(f'canhgac_snmp_polls_total{{outcome="{_escape(outcome)}"}} {n}')
+        family("canhgac_snmp_poll_seconds_total", "counter", "Wall time spent polling devices.")
+        out.append(f"canhgac_snmp_poll_seconds_total {self.snmp_poll_seconds_sum:.6f}")
+        family("canhgac_snmp_varbinds_total", "counter", "Varbinds received from devices.")
+        out.append(f"canhgac_snmp_varbinds_total {self.snmp_varbinds}")
+        family("canhgac_snmp_record_queue_depth", "gauge", "Device polls waiting to be stored.")
+        out.append(f"canhgac_snmp_record_queue_depth {self.snmp_record_queue_depth}")
+        family("canhgac_devices", "gauge", "Devices by site and state (up, down, error, unknown).")
+        for (site, state), n in sorted(self.devices_by_site_state.items()):
+            out.append(f'canhgac_devices{{site="{_escape(site)}",state="{state}"}} {n}')
         return "\n".join(out) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -34,11 +35,14 @@ def test_demo_runs_a_province_and_survives_a_link_outage(tmp_path: Path) -> None
             "30",
             "--outage-for",
             "6",
+            "--switches",
+            "4",
         ],
         check=False,
         capture_output=True,
         text=True,
         timeout=150,
+        env={**os.environ, "COLUMNS": "160"},  # one table row per site, whatever the terminal
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     out = r.stdout
@@ -54,3 +58,9 @@ def test_demo_runs_a_province_and_survives_a_link_outage(tmp_path: Path) -> None
     cut = [i for i, status in enumerate(thach_ha) if status in ("degraded", "down")]
     assert cut, thach_ha  # its hosts went stale during the cut…
     assert "ok" in thach_ha[cut[-1] :]  # …and recovered, delivering what they spooled
+    # The switches (4 generated + 2 real recordings on snmpsim) were polled by the server: the last
+    # table shows every one up in its site's "switch up/total" cell.
+    last_table = out[out.rindex("Canh Gác demo —") :]
+    cells = [(int(u), int(t)) for u, t in re.findall(r"│ (\d+)/(\d+)\s+│", last_table)]
+    assert sum(t for _, t in cells) == 6, last_table
+    assert all(u == t for u, t in cells), last_table

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from canhgac_api.routes import agents, events, health, hosts, sites
+from canhgac_api.routes import agents, devices, events, health, hosts, locate, sites, topology
 
 ROUTERS: list[APIRouter] = [
     agents.router,
     sites.router,
     hosts.router,
+    devices.router,
+    topology.router,
+    locate.router,
     events.router,
     health.router,
 ]

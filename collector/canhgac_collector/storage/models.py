@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -156,3 +157,117 @@ class Event(Base):
     actor: Mapped[str | None] = mapped_column(String(64))  # token id or "system"
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Device(Base):
+    """A switch, router or firewall polled over SNMP. `source` says who owns it: "config" devices are
+    kept in step with server.yaml (read-only via the API), "api" devices are managed through the API.
+    SNMP secrets are one Fernet token (`storage/secrets.py`); nothing else here is secret."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=161)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(32), default="access")
+    source: Mapped[str] = mapped_column(String(16), default="api")  # config | api
+    snmp_version: Mapped[str] = mapped_column(String(4))  # 1 | 2c | 3
+    snmp_secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # None: the poller's defaults (`snmp.*` in the config) apply.
+    poll_interval_s: Mapped[float | None] = mapped_column(Float)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # What the device says about itself (SNMPv2-MIB system group), from the newest successful poll.
+    sys_descr: Mapped[str | None] = mapped_column(Text)
+    sys_object_id: Mapped[str | None] = mapped_column(String(255))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    sys_name: Mapped[str | None] = mapped_column(String(255), index=True)
+    sys_uptime: Mapped[int | None] = mapped_column(BigInteger)  # hundredths of a second
+    sys_contact: Mapped[str | None] = mapped_column(Text)
+    sys_location: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")  # up | down | error | unknown
+    state_reason: Mapped[str | None] = mapped_column(String(64))  # an SnmpError.reason
+    state_detail: Mapped[str | None] = mapped_column(Text)
+    state_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    poll_duration_s: Mapped[float | None] = mapped_column(Float)
+    resources: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # CPU, memory, temperatures
+    module_errors: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class DeviceInterface(Base):
+    """One interface of a device (IF-MIB), with the rates computed from the last two polls."""
+
+    __tablename__ = "device_interfaces"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    if_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    if_name: Mapped[str | None] = mapped_column(String(255))
+    if_descr: Mapped[str | None] = mapped_column(Text)
+    if_alias: Mapped[str | None] = mapped_column(Text)
+    if_type: Mapped[int | None] = mapped_column(Integer)
+    if_mtu: Mapped[int | None] = mapped_column(Integer)
+    speed_bps: Mapped[int | None] = mapped_column(BigInteger)
+    if_phys_address: Mapped[str | None] = mapped_column(String(64))
+    admin_status: Mapped[str | None] = mapped_column(String(16))
+    oper_status: Mapped[str | None] = mapped_column(String(16))
+    counters: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    in_bps: Mapped[float | None] = mapped_column(Float)
+    out_bps: Mapped[float | None] = mapped_column(Float)
+    in_errors_ps: Mapped[float | None] = mapped_column(Float)
+    out_errors_ps: Mapped[float | None] = mapped_column(Float)
+    in_discards_ps: Mapped[float | None] = mapped_column(Float)
+    out_discards_ps: Mapped[float | None] = mapped_column(Float)
+    utilisation: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DeviceNeighbor(Base):
+    """An LLDP or CDP neighbour seen on a local port; replaced as a whole by each successful poll."""
+
+    __tablename__ = "device_neighbors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    protocol: Mapped[str] = mapped_column(String(8))  # lldp | cdp
+    local_if_index: Mapped[int | None] = mapped_column(Integer)
+    local_port: Mapped[str | None] = mapped_column(String(255))
+    remote_name: Mapped[str | None] = mapped_column(String(255), index=True)
+    remote_port: Mapped[str | None] = mapped_column(String(255))
+    remote_chassis_id: Mapped[str | None] = mapped_column(String(255))
+    remote_address: Mapped[str | None] = mapped_column(String(64))
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MacLocation(Base):
+    """A MAC address learned on a device port (BRIDGE-MIB / Q-BRIDGE-MIB FDB). vlan 0 = unknown VLAN.
+    Rows outlive the FDB entry, so "where was it last seen" still has an answer after it leaves."""
+
+    __tablename__ = "mac_locations"
+    __table_args__ = (Index("ix_mac_locations_port", "device_id", "if_index"),)
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    mac: Mapped[str] = mapped_column(String(17), primary_key=True, index=True)  # aa:bb:cc:dd:ee:ff
+    vlan: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    if_index: Mapped[int | None] = mapped_column(Integer)
+    port_name: Mapped[str | None] = mapped_column(String(255))
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ArpEntry(Base):
+    """An IP ↔ MAC pair from a device's ARP table (IP-MIB ipNetToMedia / ipNetToPhysical)."""
+
+    __tablename__ = "arp_entries"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    ip: Mapped[str] = mapped_column(String(45), primary_key=True, index=True)
+    mac: Mapped[str] = mapped_column(String(17), index=True)
+    if_index: Mapped[int | None] = mapped_column(Integer)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

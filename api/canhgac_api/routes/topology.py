@@ -1,0 +1,119 @@
+"""The physical topology as a graph, built from the LLDP/CDP neighbours the devices report.
+
+A neighbour is matched to a known device by name or sysName (case-insensitive, with or without its
+domain), then to an agent host by hostname; anything else is a node of kind "unknown". A link seen
+from both ends is one edge. Devices outside the caller's scope never appear as devices: a neighbour
+that is one shows only what the caller's own device reported about it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from canhgac_api.auth import Reader
+from canhgac_api.context import Ctx
+from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.devices import name_keys, scoped
+from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
+from canhgac_collector.config import SITE_CODE_RE
+from canhgac_collector.storage.models import Device, DeviceNeighbor, Host, Site
+
+router = APIRouter(prefix="/api/v1/topology", tags=["devices"])
+
+
+def _port_of(edge: TopologyEdge, node: str) -> str | None:
+    return edge.source_port if edge.source == node else edge.target_port
+
+
+@router.get(
+    "",
+    response_model=Topology,
+    responses=problem_responses(401, 403, 404),
+    summary="Devices and the links between them (nodes/edges), in your scope or under one site",
+)
+def topology(
+    principal: Reader,
+    ctx: Ctx,
+    site: Annotated[
+        str | None, Query(pattern=SITE_CODE_RE, description="site code: that site's whole subtree")
+    ] = None,
+) -> Topology:
+    with ctx.sessions() as session:
+        stmt = scoped(principal, select(Device, Site.code).join(Site, Device.site_id == Site.id))
+        hosts_stmt = scoped(principal, select(Host.id, Host.hostname, Host.state, Site.code).join(Site))
+        if site is not None:
+            path = session.scalar(select(Site.path).where(Site.code == site))
+            if path is None or not principal.sees_path(path):
+                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
+            hosts_stmt = hosts_stmt.where(Site.path.startswith(path, autoescape=True))
+        devices = session.execute(stmt.order_by(Device.name)).all()
+        ids = [d.id for d, _ in devices]
+        neighbors = (
+            session.scalars(
+                select(DeviceNeighbor).where(DeviceNeighbor.device_id.in_(ids)).order_by(DeviceNeighbor.id)
+            ).all()
+            if ids
+            else []
+        )
+        hosts = session.execute(hosts_stmt).all() if neighbors else []
+
+    nodes: dict[str, TopologyNode] = {}
+    lookup: dict[str, str] = {}  # name key → node id
+    by_id: dict[int, str] = {}
+    for device, code in devices:
+        node_id = f"device:{device.name}"
+        by_id[device.id] = node_id
+        nodes[node_id] = TopologyNode(
+            id=node_id, kind="device", name=device.name, site=code, state=device.state, vendor=device.vendor
+        )
+        for name in (device.sys_name, device.name):
+            for key in name_keys(name or ""):
+                lookup.setdefault(key, node_id)
+    host_nodes: dict[str, TopologyNode] = {}
+    for host_id, hostname, state, code in hosts:
+        node = TopologyNode(
+            id=f"host:{host_id}", kind="host", name=hostname, site=code, state=state, vendor=None
+        )
+        for key in name_keys(hostname):
+            host_nodes.setdefault(key, node)
+
+    edges: list[TopologyEdge] = []
+    between: dict[frozenset[str], list[TopologyEdge]] = {}
+    for n in neighbors:
+        source = by_id[n.device_id]
+        label = n.remote_name or n.remote_chassis_id or n.remote_address or "?"
+        target = next((lookup[k] for k in name_keys(label) if k in lookup), None)
+        if target is None:
+            host = next((host_nodes[k] for k in name_keys(label) if k in host_nodes), None)
+            if host is not None:
+                target = host.id
+                nodes.setdefault(target, host)
+            else:
+                target = f"unknown:{label}"
+                nodes.setdefault(
+                    target,
+                    TopologyNode(id=target, kind="unknown", name=label, site=None, state=None, vendor=None),
+                )
+        # A port is on one link: if either end's port is already on an edge between these two nodes,
+        # this is the same link reported by the other end (which may spell the other port otherwise).
+        pair = between.setdefault(frozenset((source, target)), [])
+        if any(
+            (n.local_port is not None and _port_of(e, source) == n.local_port)
+            or (n.remote_port is not None and _port_of(e, target) == n.remote_port)
+            for e in pair
+        ):
+            continue
+        edge = TopologyEdge(
+            source=source,
+            target=target,
+            source_port=n.local_port,
+            target_port=n.remote_port,
+            protocol=n.protocol,
+        )
+        pair.append(edge)
+        edges.append(edge)
+    return Topology(nodes=list(nodes.values()), edges=edges)
