@@ -172,17 +172,42 @@ def encode_varbinds(varbinds: Sequence[Varbind]) -> bytes:
     return tlv(SEQUENCE, body)
 
 
+# A poller asks for the same OIDs every cycle (a walk's next request names the last OID of each column),
+# and decodes the same OIDs in every reply: bounded caches skip re-encoding them (~1.2 µs each; ~4 µs
+# when an arc is ≥ 128, as ifIndex 10101 on Cisco) and the slow decode of multi-byte arcs.
+_CACHE_MAX = 1 << 16
+_null_varbind_cache: dict[OID, bytes] = {}
+_oid_cache: dict[bytes, OID] = {}
+
+
+def _null_varbind(o: OID) -> bytes:
+    body = encode_oid_body(o)
+    n = len(body)
+    if n < 124:
+        encoded = bytes((SEQUENCE, n + 4, 0x06, n)) + body + _NULL_VALUE
+    else:
+        encoded = tlv(SEQUENCE, tlv(0x06, body) + _NULL_VALUE)
+    if len(_null_varbind_cache) >= _CACHE_MAX:
+        _null_varbind_cache.clear()
+    _null_varbind_cache[o] = encoded
+    return encoded
+
+
 def encode_null_varbinds(oids: Sequence[OID]) -> bytes:
     """The request varbind list: each OID with a NULL value."""
-    parts = []
-    for o in oids:
-        body = encode_oid_body(o)
-        n = len(body)
-        if n < 124:
-            parts.append(bytes((SEQUENCE, n + 4, 0x06, n)) + body + _NULL_VALUE)
-        else:
-            parts.append(tlv(SEQUENCE, tlv(0x06, body) + _NULL_VALUE))
+    cache = _null_varbind_cache
+    parts = [cache.get(o) or _null_varbind(o) for o in oids]
     return tlv(SEQUENCE, b"".join(parts))
+
+
+def _decode_oid_cached(body: bytes) -> OID:
+    oid = _oid_cache.get(body)
+    if oid is None:
+        oid = decode_oid(body)
+        if len(_oid_cache) >= _CACHE_MAX:
+            _oid_cache.clear()
+        _oid_cache[body] = oid
+    return oid
 
 
 def encode_pdu(tag: int, request_id: int, error_status: int, error_index: int, varbinds: bytes) -> bytes:
@@ -342,7 +367,7 @@ def _decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
         if ob.isascii() and n:
             oid: OID = heads[ob[0]] + tuple(ob[1:])
         else:
-            oid = decode_oid(ob)
+            oid = _decode_oid_cached(ob)
         tag = data[o_end]
         n = data[o_end + 1]
         if n < 0x80:
