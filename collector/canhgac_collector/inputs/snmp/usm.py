@@ -94,9 +94,36 @@ def security_flags(creds: Credentials) -> int:
     return FLAG_AUTH | (FLAG_PRIV if creds.priv_protocol != "none" else 0)
 
 
+# Keyed objects per localised key: setting up an HMAC or an AES key costs more than using it on one
+# message, and a poller uses the same few keys for days. Bounded; copies are used, so threads may share.
+_CACHE_MAX = 4096
+_hmacs: dict[tuple[str, bytes], Any] = {}
+_aes: dict[bytes, algorithms.AES] = {}
+
+
+def _keyed_hmac(protocol: AuthProtocol, key: bytes) -> Any:
+    h = _hmacs.get((protocol, key))
+    if h is None:
+        if len(_hmacs) >= _CACHE_MAX:
+            _hmacs.clear()
+        h = _hmacs[(protocol, key)] = hmac.new(key, digestmod=HASHES[protocol])
+    return h
+
+
+def _aes_key(key: bytes) -> algorithms.AES:
+    algorithm = _aes.get(key)
+    if algorithm is None:
+        if len(_aes) >= _CACHE_MAX:
+            _aes.clear()
+        algorithm = _aes[key] = algorithms.AES(key)
+    return algorithm
+
+
 def sign(protocol: AuthProtocol, key: bytes, message: bytes) -> bytes:
     """The truncated HMAC of a whole message whose authParams are zeros."""
-    return hmac.new(key, message, HASHES[protocol]).digest()[: MAC_LENGTH[protocol]]
+    h = _keyed_hmac(protocol, key).copy()
+    h.update(message)
+    return bytes(h.digest()[: MAC_LENGTH[protocol]])
 
 
 def place_mac(protocol: AuthProtocol, key: bytes, message: bytes, auth_offset: int) -> bytes:
@@ -137,7 +164,7 @@ def encrypt(protocol: PrivProtocol, key: bytes, boots: int, etime: int, plain: b
         return des.update(plain + bytes(pad)) + des.finalize(), salt
     salt = _next_salt().to_bytes(8, "big")
     iv = boots.to_bytes(4, "big") + etime.to_bytes(4, "big") + salt
-    enc = Cipher(algorithms.AES(key), CFB(iv)).encryptor()
+    enc = Cipher(_aes_key(key), CFB(iv)).encryptor()
     return enc.update(plain) + enc.finalize(), salt
 
 
@@ -151,7 +178,7 @@ def decrypt(protocol: PrivProtocol, key: bytes, boots: int, etime: int, salt: by
         des = _des_cipher(key, iv).decryptor()
         return des.update(data) + des.finalize()
     iv = boots.to_bytes(4, "big") + etime.to_bytes(4, "big") + salt
-    dec = Cipher(algorithms.AES(key), CFB(iv)).decryptor()
+    dec = Cipher(_aes_key(key), CFB(iv)).decryptor()
     return dec.update(data) + dec.finalize()
 
 
