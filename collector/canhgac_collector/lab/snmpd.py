@@ -81,6 +81,7 @@ class Snmpd:
         port: int | None = None,
         extra_config: Sequence[str] = (),
         startup_timeout_s: float = 15.0,
+        ipv6: bool = False,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.communities = tuple(communities)
@@ -88,12 +89,19 @@ class Snmpd:
         self.port = port or _free_udp_port()
         self.extra_config = tuple(extra_config)
         self.startup_timeout_s = startup_timeout_s
+        self.ipv6 = ipv6  # also listen on [::1]:port (`endpoint6`)
         self.log_file = self.work_dir / "snmpd.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> tuple[str, int]:
         return ("127.0.0.1", self.port)
+
+    @property
+    def endpoint6(self) -> tuple[str, int]:
+        if not self.ipv6:
+            raise SnmpdError("this snmpd was started without ipv6=True")
+        return ("::1", self.port)
 
     @property
     def pid(self) -> int:
@@ -106,11 +114,12 @@ class Snmpd:
         persistent.mkdir(parents=True, exist_ok=True)
         conf = self.work_dir / "snmpd.conf"
         lines = [
-            f"agentAddress udp:127.0.0.1:{self.port}",
+            f"agentAddress udp:127.0.0.1:{self.port}" + (f",udp6:[::1]:{self.port}" if self.ipv6 else ""),
             "dontLogTCPWrappersConnects yes",
             "sysLocation Canh Gac lab",
             "sysContact lab@example.invalid",
             *(f"rocommunity {c} 127.0.0.1" for c in self.communities),
+            *(f"rocommunity6 {c} ::1" for c in self.communities if self.ipv6),
             *(u.create_line() for u in self.users),
             *(f"rouser {u.name} {u.level}" for u in self.users),
             *self.extra_config,

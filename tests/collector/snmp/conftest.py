@@ -20,6 +20,8 @@ USERS = (
     SnmpdUser("privsha256", "SHA-256", "auth-pass-3", "AES", "priv-pass-3"),
     SnmpdUser("privmd5des", "MD5", "auth-pass-4", "DES", "priv-pass-4"),
     SnmpdUser("privsha512", "SHA-512", "auth-pass-5", "AES", "priv-pass-5"),
+    SnmpdUser("privaes192", "SHA-256", "auth-pass-6", "AES-192", "priv-pass-6"),
+    SnmpdUser("privaes256", "SHA-512", "auth-pass-7", "AES-256", "priv-pass-7"),
 )
 V3 = {
     "authsha": Credentials("3", user=b"authsha", auth_protocol="sha", auth_key=b"auth-pass-1"),
@@ -55,17 +57,34 @@ V3 = {
         priv_protocol="aes128",
         priv_key=b"priv-pass-5",
     ),
+    # AES-192/256 keys extended the Blumenthal way, as net-snmp 5.9 does
+    "privaes192": Credentials(
+        "3",
+        user=b"privaes192",
+        auth_protocol="sha256",
+        auth_key=b"auth-pass-6",
+        priv_protocol="aes192",
+        priv_key=b"priv-pass-6",
+    ),
+    "privaes256": Credentials(
+        "3",
+        user=b"privaes256",
+        auth_protocol="sha512",
+        auth_key=b"auth-pass-7",
+        priv_protocol="aes256",
+        priv_key=b"priv-pass-7",
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
-    """snmpd on a free 127.0.0.1 port: community `public`, the USERS above."""
+    """snmpd on a free port of 127.0.0.1 and ::1: community `public`, the USERS above."""
     try:
         snmpd_executable()
     except SnmpdError as exc:
         pytest.fail(str(exc))
-    with Snmpd(tmp_path_factory.mktemp("snmpd"), communities=("public",), users=USERS) as agent:
+    with Snmpd(tmp_path_factory.mktemp("snmpd"), communities=("public",), users=USERS, ipv6=True) as agent:
         yield agent
 
 

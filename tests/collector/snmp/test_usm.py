@@ -7,7 +7,7 @@ import pytest
 from canhgac_collector.inputs.snmp import usm
 from canhgac_collector.inputs.snmp.client import SnmpEngine
 from canhgac_collector.inputs.snmp.errors import SnmpAuthError
-from canhgac_collector.inputs.snmp.types import AuthProtocol, Credentials, Tag
+from canhgac_collector.inputs.snmp.types import AuthProtocol, Credentials, Tag, Target, Varbind
 from canhgac_collector.lab.snmpd import Snmpd
 from tests.collector.snmp.conftest import V3, run, target
 
@@ -63,6 +63,20 @@ def test_v3_get_and_walk_against_snmpd(snmpd: Snmpd, user: str) -> None:
         assert engine.stats.timeouts == 0
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    "creds", [V3["privsha256"], Credentials("2c", community=b"public")], ids=["v3", "v2c"]
+)
+def test_a_device_on_ipv6_is_polled_like_on_ipv4(snmpd: Snmpd, creds: Credentials) -> None:
+    async def scenario(engine: SnmpEngine) -> tuple[list[Varbind], list[Varbind]]:
+        over_v4 = await engine.walk(target(snmpd), creds, SYSTEM)
+        over_v6 = await engine.walk(Target(*snmpd.endpoint6, timeout_s=1.0, retries=1), creds, SYSTEM)
+        return over_v4, over_v6
+
+    over_v4, over_v6 = run(scenario)
+    assert len(over_v6) >= 7
+    assert [(o, t) for o, t, _ in over_v6] == [(o, t) for o, t, _ in over_v4]
 
 
 def test_wrong_auth_password_is_an_auth_error_not_a_timeout(snmpd: Snmpd) -> None:
