@@ -23,12 +23,16 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database on each backend the store supports."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend the store supports (a PostgreSQL one is dropped after
+    the test, with whatever connections the test left open)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'canhgac.sqlite'}"
+        yield f"sqlite:///{tmp_path / 'canhgac.sqlite'}"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database(f"t{next(_db_counter)}")
+    name = f"t{next(_db_counter)}"
+    yield server.create_database(name)
+    server.drop_database(name)
 
 
 def site_tree() -> list[dict[str, Any]]:

@@ -24,13 +24,14 @@ from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.hoststate import evaluate_host_states
 from canhgac_collector.inputs.snmp.service import SnmpService
+from canhgac_collector.outputs.influx import InfluxWriter
 from canhgac_collector.sitetree import agent_settings, resolve_tree
 from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
 from canhgac_collector.storage.devices import prune_locations, sync_config_devices
 from canhgac_collector.storage.models import Host, Report, Site
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_collector.storage.sites import sync_sites
-from canhgac_collector.telemetry import Telemetry
+from canhgac_collector.telemetry import Telemetry, seed_hosts
 
 log = logging.getLogger("canhgac.api")
 
@@ -141,26 +142,57 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         ctx = build_context(config, engine)
         device_secrets = ctx.device_secrets = SecretBox.for_config(config)
         await asyncio.to_thread(sync_devices, ctx)
+        # /metrics and history (issue 5): the site tree, host thresholds, hosts known before this start
+        ctx.telemetry.set_sites(ctx.tree, ctx.site_ids)
+        ctx.telemetry.host_stale_after_s = config.host_state.stale_after_s
+        ctx.telemetry.host_down_after_s = config.host_state.down_after_s
+        await asyncio.to_thread(seed_hosts, ctx.telemetry, ctx.sessions)
+        influx = InfluxWriter(config.influx) if config.influx.enabled else None
+        ctx.telemetry.influx = influx
         app.state.ctx = ctx
         # Everything imported and built so far lives as long as the process: move it out of the
         # collector's reach, so a full collection scans only what requests allocate (~80 ms → ~1 ms).
         gc.collect()
         gc.freeze()
         ctx.writer.start()
+        if influx is not None:
+            influx.start()
         snmp: SnmpService | None = None
         if config.snmp.enabled:
             snmp = SnmpService(config.snmp, ctx.sessions, device_secrets, ctx.telemetry)
             snmp.start()
         task = asyncio.create_task(_background(ctx), name="state-refresh")
+        # Alerting (issue 6): evaluation and notification loops in their own tasks; routes use app.state.
+        from canhgac_collector.alerting.service import AlertService
+
+        alerting = app.state.alerting = AlertService(config, ctx.sessions, ctx.tree, ctx.site_ids)
+        alerting.register_metrics(ctx.telemetry.registry)
+        if config.alerting.enabled:
+            alerting.start()
+        # Compliance (issue 4): newest scores for /metrics, and scheduled scans when enabled.
+        from canhgac_api.routes.compliance import publish_scores
+        from canhgac_collector.compliance.scheduler import ComplianceScheduler
+
+        await asyncio.to_thread(publish_scores, ctx)
+        compliance = app.state.compliance = ComplianceScheduler(
+            config, ctx.sessions, device_secrets, on_scan=lambda _scan, _report: publish_scores(ctx)
+        )
+        if config.compliance.enabled:
+            compliance.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(compliance.stop)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await alerting.stop()
             if snmp is not None:
                 await asyncio.to_thread(snmp.stop)
             await asyncio.to_thread(ctx.writer.stop)
+            if influx is not None:
+                await asyncio.to_thread(ctx.telemetry.drain)  # the last reports' points, then flush
+                await asyncio.to_thread(influx.stop)
 
     app = FastAPI(
         title="Canh Gác API",

@@ -54,6 +54,7 @@ class IngestJob:
     security_at: dt.datetime | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[IngestResult]
+    validated: list[Report] = field(default_factory=list)  # the batch's reports, for metrics/history
 
 
 @dataclass
@@ -143,6 +144,8 @@ class IngestWriter:
         self._engine = engine
         self._telemetry = telemetry
         self._queue: queue.Queue[IngestJob | None] = queue.Queue()
+        # (host id, site id, accepted reports) of committed groups, handed to telemetry after the replies
+        self._observed: list[tuple[str, int, list[Report]]] = []
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
     def start(self) -> None:
@@ -171,6 +174,7 @@ class IngestWriter:
             security.collected_at if security else None,
             loop,
             loop.create_future(),
+            batch.reports,
         )
         self._queue.put(job)
         self._telemetry.ingest_queue_depth = self._queue.qsize()
@@ -219,6 +223,9 @@ class IngestWriter:
         self._telemetry.ingest_commit_seconds_sum += time.perf_counter() - started
         for job, outcome in zip(jobs, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+        observed, self._observed = self._observed, []
+        for host_id, site_id, accepted in observed:  # applied on the telemetry's own thread
+            self._telemetry.submit_reports(host_id, site_id, accepted)
 
     def _store(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
         """Plan the whole group in memory, then write it with a handful of executemany statements."""
@@ -228,6 +235,7 @@ class IngestWriter:
         host_updates: list[dict[str, Any]] = []
         security_updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        observed: list[tuple[str, int, list[Report]]] = []
         with self._engine.begin() as conn:
             ids = list({job.host_id for job in jobs})
             hosts = {
@@ -260,6 +268,8 @@ class IngestWriter:
                 if fresh:
                     host.last_seq = fresh[-1].seq
                     result.last_seq = host.last_seq
+                    seqs = {r.seq for r in fresh}
+                    observed.append((job.host_id, host.site_id, [r for r in job.validated if r.seq in seqs]))
                 host_updates.append(
                     {
                         "b_id": job.host_id,
@@ -303,6 +313,7 @@ class IngestWriter:
                 conn.execute(_UPDATE_SECURITY, security_updates)
             if events:
                 conn.execute(_INSERT_EVENTS, events)
+        self._observed.extend(observed)  # committed: now they may be shown
         return outcomes
 
 

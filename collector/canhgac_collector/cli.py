@@ -38,11 +38,25 @@ EXIT_NOT_FOUND = 4
 
 
 def _load(path: Path | None) -> ServerConfig:
+    """The validated config, or one line per problem on stderr and exit 2 (every command, `serve` too)."""
+    from rich.markup import escape
+
+    from canhgac_collector.alerting.settings import site_reference_errors
+    from canhgac_collector.sitetree import resolve_tree
+
     try:
-        return load_config(path)
+        cfg = load_config(path)
     except ConfigError as exc:
-        err.print(f"[red]Lỗi cấu hình / config error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[red]Lỗi cấu hình / config error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
+    # Site codes named under `alerting:` must exist (the same check the alert engine makes at start).
+    problems = site_reference_errors(cfg.alerting, resolve_tree(cfg))
+    where = str(path) if path is not None else "config"
+    for problem in problems:  # one line each: "[red]…" markup only on the prefix, "[0]" is literal
+        err.print(f"[red]Lỗi cấu hình / config error:[/] {escape(f'{where}: {problem}')}", highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_CONFIG)
+    return cfg
 
 
 def setup_logging(level: str) -> None:
@@ -361,6 +375,18 @@ def poll(
         state = "không phản hồi / unreachable" if code == oneshot.EXIT_UNREACHABLE else "lỗi / error"
         err.print(f"{host}: {state} ({result.reason}): {result.detail}", highlight=False, markup=False)
     raise typer.Exit(code)
+
+
+# Compliance: `canhgac rules check|list|schema` and `canhgac audit` (heavy imports inside the commands).
+from canhgac_rules.cli import audit, rules_app  # noqa: E402
+
+app.add_typer(rules_app, name="rules")
+app.command()(audit)
+
+# Alerts (issue 6): `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py).
+from canhgac_collector.alerting.cli import alerts_app  # noqa: E402
+
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -18,12 +18,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -80,6 +83,8 @@ class SiteConfig(Strict):
     contacts: list[Contact] = []
     enrollment_keys: list[SecretStr] = []
     probe_targets: list[ProbeTarget] = []
+    # Compliance (NW-03): CIDRs of the site's management network; device addresses must lie in them.
+    management_networks: list[IPvAnyNetwork] = []
     children: list[SiteConfig] = []
 
     @field_validator("enrollment_keys")
@@ -196,6 +201,30 @@ class SnmpPollConfig(Strict):
     secrets_key_file: str | None = None
 
 
+class InfluxConfig(Strict):
+    """History writer to an InfluxDB v2 write API (DESIGN §5); off unless enabled."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8086"
+    org: str = "canhgac"
+    bucket: str = "canhgac"
+    token: SecretStr | None = None
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000  # points per write request
+    flush_interval_s: Annotated[float, Field(gt=0, le=3600)] = 5.0  # a partial batch waits at most this
+    # Points the store did not take yet wait here (segment files); survives a restart.
+    buffer_dir: str = "influx-buffer"
+    buffer_max_mb: Annotated[float, Field(gt=0)] = 512  # past it the oldest segments are dropped (counted)
+
+
+class ComplianceConfig(Strict):
+    """Scheduled compliance scans (issue 4): every site with a declared level, every `interval_h`."""
+
+    enabled: bool = False
+    interval_h: Annotated[float, Field(gt=0, le=24 * 366)] = 24
+    # Ask each device whether it answers the vendor-default communities public/private (NW-10).
+    active_probe_default_communities: bool = False
+
+
 class ServerConfig(BaseSettings):
     """The whole server configuration (`server.yaml`)."""
 
@@ -213,6 +242,9 @@ class ServerConfig(BaseSettings):
     sites: list[SiteConfig] = []
     snmp: SnmpPollConfig = SnmpPollConfig()
     devices: list[DeviceConfig] = []
+    influx: InfluxConfig = InfluxConfig()
+    alerting: AlertingConfig = AlertingConfig()  # issue 6: collector/canhgac_collector/alerting/
+    compliance: ComplianceConfig = ComplianceConfig()  # issue 4: collector/canhgac_collector/compliance/
 
     @classmethod
     def settings_customise_sources(

@@ -1,17 +1,66 @@
-"""In-memory self-metrics and state snapshots, rendered for `/metrics` without any I/O at scrape time.
+"""In-memory metrics for `/metrics` (no I/O at scrape time) and the hand-off of values to the history writer.
 
-Counters are plain integers updated by the event loop or the ingest writer thread (a lost increment
-under a race is acceptable for metrics; correctness never depends on them).
+State arrives from where it is produced: the ingest writer thread after each commit (`observe_reports`),
+the SNMP poller on every device poll (`observe_poll`), the background loops (roll-ups by site and state).
+Per-entity families (host, probe, device, interface) keep render-ready lines (outputs/prometheus.py), so
+a scrape of a whole province is a join. The small self-metric counters stay plain attributes, updated by
+the event loop or the writer threads (a lost increment under a race is acceptable for metrics;
+correctness never depends on them).
+
+Names follow DESIGN §5: prefix `canhgac_`, units in the name, labels `site` (code) plus the entity
+(`host_id`/`host`, `device`, `ifname`, `target`); `canhgac_site_info` carries `site_path`, so dashboards
+select a subtree and join on `site`. `promtool check metrics` is the arbiter of naming: hence `ifname`
+(not IF-MIB's camelCase `ifName`, kept as the InfluxDB tag) and rates in bytes per second (base unit).
+Each per-entity family has a series cap (`max_series`); what it refuses is counted in
+`canhgac_metrics_series_dropped_total{family}`.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from canhgac_collector.outputs.prometheus import Family, Registry, escape_label
+
+if TYPE_CHECKING:
+    from canhgac_collector.inputs.snmp.results import DevicePoll
+    from canhgac_collector.outputs.influx import InfluxWriter
+    from canhgac_collector.sitetree import SiteNode
+
+log = logging.getLogger("canhgac.metrics")
+
+HOST = ("site", "host_id", "host")
+PROBE = (*HOST, "target", "kind")
+DEVICE = ("site", "device")
+INTERFACE = ("site", "device", "ifname")  # IF-MIB ifName; promtool lint wants lower case
+HOST_STATES = ("up", "stale", "down")
+DEVICE_STATES = ("up", "down", "error", "unknown")
+# Series caps per family: a province is ~5,000 hosts and ~1,000 switches of ~50 ports (DESIGN §9).
+MAX_HOSTS = 20_000
+MAX_PROBES = 200_000
+MAX_FILESYSTEMS = 200_000
+MAX_DEVICES = 10_000
+MAX_SENSORS = 50_000
+MAX_INTERFACES = 500_000
+MAX_HANDOFF = 100_000  # report groups waiting for the metrics-apply thread
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+@dataclass
+class _HostSeen:
+    site: str
+    hostname: str
+    last_report_unix: float
+    labels: str = ""  # cached `site="…",host_id="…",host="…"`: scrape-time lines are one f-string each
+
+
+def _ratio(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100.0
 
 
 @dataclass
@@ -31,47 +80,765 @@ class Telemetry:
     snmp_varbinds: int = 0
     snmp_record_queue_depth: int = 0
     devices_by_site_state: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Host state thresholds (from config), so per-host state is derived from report age at scrape time.
+    host_stale_after_s: float = 120.0
+    host_down_after_s: float = 600.0
+    site_codes: dict[int, str] = field(default_factory=dict)  # site id → code (ingest knows ids)
+    influx: InfluxWriter | None = None  # set when history is enabled: points go there too
+    render_seconds_last: float = 0.0
+    hosts_dropped: int = 0  # hosts past MAX_HOSTS (not shown)
+    handoff_dropped: int = 0  # report groups not applied because the hand-off queue was full
+    registry: Registry = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._hosts: dict[str, _HostSeen] = {}
+        self._sites: list[tuple[tuple[str, ...], float]] = []
+        self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
+        self._device_site: dict[str, str] = {}
+        self._handoff: collections.deque[tuple[str, int, Sequence[Any]]] = collections.deque()
+        self._handoff_ready = threading.Event()
+        self._handoff_thread: threading.Thread | None = None
+        self._applying = False
+        self._build_registry()
+
+    # -- families ------------------------------------------------------------------------------------
+
+    def _build_registry(self) -> None:
+        r = self.registry = Registry()
+        g = r.family
+        d = r.dynamic
+        d(
+            "canhgac_site_info",
+            "gauge",
+            "Sites of the tree: 1 per site, with its path (join on site for subtrees).",
+            ("site", "site_path", "parent", "name"),
+            lambda: self._sites,
+        )
+        # roll-ups by site (refreshed from the store by the background loops)
+        d(
+            "canhgac_hosts",
+            "gauge",
+            "Hosts by site and state (up, stale, down, new).",
+            ("site", "state"),
+            lambda: (((s, st), n) for (s, st), n in sorted(self.hosts_by_site_state.items())),
+        )
+        d(
+            "canhgac_devices",
+            "gauge",
+            "Devices by site and state (up, down, error, unknown).",
+            ("site", "state"),
+            lambda: (((s, st), n) for (s, st), n in sorted(self.devices_by_site_state.items())),
+        )
+        # hosts: state and report age are derived from the last report time at scrape (one per host)
+        d(
+            "canhgac_host_up",
+            "gauge",
+            "1 when the host's agent reported within the stale threshold, else 0.",
+            HOST,
+            list,
+            MAX_HOSTS,
+            self._host_up,
+        )
+        d(
+            "canhgac_host_state",
+            "gauge",
+            "1 for the host's current state (up, stale, down), 0 for the others.",
+            (*HOST, "state"),
+            list,
+            MAX_HOSTS * 3,
+            self._host_state,
+        )
+        d(
+            "canhgac_host_last_report_age_seconds",
+            "gauge",
+            "Seconds since the host's newest accepted report.",
+            HOST,
+            list,
+            MAX_HOSTS,
+            self._host_age,
+        )
+        self.host_cpu = g(
+            "canhgac_host_cpu_usage_ratio",
+            "gauge",
+            "CPU busy, 0..1, from the host's last report.",
+            HOST,
+            MAX_HOSTS,
+        )
+        self.host_load1 = g(
+            "canhgac_host_load1",
+            "gauge",
+            "1-minute load average from the host's last report.",
+            HOST,
+            MAX_HOSTS,
+        )
+        self.host_mem = g(
+            "canhgac_host_memory_usage_ratio",
+            "gauge",
+            "Memory used, 0..1 (1 - available/total).",
+            HOST,
+            MAX_HOSTS,
+        )
+        self.host_mem_total = g(
+            "canhgac_host_memory_total_bytes", "gauge", "Physical memory of the host.", HOST, MAX_HOSTS
+        )
+        self.fs_usage = g(
+            "canhgac_host_filesystem_usage_ratio",
+            "gauge",
+            "Filesystem space used, 0..1.",
+            (*HOST, "mountpoint"),
+            MAX_FILESYSTEMS,
+        )
+        self.fs_size = g(
+            "canhgac_host_filesystem_size_bytes",
+            "gauge",
+            "Filesystem size.",
+            (*HOST, "mountpoint"),
+            MAX_FILESYSTEMS,
+        )
+        self.fs_free = g(
+            "canhgac_host_filesystem_free_bytes",
+            "gauge",
+            "Filesystem space free.",
+            (*HOST, "mountpoint"),
+            MAX_FILESYSTEMS,
+        )
+        self.disk_read = g(
+            "canhgac_host_disk_read_bytes_total",
+            "counter",
+            "Bytes read from the disk since boot.",
+            (*HOST, "disk"),
+            MAX_FILESYSTEMS,
+        )
+        self.disk_written = g(
+            "canhgac_host_disk_written_bytes_total",
+            "counter",
+            "Bytes written to the disk since boot.",
+            (*HOST, "disk"),
+            MAX_FILESYSTEMS,
+        )
+        self.spool_dropped = g(
+            "canhgac_agent_spool_dropped_total",
+            "counter",
+            "Reports the agent's spool dropped (size/age bound) since install.",
+            HOST,
+            MAX_HOSTS,
+        )
+        self.agent_cycle_cpu = g(
+            "canhgac_agent_cycle_cpu_seconds",
+            "gauge",
+            "CPU the agent's previous collection cycle cost.",
+            HOST,
+            MAX_HOSTS,
+        )
+        d(
+            "canhgac_agent_spool_backlog",
+            "gauge",
+            "Reports waiting in an agent's spool, as it last said.",
+            HOST,
+            lambda: (((s, h, n), v) for (s, h, n), v in sorted(self.agent_spool_backlog.items())),
+            MAX_HOSTS,
+        )
+        # connectivity probes run by agents
+        self.probe_up = g(
+            "canhgac_probe_up",
+            "gauge",
+            "1 when the probe's last round reached its target.",
+            PROBE,
+            MAX_PROBES,
+        )
+        self.probe_latency = g(
+            "canhgac_probe_latency_seconds",
+            "gauge",
+            "Mean round-trip time of the last round.",
+            PROBE,
+            MAX_PROBES,
+        )
+        self.probe_loss = g(
+            "canhgac_probe_loss_ratio",
+            "gauge",
+            "Share of the last round's attempts lost, 0..1.",
+            PROBE,
+            MAX_PROBES,
+        )
+        self.probe_jitter = g(
+            "canhgac_probe_jitter_seconds",
+            "gauge",
+            "Mean absolute difference of consecutive round-trip times.",
+            PROBE,
+            MAX_PROBES,
+        )
+        # devices polled over SNMP
+        self.device_up = g(
+            "canhgac_device_up",
+            "gauge",
+            "1 when the device answered its last SNMP poll.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_state = g(
+            "canhgac_device_state",
+            "gauge",
+            "1 for the device's state of its last poll.",
+            (*DEVICE, "state"),
+            MAX_DEVICES * 4,
+        )
+        self.device_poll = g(
+            "canhgac_device_poll_duration_seconds",
+            "gauge",
+            "Wall time of the device's last poll.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_last_poll = g(
+            "canhgac_device_last_poll_timestamp_seconds",
+            "gauge",
+            "Unix time the device's last poll started.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_cpu = g(
+            "canhgac_device_cpu_usage_ratio",
+            "gauge",
+            "Device CPU load, 0..1 (HOST-RESOURCES).",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_mem = g(
+            "canhgac_device_memory_usage_ratio", "gauge", "Device memory used, 0..1.", DEVICE, MAX_DEVICES
+        )
+        self.device_temp = g(
+            "canhgac_device_temperature_celsius",
+            "gauge",
+            "Device sensor temperature.",
+            (*DEVICE, "sensor"),
+            MAX_SENSORS,
+        )
+        # interfaces of those devices
+        self.if_up = g(
+            "canhgac_interface_oper_up",
+            "gauge",
+            "1 when ifOperStatus is up, else 0.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_admin = g(
+            "canhgac_interface_admin_up",
+            "gauge",
+            "1 when ifAdminStatus is up, else 0.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_speed = g(
+            "canhgac_interface_speed_bytes_per_second", "gauge", "Interface speed.", INTERFACE, MAX_INTERFACES
+        )
+        self.if_in = g(
+            "canhgac_interface_in_bytes_per_second",
+            "gauge",
+            "Received rate between the last two polls.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_out = g(
+            "canhgac_interface_out_bytes_per_second",
+            "gauge",
+            "Sent rate between the last two polls.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_util = g(
+            "canhgac_interface_utilisation_ratio",
+            "gauge",
+            "max(in, out) / speed, 0..1.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_errors = g(
+            "canhgac_interface_errors_per_second",
+            "gauge",
+            "Errored packets per second.",
+            (*INTERFACE, "direction"),
+            MAX_INTERFACES * 2,
+        )
+        self.if_discards = g(
+            "canhgac_interface_discards_per_second",
+            "gauge",
+            "Discarded packets per second.",
+            (*INTERFACE, "direction"),
+            MAX_INTERFACES * 2,
+        )
+        # compliance: the family is declared now, filled when compliance scans land (issue on compliance)
+        self.compliance_score = g(
+            "canhgac_compliance_score_ratio",
+            "gauge",
+            "Share of machine-checkable rules passed at the site's declared level, 0..1.",
+            ("site", "level"),
+            10_000,
+        )
+        # self-metrics
+        d(
+            "canhgac_ingest_requests_total",
+            "counter",
+            "Agent report requests answered, by HTTP status.",
+            ("code",),
+            lambda: (((c,), n) for c, n in sorted(self.ingest_requests.items())),
+        )
+        d(
+            "canhgac_ingest_reports_total",
+            "counter",
+            "Agent reports by outcome.",
+            ("outcome",),
+            lambda: (((o,), self.ingest_reports[o]) for o in ("accepted", "duplicate", "refused")),
+        )
+        d(
+            "canhgac_ingest_commits_total",
+            "counter",
+            "Group commits of the ingest writer.",
+            (),
+            lambda: [((), self.ingest_batches_committed)],
+        )
+        d(
+            "canhgac_ingest_commit_seconds_total",
+            "counter",
+            "Time spent in ingest group commits.",
+            (),
+            lambda: [((), round(self.ingest_commit_seconds_sum, 6))],
+        )
+        d(
+            "canhgac_ingest_queue_depth",
+            "gauge",
+            "Ingest jobs waiting for the writer.",
+            (),
+            lambda: [((), self.ingest_queue_depth)],
+        )
+        d(
+            "canhgac_snmp_polls_total",
+            "counter",
+            "Device polls by outcome (ok, or why it failed).",
+            ("outcome",),
+            lambda: (((o,), n) for o, n in sorted(self.snmp_polls.items())),
+        )
+        d(
+            "canhgac_snmp_poll_seconds_total",
+            "counter",
+            "Wall time spent polling devices.",
+            (),
+            lambda: [((), round(self.snmp_poll_seconds_sum, 6))],
+        )
+        d(
+            "canhgac_snmp_varbinds_total",
+            "counter",
+            "Varbinds received from devices.",
+            (),
+            lambda: [((), self.snmp_varbinds)],
+        )
+        d(
+            "canhgac_snmp_record_queue_depth",
+            "gauge",
+            "Device polls waiting to be stored.",
+            (),
+            lambda: [((), self.snmp_record_queue_depth)],
+        )
+        d(
+            "canhgac_influx_points_written_total",
+            "counter",
+            "Points the history store accepted.",
+            (),
+            lambda: [((), self.influx.stats.points_written)] if self.influx else [],
+        )
+        d(
+            "canhgac_influx_points_dropped_total",
+            "counter",
+            "Points given up: buffer over its bound, refused as malformed, or memory queue full.",
+            ("reason",),
+            lambda: (((k,), v) for k, v in sorted(self.influx.stats.dropped.items())) if self.influx else [],
+        )
+        d(
+            "canhgac_influx_write_errors_total",
+            "counter",
+            "Failed writes to the history store (then buffered).",
+            (),
+            lambda: [((), self.influx.stats.write_errors)] if self.influx else [],
+        )
+        d(
+            "canhgac_influx_buffer_bytes",
+            "gauge",
+            "Size of the on-disk buffer waiting for the history store.",
+            (),
+            lambda: [((), self.influx.stats.buffer_bytes)] if self.influx else [],
+        )
+        d(
+            "canhgac_influx_buffer_points",
+            "gauge",
+            "Points in the on-disk buffer.",
+            (),
+            lambda: [((), self.influx.stats.buffer_points)] if self.influx else [],
+        )
+        d(
+            "canhgac_influx_queue_points",
+            "gauge",
+            "Points in memory waiting for the history writer.",
+            (),
+            lambda: [((), self.influx.stats.pending_points)] if self.influx else [],
+        )
+        d(
+            "canhgac_metrics_series_dropped_total",
+            "counter",
+            "Series not created because their family reached its cardinality cap.",
+            ("family",),
+            lambda: (
+                (k, v + self.hosts_dropped if k == ("canhgac_host_up",) else v)
+                for k, v in self.registry.dropped()
+            ),
+        )
+        d(
+            "canhgac_metrics_reports_dropped_total",
+            "counter",
+            "Committed report groups not applied to metrics/history (hand-off queue full).",
+            (),
+            lambda: [((), self.handoff_dropped)],
+        )
+        d(
+            "canhgac_metrics_render_seconds",
+            "gauge",
+            "Time the previous /metrics render took.",
+            (),
+            lambda: [((), round(self.render_seconds_last, 6))],
+        )
+
+    # -- configuration -------------------------------------------------------------------------------
+
+    def set_sites(self, tree: dict[str, SiteNode], site_ids: dict[str, int]) -> None:
+        """The site tree as `canhgac_site_info`, and site ids → codes for ingest."""
+        self._sites = [
+            ((code, node.path, node.parent_code or "", node.config.name), 1) for code, node in tree.items()
+        ]
+        self.site_codes = {v: k for k, v in site_ids.items()}
+
+    def set_compliance_scores(self, scores: dict[tuple[str, int], float]) -> None:
+        """The newest scan score per (site code, level): `canhgac_compliance_score_ratio`."""
+        wanted = {(site, str(level)): score for (site, level), score in scores.items()}
+        self.compliance_score.remove_where(lambda labels: labels not in wanted)
+        for labels, score in wanted.items():
+            self.compliance_score.set(labels, score)
+
+    def seed_host(self, host_id: str, site: str, hostname: str, last_report_unix: float | None) -> None:
+        """A host known from the store at start-up, so a silent host still shows (as stale/down)."""
+        if last_report_unix is not None and host_id not in self._hosts:
+            self._see_host(host_id, site, hostname, last_report_unix)
+
+    # -- scrape-time families ------------------------------------------------------------------------
+
+    def _state(self, age: float) -> str:
+        if age >= self.host_down_after_s:
+            return "down"
+        if age >= self.host_stale_after_s:
+            return "stale"
+        return "up"
+
+    def _host_items(self) -> list[_HostSeen]:
+        return list(self._hosts.values())
+
+    def _host_up(self) -> list[str]:
+        now = time.time()
+        stale = self.host_stale_after_s
+        return [
+            f"canhgac_host_up{{{h.labels}}} {1 if now - h.last_report_unix < stale else 0}\n"
+            for h in self._host_items()
+        ]
+
+    def _host_state(self) -> list[str]:
+        now = time.time()
+        out = []
+        for h in self._host_items():
+            state = self._state(now - h.last_report_unix)
+            for s in HOST_STATES:
+                out.append(f'canhgac_host_state{{{h.labels},state="{s}"}} {1 if s == state else 0}\n')
+        return out
+
+    def _host_age(self) -> list[str]:
+        now = time.time()
+        return [
+            f"canhgac_host_last_report_age_seconds{{{h.labels}}} {max(0.0, now - h.last_report_unix):.3f}\n"
+            for h in self._host_items()
+        ]
+
+    def _see_host(self, host_id: str, site: str, hostname: str, at: float) -> None:
+        seen = self._hosts.get(host_id)
+        if seen is not None and seen.site == site and seen.hostname == hostname:
+            seen.last_report_unix = at
+            return
+        if seen is None and len(self._hosts) >= MAX_HOSTS:
+            self.hosts_dropped += 1
+            return
+        labels = (
+            f'site="{escape_label(site)}",host_id="{escape_label(host_id)}",host="{escape_label(hostname)}"'
+        )
+        self._hosts[host_id] = _HostSeen(site, hostname, at, labels)
 
     def render(self) -> str:
-        out: list[str] = []
+        started = time.perf_counter()
+        text = self.registry.render()
+        self.render_seconds_last = time.perf_counter() - started
+        return text
 
-        def family(name: str, kind: str, help_text: str) -> None:
-            out.append(f"# HELP {name} {help_text}")
-            out.append(f"# TYPE {name} {kind}")
+    # -- producers -----------------------------------------------------------------------------------
 
-        family("canhgac_ingest_requests_total", "counter", "Agent report requests answered, by HTTP status.")
-        for code, n in sorted(self.ingest_requests.items()):
-            out.append(f'canhgac_ingest_requests_total{{code="{code}"}} {n}')
-        family("canhgac_ingest_reports_total", "counter", "Agent reports by outcome.")
-        for outcome in ("accepted", "duplicate", "refused"):
-            out.append(f'canhgac_ingest_reports_total{{outcome="{outcome}"}} {self.ingest_reports[outcome]}')
-        family("canhgac_ingest_commits_total", "counter", "Group commits of the ingest writer.")
-        out.append(f"canhgac_ingest_commits_total {self.ingest_batches_committed}")
-        family("canhgac_ingest_commit_seconds_total", "counter", "Time spent in ingest group commits.")
-        out.append(f"canhgac_ingest_commit_seconds_total {self.ingest_commit_seconds_sum:.6f}")
-        family("canhgac_ingest_queue_depth", "gauge", "Ingest jobs waiting for the writer.")
-        out.append(f"canhgac_ingest_queue_depth {self.ingest_queue_depth}")
-        family("canhgac_hosts", "gauge", "Hosts by site and state (up, stale, down, new).")
-        for (site, state), n in sorted(self.hosts_by_site_state.items()):
-            out.append(f'canhgac_hosts{{site="{_escape(site)}",state="{state}"}} {n}')
-        family(
-            "canhgac_agent_spool_backlog", "gauge", "Reports waiting in an agent's spool, as it last said."
-        )
-        for (site, host_id, hostname), n in sorted(self.agent_spool_backlog.items()):
-            out.append(
-                f'canhgac_agent_spool_backlog{{site="{_escape(site)}",host_id="{host_id}",'
-                f'host="{_escape(hostname)}"}} {n}'
+    def submit_reports(self, host_id: str, site_id: int, reports: Sequence[Any]) -> None:
+        """`observe_reports` on a helper thread: the ingest writer only appends (~1 µs), so metrics and
+        history formatting (~40–70 µs a report) overlap its next commit (SQLite releases the GIL)."""
+        if self._handoff_thread is None:
+            self._handoff_thread = threading.Thread(target=self._apply, name="metrics-apply", daemon=True)
+            self._handoff_thread.start()
+        if len(self._handoff) >= MAX_HANDOFF:  # the helper is stuck: shed metrics, never memory or ingest
+            self.handoff_dropped += 1
+            return
+        self._handoff.append((host_id, site_id, reports))
+        self._handoff_ready.set()
+
+    def _apply(self) -> None:
+        while True:
+            self._handoff_ready.wait()
+            self._handoff_ready.clear()
+            self._applying = True  # before looking at the queue: `drain` never sees it empty mid-apply
+            while self._handoff:
+                host_id, site_id, reports = self._handoff.popleft()
+                try:
+                    self.observe_reports(host_id, site_id, reports)
+                except Exception:  # metrics must never stop: log and go on
+                    log.exception("could not apply the reports of host_id=%s to metrics/history", host_id)
+            self._applying = False
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until submitted reports are applied (tests, shutdown); True when nothing is left."""
+        deadline = time.monotonic() + timeout
+        while (self._handoff or self._applying) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return not (self._handoff or self._applying)
+
+    def observe_reports(self, host_id: str, site_id: int, reports: Sequence[Any]) -> None:
+        """Accepted, committed reports of one host (oldest first; validated `Report` objects): the newest
+        sets the current values, every one becomes history points. Called by the ingest writer thread."""
+        if not reports:
+            return
+        site = self.site_codes.get(site_id, str(site_id))
+        newest = reports[-1]
+        hostname = newest.host.hostname
+        key: tuple[str, ...] = (site, host_id, hostname)
+        # received now, as the store's last_report_at (a spooled report's collected_at is old)
+        self._see_host(host_id, site, hostname, time.time())
+        m = newest.metrics
+        if m.cpu is not None:
+            self.host_cpu.set(key, m.cpu.percent / 100.0)
+            if m.cpu.load_1m is not None:
+                self.host_load1.set(key, m.cpu.load_1m)
+        if m.memory is not None and m.memory.total_bytes:
+            self.host_mem.set(key, 1.0 - m.memory.available_bytes / m.memory.total_bytes)
+            self.host_mem_total.set(key, m.memory.total_bytes)
+        for fs in m.filesystems or ():
+            k = (*key, fs.mountpoint)
+            self.fs_usage.set(k, fs.percent / 100.0)
+            self.fs_size.set(k, fs.total_bytes)
+            self.fs_free.set(k, fs.free_bytes)
+        for disk in m.disk_io or ():
+            k = (*key, disk.device)
+            self.disk_read.set(k, disk.read_bytes)
+            self.disk_written.set(k, disk.write_bytes)
+        self.spool_dropped.set(key, newest.agent.spool_dropped_total)
+        self.agent_cycle_cpu.set(key, newest.agent.cycle_cpu_s)
+        for probe in newest.probes:
+            k = (*key, probe.name, probe.kind)
+            self.probe_up.set(k, 1 if probe.ok else 0)
+            self.probe_loss.set(k, probe.loss_ratio)
+            if probe.rtt_avg_ms is not None:
+                self.probe_latency.set(k, probe.rtt_avg_ms / 1000.0)
+            else:
+                self.probe_latency.remove(k)
+            if probe.jitter_ms is not None:
+                self.probe_jitter.set(k, probe.jitter_ms / 1000.0)
+            else:
+                self.probe_jitter.remove(k)
+        if self.influx is not None:
+            self.influx.write(host_lines(site, host_id, reports))
+
+    def observe_poll(self, site: str, poll: DevicePoll) -> None:
+        """One device poll (SNMP poller thread): device and interface values, and history points."""
+        dev = poll.device
+        key = (site, dev)
+        self._device_site[dev] = site
+        self.device_up.set(key, 1 if poll.state == "up" else 0)
+        for s in DEVICE_STATES:
+            self.device_state.set((site, dev, s), 1 if s == poll.state else 0)
+        self.device_poll.set(key, round(poll.duration_s, 6))
+        self.device_last_poll.set(key, round(poll.started_at, 3))
+        res = poll.resources
+        if res is not None:
+            if res.cpu_percent is not None:
+                self.device_cpu.set(key, res.cpu_percent / 100.0)
+            if res.memory_total_bytes and res.memory_used_bytes is not None:
+                self.device_mem.set(key, res.memory_used_bytes / res.memory_total_bytes)
+            for sensor, celsius in res.temperatures_c.items():
+                self.device_temp.set((site, dev, sensor), celsius)
+        if poll.state == "up" and poll.interfaces:
+            seen: set[tuple[str, ...]] = set()
+            for itf in poll.interfaces:
+                k = (site, dev, interface_name(itf))
+                seen.add(k)
+                self.if_up.set(k, 1 if itf.ifOperStatus == "up" else 0)
+                self.if_admin.set(k, 1 if itf.ifAdminStatus == "up" else 0)
+                speed = interface_speed(itf)
+                if speed is not None:
+                    self.if_speed.set(k, speed / 8.0)
+                for fam, value in (
+                    (self.if_in, None if itf.in_bps is None else itf.in_bps / 8.0),
+                    (self.if_out, None if itf.out_bps is None else itf.out_bps / 8.0),
+                    (self.if_util, itf.utilisation),
+                ):
+                    if value is not None:
+                        fam.set(k, value)
+                for fam, direction, value in (
+                    (self.if_errors, "in", itf.in_errors_ps),
+                    (self.if_errors, "out", itf.out_errors_ps),
+                    (self.if_discards, "in", itf.in_discards_ps),
+                    (self.if_discards, "out", itf.out_discards_ps),
+                ):
+                    if value is not None:
+                        fam.set((*k, direction), value)
+            gone = self._device_ifs.get(dev, set()) - seen
+            if gone:  # ports that disappeared (module removed, renumbered): drop their series
+                self._forget_interfaces(gone)
+            self._device_ifs[dev] = seen
+        if self.influx is not None:
+            self.influx.write(device_lines(site, poll))
+
+    def _forget_interfaces(self, keys: set[tuple[str, ...]]) -> None:
+        for fam in (self.if_up, self.if_admin, self.if_speed, self.if_in, self.if_out, self.if_util):
+            for k in keys:
+                fam.remove(k)
+        for fam in (self.if_errors, self.if_discards):
+            fam.remove_where(lambda labels: labels[:3] in keys)
+
+    def families(self) -> list[Family]:
+        """The stored (not scrape-time) families, for tests and benches."""
+        return [f for f in self.registry.families if isinstance(f, Family)]
+
+
+def interface_name(itf: Any) -> str:
+    return str(itf.ifName or itf.ifDescr or f"ifIndex{itf.ifIndex}")
+
+
+def interface_speed(itf: Any) -> float | None:
+    if itf.ifHighSpeed:
+        return float(itf.ifHighSpeed) * 1_000_000
+    if itf.ifSpeed is not None:
+        return float(itf.ifSpeed)
+    return None
+
+
+# --- history points (DESIGN §5: measurements host, probe, device, interface) --------------------------
+
+
+def host_lines(site: str, host_id: str, reports: Iterable[Any]) -> list[str]:
+    """Line protocol for reports of one host: `host` (+ per mountpoint), `probe` per target."""
+    from canhgac_collector.outputs.influx import line, tag_set
+
+    out: list[str] = []
+    for report in reports:
+        ts = int(report.collected_at.timestamp() * 1000)
+        hostname = report.host.hostname
+        tags = (("site", site), ("host", hostname), ("host_id", host_id))
+        m = report.metrics
+        fields: dict[str, float | int | bool | str | None] = {
+            "cpu_usage_ratio": _ratio(m.cpu.percent) if m.cpu else None,
+            "load1": m.cpu.load_1m if m.cpu else None,
+            "memory_usage_ratio": (1.0 - m.memory.available_bytes / m.memory.total_bytes)
+            if m.memory and m.memory.total_bytes
+            else None,
+            "memory_total_bytes": float(m.memory.total_bytes) if m.memory else None,
+            "spool_backlog": float(report.agent.spool_backlog),
+        }
+        point = line(tag_set("host", tags), fields, ts)
+        if point:
+            out.append(point)
+        for fs in m.filesystems or ():
+            point = line(
+                tag_set("host", (*tags, ("mountpoint", fs.mountpoint))),
+                {
+                    "fs_usage_ratio": fs.percent / 100.0,
+                    "fs_size_bytes": float(fs.total_bytes),
+                    "fs_free_bytes": float(fs.free_bytes),
+                },
+                ts,
             )
-        family("canhgac_snmp_polls_total", "counter", "Device polls by outcome (ok, or why it failed).")
-        for outcome, n in sorted(self.snmp_polls.items()):
-            out.append(f'canhgac_snmp_polls_total{{outcome="{_escape(outcome)}"}} {n}')
-        family("canhgac_snmp_poll_seconds_total", "counter", "Wall time spent polling devices.")
-        out.append(f"canhgac_snmp_poll_seconds_total {self.snmp_poll_seconds_sum:.6f}")
-        family("canhgac_snmp_varbinds_total", "counter", "Varbinds received from devices.")
-        out.append(f"canhgac_snmp_varbinds_total {self.snmp_varbinds}")
-        family("canhgac_snmp_record_queue_depth", "gauge", "Device polls waiting to be stored.")
-        out.append(f"canhgac_snmp_record_queue_depth {self.snmp_record_queue_depth}")
-        family("canhgac_devices", "gauge", "Devices by site and state (up, down, error, unknown).")
-        for (site, state), n in sorted(self.devices_by_site_state.items()):
-            out.append(f'canhgac_devices{{site="{_escape(site)}",state="{state}"}} {n}')
-        return "\n".join(out) + "\n"
+            if point:
+                out.append(point)
+        for probe in report.probes:
+            point = line(
+                tag_set("probe", (*tags, ("target", probe.name), ("kind", probe.kind))),
+                {
+                    "up": 1.0 if probe.ok else 0.0,
+                    "loss_ratio": float(probe.loss_ratio),
+                    "latency_seconds": probe.rtt_avg_ms / 1000.0 if probe.rtt_avg_ms is not None else None,
+                    "jitter_seconds": probe.jitter_ms / 1000.0 if probe.jitter_ms is not None else None,
+                },
+                ts,
+            )
+            if point:
+                out.append(point)
+    return out
+
+
+def device_lines(site: str, poll: DevicePoll) -> list[str]:
+    """Line protocol for one poll: `device`, and `interface` per port (rates once two samples exist)."""
+    from canhgac_collector.outputs.influx import line, tag_set
+
+    ts = int(poll.started_at * 1000)
+    res = poll.resources
+    fields: dict[str, float | int | bool | str | None] = {
+        "up": 1.0 if poll.state == "up" else 0.0,
+        "poll_duration_seconds": float(poll.duration_s),
+    }
+    if res is not None:
+        fields["cpu_usage_ratio"] = _ratio(res.cpu_percent)
+        if res.memory_total_bytes and res.memory_used_bytes is not None:
+            fields["memory_usage_ratio"] = res.memory_used_bytes / res.memory_total_bytes
+        if res.temperatures_c:
+            fields["temperature_max_celsius"] = float(max(res.temperatures_c.values()))
+    out = [line(tag_set("device", (("site", site), ("device", poll.device))), fields, ts)]
+    for itf in poll.interfaces:
+        out.append(
+            line(
+                tag_set(
+                    "interface", (("site", site), ("device", poll.device), ("ifName", interface_name(itf)))
+                ),
+                {
+                    "oper_up": 1.0 if itf.ifOperStatus == "up" else 0.0,
+                    "in_bps": itf.in_bps,
+                    "out_bps": itf.out_bps,
+                    "utilisation_ratio": itf.utilisation,
+                    "in_errors_ps": itf.in_errors_ps,
+                    "out_errors_ps": itf.out_errors_ps,
+                    "in_discards_ps": itf.in_discards_ps,
+                    "out_discards_ps": itf.out_discards_ps,
+                },
+                ts,
+            )
+        )
+    return [p for p in out if p]
+
+
+def seed_hosts(telemetry: Telemetry, sessions: Any) -> int:
+    """Load every host with a report from the store (start-up, not at scrape), so hosts that stay silent
+    after a restart still show as stale/down instead of vanishing from `/metrics`."""
+    from sqlalchemy import select
+
+    from canhgac_collector.storage.models import Host, Site
+
+    with sessions() as session:
+        rows = session.execute(
+            select(Host.id, Site.code, Host.hostname, Host.last_report_at).join(Site, Host.site_id == Site.id)
+        ).all()
+    for host_id, site, hostname, last_report_at in rows:
+        telemetry.seed_host(
+            host_id, site, hostname, last_report_at.timestamp() if last_report_at is not None else None
+        )
+    return len(rows)

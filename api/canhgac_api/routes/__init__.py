@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from canhgac_api.routes import agents, devices, events, health, hosts, locate, sites, topology
+from canhgac_api.routes import (
+    agents,
+    alerts,
+    compliance,  # issue 4: scans, findings, per-site scores
+    devices,
+    events,
+    health,
+    hosts,
+    locate,
+    silences,
+    sites,
+    topology,
+)
 
 ROUTERS: list[APIRouter] = [
     agents.router,
@@ -15,4 +27,7 @@ ROUTERS: list[APIRouter] = [
     locate.router,
     events.router,
     health.router,
+    alerts.router,
+    silences.router,
+    compliance.router,
 ]

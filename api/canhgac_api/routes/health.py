@@ -9,6 +9,7 @@ from sqlalchemy import text
 from canhgac_api import __version__
 from canhgac_api.context import Ctx
 from canhgac_api.schemas.api import Health
+from canhgac_collector.outputs.prometheus import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
 from canhgac_collector.storage.db import is_up_to_date
 
 router = APIRouter(tags=["health"])
@@ -29,4 +30,5 @@ def health(ctx: Ctx) -> Health:
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (from memory, no I/O)")
 def metrics(ctx: Ctx) -> Response:
-    return Response(ctx.telemetry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    # A sync route: FastAPI runs it in its thread pool, so a big render never stalls the event loop.
+    return Response(ctx.telemetry.render(), media_type=PROMETHEUS_CONTENT_TYPE)

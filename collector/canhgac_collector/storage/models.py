@@ -271,3 +271,132 @@ class ArpEntry(Base):
     if_index: Mapped[int | None] = mapped_column(Integer)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# --- alerting (issue 6, collector/canhgac_collector/alerting/) -------------------------------------------
+
+
+class Alert(Base):
+    """One alert: a rule's condition on one subject (site, host, device, interface), from first seen to
+    resolved. `key` identifies the condition; at most one open (not resolved) alert per key. Every state
+    change is also an Event (kind `alert.state`)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "state", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)  # rule:subject_type:subject_id
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    subject_type: Mapped[str] = mapped_column(String(16))  # site | host | device | interface
+    subject_id: Mapped[str] = mapped_column(String(255))
+    subject_name: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | firing | acknowledged | resolved
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # condition first seen
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # when the problem began (e.g. last report)
+    firing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    ack_comment: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # condition clear since (hysteresis)
+    flap_count: Mapped[int] = mapped_column(Integer, default=0)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # first firing message queued
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0: the site's own contacts
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    silenced: Mapped[bool] = mapped_column(default=False)  # in a maintenance window at the last evaluation
+    value: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text)  # Vietnamese, one line
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # affected members, values, recipients
+
+
+class Notification(Base):
+    """The outbox: one message to one recipient over one channel. A failed send is retried with backoff
+    (`next_attempt_at`); nothing is deleted until sent or given up (`state` failed)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))  # smtp | telegram | webhook:<name> | alertmanager
+    recipient: Mapped[str] = mapped_column(String(255))  # e-mail, chat id, webhook URL, Alertmanager URL
+    recipient_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # firing | escalation | resolved | refresh
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # JSON channels
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Silence(Base):
+    """A maintenance window over a site subtree (API-managed; config windows live in server.yaml):
+    `kind` once (starts_at…ends_at), weekly or dates, with the schedule in `schedule`."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    rules: Mapped[list[str]] = mapped_column(JSONType, default=list)  # empty: every rule
+    kind: Mapped[str] = mapped_column(String(16))  # once | weekly | dates
+    starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # weekly / dates details
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))  # token id
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# --- compliance (issue 4, server side: collector/canhgac_collector/compliance/) --------------------------
+
+
+class Scan(Base):
+    """One compliance run over a site subtree at a level: when, with which rule packs, the scores, the
+    diff against the previous scan of the same site and level, and the SHA-256 of its JSON report."""
+
+    __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_site_level", "site_id", "level", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(16))  # api | scheduled | cli
+    actor: Mapped[str | None] = mapped_column(String(64))  # token id, or "system"
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    packs: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # [{id, version, scope}]
+    targets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # counts per kind, errors
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    not_applicable: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float | None] = mapped_column(Float)  # pass / (pass + fail); None when nothing judged
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # engine scores()
+    manual_review: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    previous_scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"))
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    report_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Finding(Base):
+    """One rule's result on one target of a scan; `doc` is the offline report's finding JSON (rule_id,
+    requirements, levels, target, result, evidence, remediation…), the columns are for queries."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_scan_result", "scan_id", "result"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(80))
+    target: Mapped[str] = mapped_column(String(255))
+    target_kind: Mapped[str] = mapped_column(String(16))  # host | device | site
+    result: Mapped[str] = mapped_column(String(16))  # pass | fail | not_applicable | error
+    severity: Mapped[str] = mapped_column(String(16))
+    doc: Mapped[dict[str, Any]] = mapped_column(JSONType)

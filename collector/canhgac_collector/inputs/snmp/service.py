@@ -52,6 +52,7 @@ class SnmpService:
         self._thread = threading.Thread(target=self._run_thread, name="snmp-poller", daemon=True)
         self._started = threading.Event()
         self.scheduler: PollScheduler | None = None
+        self._device_sites: dict[str, str] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -87,6 +88,10 @@ class SnmpService:
             self.telemetry.snmp_polls[outcome] += 1
             self.telemetry.snmp_poll_seconds_sum += poll.duration_s
             self.telemetry.snmp_varbinds += poll.varbinds
+            try:  # device/interface metrics and history points; never fails the poll
+                self.telemetry.observe_poll(self._device_sites.get(poll.device, ""), poll)
+            except Exception:
+                log.exception("could not hand the poll of %s to metrics/history", poll.device)
             queue.put_nowait(poll)
             self.telemetry.snmp_record_queue_depth = queue.qsize()
 
@@ -117,7 +122,9 @@ class SnmpService:
 
     def _load_targets(self) -> list[DeviceTarget]:
         with self.sessions() as session:
-            return load_device_targets(session, self.box, self.config)
+            targets = load_device_targets(session, self.box, self.config)
+        self._device_sites = {t.name: t.site for t in targets}  # for metrics/history labels
+        return targets
 
     async def _refresh(self, scheduler: PollScheduler) -> None:
         while True:

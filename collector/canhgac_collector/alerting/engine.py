@@ -1,0 +1,515 @@
+"""The alert lifecycle: pending → firing → acknowledged → resolved, evaluated over the stored state.
+
+One `evaluate(now)` is one transaction: conditions from rules.py are matched to open alerts by key; a
+condition must hold `for_s` before it fires; a cleared condition resolves only after `clear_for_s`, and
+if it returns sooner the alert counts a flap instead of starting over (one alert for a bouncing link).
+Firing alerts outside maintenance windows are routed to contacts (outbox rows in the same transaction),
+escalated to the parent site's contacts when nobody acknowledges, and resolved with one recovery message
+to everyone who was told. Every state change is an Event (kind `alert.state`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from canhgac_collector.alerting import maintenance, routing, templates
+from canhgac_collector.alerting.links import LinkSigner
+from canhgac_collector.alerting.outbox import enqueue
+from canhgac_collector.alerting.rules import Condition, RuleBook, collect_conditions
+from canhgac_collector.alerting.settings import check_site_references
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.sitetree import SiteNode
+from canhgac_collector.storage.events import record_event
+from canhgac_collector.storage.models import Alert
+
+log = logging.getLogger("canhgac.alerting")
+
+OPEN = ("pending", "firing", "acknowledged")
+STATE_VI = {
+    "pending": "chờ xác định",
+    "firing": "đang cảnh báo",
+    "acknowledged": "đã xác nhận",
+    "resolved": "đã khắc phục",
+}
+
+
+class AckError(Exception):
+    """An acknowledgement that cannot be applied (unknown or resolved alert)."""
+
+
+def transition(
+    session: Session, alert: Alert, to: str, now: dt.datetime, why: str, actor: str = "system"
+) -> None:
+    """Change the alert's state and store the event."""
+    record_event(
+        session,
+        kind="alert.state",
+        subject_type="alert",
+        subject_id=str(alert.id),
+        site_id=alert.site_id,
+        from_state=alert.state,
+        to_state=to,
+        actor=actor,
+        at=now,
+        message=f"Cảnh báo #{alert.id} {alert.rule} {alert.subject_name}: "
+        f"{STATE_VI.get(alert.state, alert.state)} → {STATE_VI[to]} ({why})",
+        data={"rule": alert.rule, "key": alert.key, "flap_count": alert.flap_count},
+    )
+    alert.state = to
+
+
+def acknowledge(session: Session, alert_id: int, by: str, comment: str | None, now: dt.datetime) -> Alert:
+    """Acknowledge an open alert (stops escalation). Acknowledging twice is harmless."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AckError(f"no alert {alert_id}")
+    if alert.state == "resolved":
+        raise AckError(f"alert {alert_id} is already resolved")
+    if alert.state != "acknowledged":
+        alert.acknowledged_at, alert.acknowledged_by, alert.ack_comment = now, by[:200], comment
+        transition(
+            session, alert, "acknowledged", now, f"bởi / by {by}" + (f": {comment}" if comment else ""), by
+        )
+    return alert
+
+
+@dataclass
+class EvalResult:
+    conditions: int = 0
+    opened: int = 0
+    fired: int = 0
+    resolved: int = 0
+    notifications: int = 0
+    escalated: int = 0
+
+
+@dataclass
+class AlertEngine:
+    config: ServerConfig
+    sessions: sessionmaker[Session]
+    tree: dict[str, SiteNode]
+    site_ids: dict[str, int]
+    signer: LinkSigner
+    _am_sent: dict[int, dt.datetime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cfg = self.config.alerting
+        # the same check as `canhgac config check`: unknown site codes in overrides/windows/webhooks
+        check_site_references(self.cfg, self.tree)
+        self.book = RuleBook(self.cfg, self.tree)
+        self.windows = maintenance.from_config(self.cfg.maintenance, self.tree)
+        self.tz = ZoneInfo(self.cfg.timezone)
+        self.site_codes = {v: k for k, v in self.site_ids.items()}
+        base = (
+            self.cfg.public_url
+            or self.config.public_url
+            or f"http://{self.config.listen.host}:{self.config.listen.port}"
+        )
+        self.base_url = base.rstrip("/")
+
+    # -- evaluation --------------------------------------------------------------------------------
+
+    def evaluate(self, now: dt.datetime | None = None) -> EvalResult:
+        now = now or dt.datetime.now(dt.UTC)
+        res = EvalResult()
+        with self.sessions.begin() as session:
+            conditions = collect_conditions(session, self.cfg, self.book, self.tree, self.site_codes, now)
+            res.conditions = len(conditions)
+            open_alerts = {a.key: a for a in session.scalars(select(Alert).where(Alert.state.in_(OPEN)))}
+            windows = self.windows + maintenance.from_store(session)
+            for c in conditions:
+                if c.site_code not in self.site_ids:
+                    continue
+                alert = open_alerts.pop(c.key, None)
+                if alert is None:
+                    alert = self._open(session, c, now)
+                    res.opened += 1
+                else:
+                    self._update(session, alert, c, now)
+                s = self.book.get(c.rule, c.site_code)
+                if alert.state == "pending" and (now - alert.started_at).total_seconds() >= s.for_s:
+                    alert.firing_at = now
+                    transition(session, alert, "firing", now, "điều kiện kéo dài / condition held")
+                    res.fired += 1
+            for alert in open_alerts.values():  # conditions no longer true
+                if self._clear(session, alert, now):
+                    res.resolved += 1
+                    res.notifications += self._notify_resolved(session, alert, now)
+            session.flush()
+            for alert in session.scalars(select(Alert).where(Alert.state.in_(("firing", "acknowledged")))):
+                res.notifications += self._route(session, alert, windows, now, res)
+            res.notifications += self._forward(session, now)
+        return res
+
+    def _open(self, session: Session, c: Condition, now: dt.datetime) -> Alert:
+        s = self.book.get(c.rule, c.site_code)
+        alert = Alert(
+            key=c.key,
+            rule=c.rule,
+            severity=s.severity,
+            subject_type=c.subject_type,
+            subject_id=c.subject_id[:255],
+            subject_name=c.subject_name[:255],
+            site_id=self.site_ids[c.site_code],
+            state="pending",
+            started_at=now,
+            since=c.since,
+            flap_count=0,
+            escalation_level=0,
+            silenced=False,
+            value=c.value,
+            summary="",
+            data=dict(c.data),
+        )
+        self._describe(alert, c)
+        session.add(alert)
+        session.flush()
+        record_event(
+            session,
+            kind="alert.state",
+            subject_type="alert",
+            subject_id=str(alert.id),
+            site_id=alert.site_id,
+            from_state=None,
+            to_state="pending",
+            at=now,
+            message=f"Cảnh báo #{alert.id} mới / new: {alert.summary}",
+            data={"rule": alert.rule, "key": alert.key},
+        )
+        return alert
+
+    def _describe(self, alert: Alert, c: Condition) -> None:
+        node = self.tree[c.site_code]
+        local = c.since.astimezone(self.tz)
+        values: dict[str, Any] = {
+            "site": node.config.name,
+            "subject": c.subject_name,
+            "since": local.strftime("%H:%M %d/%m"),
+            "value": c.value if c.value is not None else 0.0,
+            "threshold": c.threshold if c.threshold is not None else 0.0,
+            "hosts": c.data.get("hosts", 0),
+            "devices": c.data.get("devices", 0),
+        }
+        vi, en = templates.summary(c.rule, values)
+        alert.summary = vi
+        data = dict(alert.data or {})
+        data.update(c.data)
+        data["summary_en"] = en
+        data["threshold"] = c.threshold
+        alert.data = data
+        alert.value = c.value
+
+    def _update(self, session: Session, alert: Alert, c: Condition, now: dt.datetime) -> None:
+        if alert.cleared_at is not None:  # back before clear_for_s: a flap, not a new alert
+            alert.cleared_at = None
+            alert.flap_count += 1
+            record_event(
+                session,
+                kind="alert.flap",
+                subject_type="alert",
+                subject_id=str(alert.id),
+                site_id=alert.site_id,
+                at=now,
+                message=f"Cảnh báo #{alert.id} chập chờn lần {alert.flap_count} / flapping "
+                f"({alert.flap_count}): {alert.subject_name}",
+                data={"flap_count": alert.flap_count},
+            )
+        self._describe(
+            alert,
+            Condition(
+                c.rule,
+                c.subject_type,
+                c.subject_id,
+                c.subject_name,
+                c.site_code,
+                alert.since,
+                c.value,
+                c.threshold,
+                c.data,
+            ),
+        )
+
+    def _clear(self, session: Session, alert: Alert, now: dt.datetime) -> bool:
+        """The condition is gone: resolve (after clear_for_s once fired). True when resolved."""
+        if alert.state == "pending":
+            alert.resolved_at = now
+            transition(session, alert, "resolved", now, "hết trước khi cảnh báo / cleared before firing")
+            return False  # never told anyone: nothing to send
+        if alert.cleared_at is None:
+            alert.cleared_at = now
+        if (now - alert.cleared_at).total_seconds() < self.cfg.clear_for_s:
+            return False
+        alert.resolved_at = now
+        transition(session, alert, "resolved", now, "điều kiện đã hết / condition cleared")
+        return True
+
+    # -- notifications -----------------------------------------------------------------------------
+
+    def _silenced(self, alert: Alert, windows: list[maintenance.Window], now: dt.datetime) -> bool:
+        path = self.tree[self.site_codes[alert.site_id]].path
+        return any(w.covers(path, alert.rule) and w.active(now, self.tz) for w in windows)
+
+    def _message(
+        self, alert: Alert, kind: str, style: str, recipient: str, recipient_site: str | None
+    ) -> templates.Message:
+        code = self.site_codes[alert.site_id]
+        data = alert.data or {}
+        ack = None
+        if kind != "resolved":
+            ack = f"{self.base_url}/api/v1/alerts/ack?token={self.signer.sign(alert.id, recipient)}"
+        affected = data.get("affected") or {}
+        return templates.render(
+            kind=kind,
+            rule=alert.rule,
+            summary_vi=alert.summary,
+            summary_en=str(data.get("summary_en", alert.summary)),
+            severity=alert.severity,
+            site_path=self.tree[code].path,
+            flaps=alert.flap_count,
+            affected=len(affected.get("hosts", [])) + len(affected.get("devices", [])),
+            ack_url=ack,
+            style=style,
+            recipient_site=self.tree[recipient_site].config.name if recipient_site else None,
+        )
+
+    def _style(self, channel: str) -> str:
+        if channel == "smtp":
+            return self.cfg.smtp.text
+        if channel == "telegram":
+            return self.cfg.telegram.text
+        return "vi_en"
+
+    def _payload(self, alert: Alert, kind: str, now: dt.datetime, ack_url: str | None) -> dict[str, Any]:
+        code = self.site_codes[alert.site_id]
+        data = alert.data or {}
+        return {
+            "kind": kind,
+            "alert": {
+                "id": alert.id,
+                "rule": alert.rule,
+                "state": alert.state,
+                "severity": alert.severity,
+                "site": code,
+                "site_path": self.tree[code].path,
+                "subject_type": alert.subject_type,
+                "subject_id": alert.subject_id,
+                "subject_name": alert.subject_name,
+                "since": alert.since.isoformat(),
+                "flap_count": alert.flap_count,
+                "value": alert.value,
+                "affected": data.get("affected"),
+            },
+            "summary": {
+                "vi": alert.summary,
+                "vi_ascii": templates.ascii_vi(alert.summary),
+                "en": data.get("summary_en"),
+            },
+            "check_first": {
+                "vi": templates.TEXTS[alert.rule].check_vi,
+                "en": templates.TEXTS[alert.rule].check_en,
+            },
+            "ack_url": ack_url,
+            "at": now.isoformat(),
+        }
+
+    def _send(self, session: Session, alert: Alert, kind: str, level: int, now: dt.datetime) -> int:
+        """Queue `kind` messages to the contacts of escalation `level` (+ webhooks at level 0)."""
+        code = self.site_codes[alert.site_id]
+        rcpts = routing.recipients(code, level, self.cfg, self.tree)
+        if level == 0:
+            rcpts = rcpts + routing.webhooks(code, self.cfg, self.tree)
+        data = dict(alert.data or {})
+        told: list[list[Any]] = list(data.get("told", []))
+        for r in rcpts:
+            if r.channel.startswith("webhook:"):
+                ack = f"{self.base_url}/api/v1/alerts/ack?token={self.signer.sign(alert.id, r.channel)}"
+                payload = self._payload(alert, kind, now, ack)
+                enqueue(
+                    session,
+                    alert_id=alert.id,
+                    channel=r.channel,
+                    recipient=r.address,
+                    kind=kind,
+                    subject=alert.summary,
+                    body=alert.summary,
+                    payload=payload,
+                    now=now,
+                )
+            else:
+                msg = self._message(alert, kind, self._style(r.channel), r.address, r.site_code)
+                enqueue(
+                    session,
+                    alert_id=alert.id,
+                    channel=r.channel,
+                    recipient=r.address,
+                    kind=kind,
+                    subject=msg.subject,
+                    body=msg.body,
+                    now=now,
+                    recipient_site_id=self.site_ids.get(r.site_code or ""),
+                )
+            told.append([r.channel, r.address, r.site_code])
+        data["told"] = told
+        alert.data = data
+        return len(rcpts)
+
+    def _route(
+        self,
+        session: Session,
+        alert: Alert,
+        windows: list[maintenance.Window],
+        now: dt.datetime,
+        res: EvalResult,
+    ) -> int:
+        silenced = self._silenced(alert, windows, now)
+        if silenced != alert.silenced:
+            alert.silenced = silenced
+            record_event(
+                session,
+                kind="alert.silenced" if silenced else "alert.unsilenced",
+                subject_type="alert",
+                subject_id=str(alert.id),
+                site_id=alert.site_id,
+                at=now,
+                message=f"Cảnh báo #{alert.id}: {'trong' if silenced else 'hết'} thời gian bảo trì / "
+                f"maintenance window {'began' if silenced else 'ended'}",
+            )
+        if silenced:
+            return 0
+        if alert.notified_at is None:
+            alert.notified_at = now
+            return self._send(session, alert, "firing", 0, now)
+        if alert.state != "firing" or alert.escalation_level >= self.cfg.max_escalations:
+            return 0
+        last = alert.escalated_at or alert.notified_at
+        if (now - last).total_seconds() < self.cfg.escalate_after_s:
+            return 0
+        level = alert.escalation_level + 1
+        code = self.site_codes[alert.site_id]
+        if not routing.recipients(code, level, self.cfg, self.tree):
+            return 0
+        alert.escalation_level, alert.escalated_at = level, now
+        target = routing.contact_sites(code, self.tree)[level]
+        record_event(
+            session,
+            kind="alert.escalated",
+            subject_type="alert",
+            subject_id=str(alert.id),
+            site_id=alert.site_id,
+            at=now,
+            data={"level": level, "to_site": target},
+            message=f"Cảnh báo #{alert.id} chưa được xác nhận sau {int(self.cfg.escalate_after_s)} s: chuyển "
+            f"tới {self.tree[target].config.name} / escalated to {target}",
+        )
+        res.escalated += 1
+        return self._send(session, alert, "escalation", level, now)
+
+    def _notify_resolved(self, session: Session, alert: Alert, now: dt.datetime) -> int:
+        """One recovery message to everyone told about the alert."""
+        data = alert.data or {}
+        seen: set[tuple[str, str]] = set()
+        n = 0
+        for channel, address, site_code in data.get("told", []):
+            if (channel, address) in seen:
+                continue
+            seen.add((channel, address))
+            if channel.startswith("webhook:"):
+                enqueue(
+                    session,
+                    alert_id=alert.id,
+                    channel=channel,
+                    recipient=address,
+                    kind="resolved",
+                    subject=alert.summary,
+                    body=alert.summary,
+                    payload=self._payload(alert, "resolved", now, None),
+                    now=now,
+                )
+            else:
+                msg = self._message(alert, "resolved", self._style(channel), address, None)
+                enqueue(
+                    session,
+                    alert_id=alert.id,
+                    channel=channel,
+                    recipient=address,
+                    kind="resolved",
+                    subject=msg.subject,
+                    body=msg.body,
+                    now=now,
+                    recipient_site_id=self.site_ids.get(site_code or ""),
+                )
+            n += 1
+        return n
+
+    # -- Alertmanager ------------------------------------------------------------------------------
+
+    def _am_alert(self, alert: Alert, now: dt.datetime) -> dict[str, Any]:
+        code = self.site_codes[alert.site_id]
+        data = alert.data or {}
+        item: dict[str, Any] = {
+            "labels": {
+                "alertname": alert.rule,
+                "severity": alert.severity,
+                "site": code,
+                "site_path": self.tree[code].path,
+                "subject": alert.subject_id,
+                "canhgac_alert_id": str(alert.id),
+            },
+            "annotations": {
+                "summary": alert.summary,
+                "summary_en": str(data.get("summary_en", "")),
+                "check_first": templates.TEXTS[alert.rule].check_vi,
+                "state": alert.state,
+                "flap_count": str(alert.flap_count),
+            },
+            "startsAt": (alert.firing_at or alert.started_at).isoformat(),
+            "generatorURL": f"{self.base_url}/api/v1/alerts/{alert.id}",
+        }
+        if alert.state == "resolved":
+            start = alert.firing_at or alert.started_at  # Alertmanager refuses endsAt before startsAt
+            item["endsAt"] = max(alert.resolved_at or now, start).isoformat()
+        else:  # kept alive by re-sending every resend_s; ends by itself if this server stops
+            item["endsAt"] = (now + dt.timedelta(seconds=self.cfg.alertmanager.resend_s * 3)).isoformat()
+        return item
+
+    def _forward(self, session: Session, now: dt.datetime) -> int:
+        am = self.cfg.alertmanager
+        if not am.enabled:
+            return 0
+        items = []
+        due = now - dt.timedelta(seconds=am.resend_s)
+        live = session.scalars(select(Alert).where(Alert.state.in_(("firing", "acknowledged")))).all()
+        for a in live:
+            if a.silenced:
+                continue
+            last = self._am_sent.get(a.id)
+            if last is None or last <= due:
+                items.append(self._am_alert(a, now))
+                self._am_sent[a.id] = now
+        live_ids = {a.id for a in live}
+        for alert_id in [i for i in self._am_sent if i not in live_ids]:
+            gone = session.get(Alert, alert_id)
+            if gone is not None and gone.state == "resolved":
+                items.append(self._am_alert(gone, now))
+            del self._am_sent[alert_id]
+        if not items:
+            return 0
+        enqueue(
+            session,
+            alert_id=None,
+            channel="alertmanager",
+            recipient=am.url,
+            kind="refresh",
+            subject=f"{len(items)} alerts",
+            body="",
+            payload=items,
+            now=now,
+        )
+        return 1

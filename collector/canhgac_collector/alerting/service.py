@@ -1,0 +1,136 @@
+"""Alerting inside `canhgac serve`: the evaluation loop and the outbox dispatcher, each in its own asyncio
+task whose blocking work runs in a thread (never on the event loop, so ingest is never held up)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from canhgac_collector.alerting.engine import AlertEngine
+from canhgac_collector.alerting.links import LinkSigner, default_key_path, load_or_create_key
+from canhgac_collector.alerting.outbox import Dispatcher
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.sitetree import SiteNode
+from canhgac_collector.storage.models import Alert
+
+log = logging.getLogger("canhgac.alerting")
+
+
+class AlertService:
+    def __init__(
+        self,
+        config: ServerConfig,
+        sessions: sessionmaker[Session],
+        tree: dict[str, SiteNode],
+        site_ids: dict[str, int],
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        key = load_or_create_key(default_key_path(config))
+        self.signer = LinkSigner(key, config.alerting.ack_link_ttl_s)
+        self.engine = AlertEngine(config, sessions, tree, site_ids, self.signer)
+        self.dispatcher = Dispatcher(config.alerting, sessions)
+        self.alerts_by_state: dict[tuple[str, str, str], int] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._evaluate_loop(), name="alert-evaluate"),
+            asyncio.create_task(self._dispatch_loop(), name="alert-dispatch"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+    def evaluate_once(self) -> None:
+        res = self.engine.evaluate()
+        if res.opened or res.fired or res.resolved or res.notifications:
+            log.info(
+                "alerts evaluated conditions=%d opened=%d fired=%d resolved=%d escalated=%d queued=%d",
+                res.conditions,
+                res.opened,
+                res.fired,
+                res.resolved,
+                res.escalated,
+                res.notifications,
+            )
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Alert.site_id, Alert.state, Alert.severity, func.count())
+                .where(Alert.state != "resolved")
+                .group_by(Alert.site_id, Alert.state, Alert.severity)
+            ).all()
+        codes = self.engine.site_codes
+        self.alerts_by_state = {(codes.get(s, "?"), st, sev): int(n) for s, st, sev, n in rows}
+
+    async def _evaluate_loop(self) -> None:
+        interval = self.config.alerting.evaluate_interval_s
+        while True:
+            try:
+                await asyncio.to_thread(self.evaluate_once)
+                self._wake.set()
+            except Exception:
+                log.exception("alert evaluation failed; retrying")
+            await asyncio.sleep(interval)
+
+    async def _dispatch_loop(self) -> None:
+        # Due retries are checked at least every second; a fresh evaluation wakes the loop at once.
+        tick = min(1.0, self.config.alerting.retry_initial_s)
+        while True:
+            try:
+                await asyncio.to_thread(self.dispatcher.send_due)
+            except Exception:
+                log.exception("notification dispatch failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
+
+    # -- metrics (registered on the telemetry registry by the app) ----------------------------------
+
+    def metric_alerts(self) -> Iterator[tuple[tuple[str, ...], float]]:
+        for (site, state, sev), n in sorted(self.alerts_by_state.items()):
+            yield (site, state, sev), float(n)
+
+    def metric_channel_up(self) -> Iterator[tuple[tuple[str, ...], float]]:
+        for channel, h in sorted(self.dispatcher.health.items()):
+            yield (channel,), 1.0 if h.up else 0.0
+
+    def metric_pending(self) -> Iterator[tuple[tuple[str, ...], float]]:
+        for channel, n in sorted(self.dispatcher.pending.items()):
+            yield (channel,), float(n)
+
+    def register_metrics(self, registry: object) -> None:
+        dynamic = getattr(registry, "dynamic", None)
+        if dynamic is None:
+            return
+        dynamic(
+            "canhgac_alerts",
+            "gauge",
+            "Open alerts by site, state and severity.",
+            ("site", "state", "severity"),
+            self.metric_alerts,
+        )
+        dynamic(
+            "canhgac_alert_channel_up",
+            "gauge",
+            "1 when the channel's last send succeeded, 0 after a failure (retries pending).",
+            ("channel",),
+            self.metric_channel_up,
+        )
+        dynamic(
+            "canhgac_alert_notifications_pending",
+            "gauge",
+            "Notifications waiting in the outbox (new or retrying) by channel.",
+            ("channel",),
+            self.metric_pending,
+        )

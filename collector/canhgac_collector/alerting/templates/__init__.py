@@ -1,0 +1,186 @@
+"""Alert texts: Vietnamese, Vietnamese without diacritics (SMS-like channels), English.
+
+`str.format` templates, one entry per rule, each with a short "what to check first". Variables: `site`
+(site name), `subject` (host/device/interface name), `since` (local HH:MM dd/mm), `value`, `threshold`,
+`hosts`, `devices`, `flaps`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RuleTexts:
+    vi: str
+    en: str
+    check_vi: str
+    check_en: str
+
+
+TEXTS: dict[str, RuleTexts] = {
+    "site_unreachable": RuleTexts(
+        "{site} mất kết nối tới Trung tâm dữ liệu tỉnh từ {since}; {hosts} máy, {devices} switch không "
+        "liên lạc được",
+        "{site} lost its connection to the provincial data centre at {since}; {hosts} hosts and {devices} "
+        "switches are unreachable",
+        "Kiểm tra nguồn điện và đèn của modem/router và switch chính tại điểm; gọi nhà mạng nếu đường "
+        "truyền (cáp quang) mất tín hiệu.",
+        "Check power and link lights on the site's modem/router and main switch; call the carrier if the "
+        "line (fibre) has no signal.",
+    ),
+    "host_down": RuleTexts(
+        "Máy {subject} ({site}) không gửi báo cáo từ {since}",
+        "Host {subject} ({site}) has not reported since {since}",
+        "Máy có bật không, có mạng không, dịch vụ canhgac-agent có chạy không.",
+        "Is the machine on and on the network; is the canhgac-agent service running.",
+    ),
+    "device_down": RuleTexts(
+        "Thiết bị {subject} ({site}) không phản hồi SNMP từ {since}",
+        "Device {subject} ({site}) has not answered SNMP since {since}",
+        "Nguồn điện, cáp uplink của thiết bị; cấu hình SNMP (community/người dùng v3) có bị đổi không.",
+        "The device's power and uplink cable; whether its SNMP settings (community/v3 user) changed.",
+    ),
+    "link_down": RuleTexts(
+        "Cổng {subject} ({site}) mất liên kết từ {since}",
+        "Link {subject} ({site}) is down since {since}",
+        "Cáp và đầu nối ở hai đầu cổng, thiết bị phía bên kia có nguồn không; cổng có bị tắt nhầm không.",
+        "Cable and connectors at both ends, power of the device on the far side; was the port shut by "
+        "mistake.",
+    ),
+    "probe_loss": RuleTexts(
+        "{subject} ({site}): mất gói {value:.0%} (ngưỡng {threshold:.0%}) từ {since}",
+        "{subject} ({site}): {value:.0%} packet loss (threshold {threshold:.0%}) since {since}",
+        "Đường truyền của điểm (nhà mạng), switch/modem quá tải hoặc cáp lỗi.",
+        "The site's line (carrier), an overloaded switch/modem or a bad cable.",
+    ),
+    "probe_latency": RuleTexts(
+        "{subject} ({site}): độ trễ {value:.0f} ms (ngưỡng {threshold:.0f} ms) từ {since}",
+        "{subject} ({site}): latency {value:.0f} ms (threshold {threshold:.0f} ms) since {since}",
+        "Băng thông đường truyền có bị dùng hết không (tải xuống lớn, camera); gọi nhà mạng nếu kéo dài.",
+        "Is the line's bandwidth used up (large downloads, cameras); call the carrier if it persists.",
+    ),
+    "interface_errors": RuleTexts(
+        "Cổng {subject} ({site}): {value:.1f} lỗi/giây (ngưỡng {threshold:.1f}) từ {since}",
+        "Interface {subject} ({site}): {value:.1f} errors/s (threshold {threshold:.1f}) since {since}",
+        "Thay cáp/đầu RJ45 hoặc module quang; kiểm tra duplex/tốc độ hai đầu có khớp không.",
+        "Replace the cable/RJ45 plug or optic; check both ends agree on speed and duplex.",
+    ),
+    "interface_utilisation": RuleTexts(
+        "Cổng {subject} ({site}) dùng {value:.0%} băng thông (ngưỡng {threshold:.0%}) từ {since}",
+        "Interface {subject} ({site}) at {value:.0%} of its bandwidth (threshold {threshold:.0%}) since "
+        "{since}",
+        "Máy nào đang tải nhiều (cập nhật, sao lưu, camera); cân nhắc nâng băng thông.",
+        "Which machines are moving the most data (updates, backups, cameras); consider more bandwidth.",
+    ),
+    "disk_usage": RuleTexts(
+        "Máy {subject} ({site}): ổ đĩa đầy {value:.0%} (ngưỡng {threshold:.0%}) từ {since}",
+        "Host {subject} ({site}): disk {value:.0%} full (threshold {threshold:.0%}) since {since}",
+        "Dọn tệp tạm, thùng rác, bản cập nhật cũ; chuyển dữ liệu lưu trữ sang máy chủ.",
+        "Clear temporary files, the recycle bin and old updates; move archives to a server.",
+    ),
+    "memory_usage": RuleTexts(
+        "Máy {subject} ({site}): bộ nhớ dùng {value:.0%} (ngưỡng {threshold:.0%}) từ {since}",
+        "Host {subject} ({site}): memory {value:.0%} used (threshold {threshold:.0%}) since {since}",
+        "Chương trình nào dùng nhiều bộ nhớ; khởi động lại máy nếu cần.",
+        "Which program uses the memory; restart the machine if needed.",
+    ),
+    "temperature": RuleTexts(
+        "{subject} ({site}): nhiệt độ {value:.0f} °C (ngưỡng {threshold:.0f} °C) từ {since}",
+        "{subject} ({site}): temperature {value:.0f} °C (threshold {threshold:.0f} °C) since {since}",
+        "Quạt, bụi, điều hòa phòng máy; chỗ đặt thiết bị có thoáng không.",
+        "Fans, dust, the room's air conditioning; is the device well ventilated.",
+    ),
+    "spool_backlog": RuleTexts(
+        "Máy {subject} ({site}): {value:.0f} báo cáo chờ gửi (ngưỡng {threshold:.0f}) từ {since}",
+        "Host {subject} ({site}): {value:.0f} reports waiting to be sent (threshold {threshold:.0f}) since "
+        "{since}",
+        "Kết nối từ máy tới máy chủ Canh Gác (tường lửa, proxy, chứng chỉ).",
+        "The machine's connection to the Canh Gác server (firewall, proxy, certificate).",
+    ),
+    "config_changed": RuleTexts(
+        "Cấu hình thiết bị {subject} ({site}) thay đổi lúc {since}",
+        "The configuration of {subject} ({site}) changed at {since}",
+        "Thay đổi có theo kế hoạch không; xem phần khác biệt trong Canh Gác.",
+        "Was the change planned; review the diff in Canh Gác.",
+    ),
+    "compliance_drift": RuleTexts(
+        "{subject} ({site}) không còn đạt yêu cầu tuân thủ từ {since}",
+        "{subject} ({site}) drifted out of compliance at {since}",
+        "Xem các quy tắc mới không đạt trong báo cáo kiểm tra gần nhất.",
+        "See the newly failing rules in the latest scan report.",
+    ),
+}
+
+SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
+KIND_VI = {
+    "firing": ("CẢNH BÁO", "ALERT"),
+    "escalation": ("CHUYỂN CẤP", "ESCALATED"),
+    "resolved": ("ĐÃ KHẮC PHỤC", "RESOLVED"),
+}
+
+
+def ascii_vi(text: str) -> str:
+    """Vietnamese without diacritics ("Xã Cẩm Xuyên" → "Xa Cam Xuyen") for channels that need it."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("°", " do ")
+
+
+def summary(rule: str, values: dict[str, Any]) -> tuple[str, str]:
+    """(Vietnamese, English) one-line summary of an alert of `rule`."""
+    t = TEXTS[rule]
+    return t.vi.format(**values), t.en.format(**values)
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+def render(
+    *,
+    kind: str,
+    rule: str,
+    summary_vi: str,
+    summary_en: str,
+    severity: str,
+    site_path: str,
+    flaps: int,
+    affected: int,
+    ack_url: str | None,
+    style: str,
+    recipient_site: str | None = None,
+) -> Message:
+    """A whole message for one recipient; `style` is vi | vi_ascii | en | vi_en (Vietnamese first)."""
+    t = TEXTS[rule]
+    word_vi, word_en = KIND_VI[kind]
+    vi_lines = [summary_vi, f"Mức độ: {SEVERITY_VI.get(severity, severity)} · Địa điểm: {site_path}"]
+    en_lines = [summary_en, f"Severity: {severity} · Site: {site_path}"]
+    if kind == "escalation" and recipient_site:
+        vi_lines.append(f"Chưa ai xác nhận cảnh báo này; chuyển tới {recipient_site}.")
+        en_lines.append(f"Nobody acknowledged this alert; escalated to {recipient_site}.")
+    if flaps:
+        vi_lines.append(f"Chập chờn: {flaps} lần mất/có lại.")
+        en_lines.append(f"Flapping: {flaps} times down/up again.")
+    if affected:
+        vi_lines.append(f"Ảnh hưởng: {affected} máy/thiết bị (không cảnh báo riêng từng máy).")
+        en_lines.append(f"Affected: {affected} hosts/devices (not alerted one by one).")
+    if kind != "resolved":
+        vi_lines.append(f"Kiểm tra trước: {t.check_vi}")
+        en_lines.append(f"Check first: {t.check_en}")
+        if ack_url:
+            vi_lines.append(f"Xác nhận đã nhận: {ack_url}")
+            en_lines.append(f"Acknowledge: {ack_url}")
+    subject_vi = f"[Canh Gác] {word_vi}: {summary_vi}"
+    subject_en = f"[Canh Gac] {word_en}: {summary_en}"
+    if style == "en":
+        return Message(subject_en, "\n".join(en_lines))
+    if style == "vi":
+        return Message(subject_vi, "\n".join(vi_lines))
+    if style == "vi_ascii":
+        return Message(ascii_vi(subject_vi), ascii_vi("\n".join(vi_lines)))
+    return Message(subject_vi, "\n".join(vi_lines) + "\n\n— English —\n" + "\n".join(en_lines))

@@ -1,0 +1,74 @@
+"""`canhgac audit --site CODE --level N --format … --out DIR` against the store, as a function.
+
+The scan is stored like any other (trigger "cli"), so the report's SHA-256 is in the scan history: the
+JSON file written here hashes to exactly `Scan.report_sha256`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from canhgac_collector.compliance.scan import ScanInputError, report_bytes, run_site_scan
+from canhgac_collector.compliance.scheduler import scan_options
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
+from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_rules.loader import LoadedPack
+
+STEM = "canhgac-audit"  # the offline auditor's report file names
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    scan_id: int
+    report: dict[str, Any]
+    files: list[Path]  # the report files, SHA256SUMS last
+
+
+def audit_site(
+    config: ServerConfig,
+    site: str,
+    *,
+    level: int | None,
+    out_dir: Path,
+    formats: list[str],
+    actor: str = "cli",
+    packs: list[LoadedPack] | None = None,
+    now: dt.datetime | None = None,
+) -> AuditOutcome:
+    """Scan `site`'s subtree from the store at `level` (default: declared), store it, write reports.
+
+    Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
+    from canhgac_rules.report import sha256_file, write_reports
+
+    engine = make_engine(config.database_url)
+    try:
+        if not is_up_to_date(engine):
+            raise ScanInputError("the database is not at the current schema: run `canhgac db upgrade` first")
+        try:
+            box: SecretBox | None = SecretBox.for_config(config)
+        except (SecretsError, OSError):
+            box = None
+        with session_factory(engine).begin() as session:
+            options = scan_options(config, box)
+            options.packs = packs  # None: the shipped packs
+            scan, report = run_site_scan(
+                session, site, level, options=options, trigger="cli", actor=actor, now=now
+            )
+            scan_id = scan.id
+    finally:
+        engine.dispose()
+    # The JSON file is written here with the exact bytes the scan's report_sha256 hashes; the other
+    # formats by the offline auditor's writers; SHA256SUMS then lists them all in the order asked.
+    others = write_reports(report, out_dir, [f for f in formats if f != "json"])[:-1]
+    written: dict[str, Path] = {path.suffix.lstrip("."): path for path in others}
+    if "json" in formats:
+        written["json"] = out_dir / f"{STEM}.json"
+        written["json"].write_bytes(report_bytes(report))
+    files = [written[f] for f in formats]
+    sums = out_dir / "SHA256SUMS"
+    sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files), encoding="utf-8")
+    return AuditOutcome(scan_id=scan_id, report=report, files=[*files, sums])

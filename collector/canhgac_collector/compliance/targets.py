@@ -1,0 +1,400 @@
+"""Engine targets from the state store, for a site subtree.
+
+- host targets: each agent's newest security facts plus its identity (the offline auditor's shape;
+  built by `canhgac_rules.online.store_targets`, shared with `canhgac audit --site`);
+- device-config targets: one per device; no running configs are pulled yet, so each is an `error`
+  target "no config available" (never a silent pass);
+- `snmp` device targets: what the poller stored (system group, IF-MIB, resources) plus the answer of an
+  optional active probe of the vendor-default communities;
+- one `site` target: inventory and topology (roles, LLDP links between known devices, redundancy,
+  unknown MACs and neighbours, management addresses vs the site's `management_networks`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canhgac_collector.storage.models import (
+    Device,
+    DeviceInterface,
+    DeviceNeighbor,
+    Host,
+    MacLocation,
+    Site,
+)
+from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_rules.engine import Target
+from canhgac_rules.online import SiteScope, store_targets
+
+DEFAULT_COMMUNITIES = ("public", "private")
+# IF-MIB ifType values of physical Ethernet ports (ethernetCsmacd, iso88023Csmacd, fastEther,
+# gigabitEthernet): the ports NW-26 is about (not VLAN interfaces, loopbacks, tunnels, LAGs).
+PHYSICAL_IF_TYPES = frozenset({6, 7, 62, 69, 117})
+# Vendor (from sysObjectID) → config parser platform of the device-config pack.
+VENDOR_PLATFORM = {
+    "cisco": "cisco_ios",
+    "huawei": "huawei_vrp",
+    "h3c": "hp_comware",
+    "juniper": "juniper_junos",
+}
+ROLE_TIERS = ("core", "firewall", "router", "distribution", "access", "other")
+NEVER_POLLED = "chưa thăm dò SNMP thành công / never polled successfully over SNMP"
+
+
+@dataclass(frozen=True)
+class StoreScope:
+    """The scanned subtree: its root site (id, code, name, path) and effective declared level."""
+
+    site_id: int
+    code: str
+    name: str
+    path: str
+    declared_level: int | None
+
+    @property
+    def rules_scope(self) -> SiteScope:
+        return SiteScope(code=self.code, name=self.name, path=self.path, declared_level=self.declared_level)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _name_keys(name: str | None) -> list[str]:
+    """'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1'] (how LLDP names are matched to devices)."""
+    low = (name or "").strip().lower()
+    if not low:
+        return []
+    if low.replace(".", "").isdigit():
+        return [low]
+    short = low.split(".", 1)[0]
+    return [low, short] if short and short != low else [low]
+
+
+def _norm_mac(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    mac = text.strip().lower().replace("-", ":")
+    return mac if len(mac) == 17 else None
+
+
+def _host_identity(latest_report: bytes | None) -> dict[str, Any]:
+    if not latest_report:
+        return {}
+    try:
+        report = json.loads(latest_report)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _host_macs(report: dict[str, Any]) -> set[str]:
+    """MAC addresses an agent reported for its interfaces (metrics.network[].addresses)."""
+    macs: set[str] = set()
+    network = (report.get("metrics") or {}).get("network") or []
+    for nic in network if isinstance(network, list) else []:
+        for addr in (nic.get("addresses") or []) if isinstance(nic, dict) else []:
+            if isinstance(addr, dict) and addr.get("family") in ("mac", "link", "AF_LINK", "AF_PACKET"):
+                mac = _norm_mac(addr.get("address"))
+                if mac and mac != "00:00:00:00:00:00":
+                    macs.add(mac)
+    return macs
+
+
+def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]:
+    """Hosts (security facts + identity) and device-config targets (`error`: no config available), with
+    the config platform set from the device's vendor where the device-config pack knows it."""
+    out: list[Target] = []
+    vendors = dict(
+        session.execute(
+            select(Device.name, Device.vendor)
+            .join(Site, Device.site_id == Site.id)
+            .where(Site.path.startswith(scope.path, autoescape=True))
+        ).all()
+    )
+    for target in store_targets(session, scope.rules_scope):
+        if target.kind == "device":
+            platform = VENDOR_PLATFORM.get(vendors.get(target.name) or "")
+            out.append(dataclasses.replace(target, platform=platform))
+        else:
+            out.append(target)
+    return out
+
+
+def _snmp_security(device: Device, box: SecretBox | None) -> tuple[str | None, bool | None]:
+    """('v1' | 'v2c' | 'v3-authPriv' | 'v3-authNoPriv' | 'v3-noAuthNoPriv', community is a default);
+    None where the secrets cannot be read (no key): the rule then errs instead of guessing."""
+    creds = None
+    if box is not None:
+        try:
+            creds = box.credentials(device.snmp_secret_enc)
+        except (SecretsError, KeyError, ValueError, OSError):
+            creds = None
+    if device.snmp_version in ("1", "2c"):
+        security = "v1" if device.snmp_version == "1" else "v2c"
+        is_default = (
+            None if creds is None else creds.community.decode(errors="replace") in DEFAULT_COMMUNITIES
+        )
+        return security, is_default
+    if creds is None:
+        return None, False
+    if creds.auth_protocol == "none":
+        return "v3-noAuthNoPriv", False
+    if creds.priv_protocol == "none":
+        return "v3-authNoPriv", False
+    return "v3-authPriv", False
+
+
+def _unused_days(iface: DeviceInterface, uptime_days: float | None) -> float | None:
+    """Days a port has certainly carried no inbound traffic: the device's uptime when its inbound octet
+    counter is still 0 since boot; None when unknown (ifLastChange is not stored yet)."""
+    if iface.oper_status == "up":
+        return 0.0
+    counters = iface.counters or {}
+    received = counters.get("ifHCInOctets", counters.get("ifInOctets"))
+    if received == 0 and uptime_days is not None:
+        return round(uptime_days, 2)
+    return None
+
+
+def snmp_targets(
+    session: Session,
+    scope: StoreScope,
+    *,
+    box: SecretBox | None = None,
+    probe: Mapping[str, Sequence[str]] | None = None,
+) -> list[Target]:
+    """One `snmp` target per device of the subtree. `probe`: device name → default communities that
+    answered (absent or None: no probe ran, so the probe rule errs with "not known")."""
+    rows = session.execute(
+        select(Device, Site.code)
+        .join(Site, Device.site_id == Site.id)
+        .where(Site.path.startswith(scope.path, autoescape=True))
+        .order_by(Device.name)
+    ).all()
+    ids = [d.id for d, _ in rows]
+    interfaces: dict[int, list[DeviceInterface]] = {}
+    if ids:
+        for iface in session.scalars(
+            select(DeviceInterface)
+            .where(DeviceInterface.device_id.in_(ids))
+            .order_by(DeviceInterface.device_id, DeviceInterface.if_index)
+        ):
+            interfaces.setdefault(iface.device_id, []).append(iface)
+    targets: list[Target] = []
+    for device, site_code in rows:
+        source = f"store:{site_code}/device/{device.name}/snmp"
+
+        if device.last_ok_at is None:
+            reason = f"{NEVER_POLLED} (state {device.state}: {device.state_reason or '-'})"
+            targets.append(_snmp_target(device, source, None, reason))
+            continue
+        uptime_days = device.sys_uptime / 100 / 86400 if device.sys_uptime is not None else None
+        security, is_default = _snmp_security(device, box)
+        answered = probe.get(device.name) if probe is not None else None
+        resources = device.resources or {}
+        facts: dict[str, Any] = {
+            "name": device.name,
+            "site": site_code,
+            "role": device.role,
+            "address": device.address,
+            "vendor": device.vendor,
+            "sys_name": device.sys_name,
+            "sys_descr": device.sys_descr,
+            "sys_object_id": device.sys_object_id,
+            "sys_contact": device.sys_contact,
+            "sys_location": device.sys_location,
+            "state": device.state,
+            "last_ok_at": _iso(device.last_ok_at),
+            "uptime_days": round(uptime_days, 2) if uptime_days is not None else None,
+            "snmp": {
+                "version": device.snmp_version,
+                "security": security,
+                "community_is_default": is_default,
+                "default_communities_answering": list(answered) if answered is not None else None,
+            },
+            "resources": {
+                "cpu_percent": resources.get("cpu_percent"),
+                "memory_total_bytes": resources.get("memory_total_bytes"),
+            },
+            "interfaces": [
+                {
+                    "name": iface.if_name or iface.if_descr or str(iface.if_index),
+                    "if_index": iface.if_index,
+                    "type": iface.if_type,
+                    "physical": iface.if_type in PHYSICAL_IF_TYPES,
+                    "admin_status": iface.admin_status,
+                    "oper_status": iface.oper_status,
+                    "unused_days": _unused_days(iface, uptime_days),
+                }
+                for iface in interfaces.get(device.id, [])
+            ],
+        }
+        targets.append(_snmp_target(device, source, facts))
+    return targets
+
+
+def _snmp_target(
+    device: Device, source: str, facts: dict[str, Any] | None, error: str | None = None
+) -> Target:
+    return Target(
+        name=device.name,
+        kind="device",
+        facts=facts,
+        platform="snmp",
+        role=device.role,
+        source=source,
+        hostname=device.sys_name,
+        error=error,
+    )
+
+
+def _in_networks(address: str, networks: Sequence[str]) -> bool | None:
+    """Whether `address` lies in one of `networks`; None when it is a name, not an IP address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+def site_target(
+    session: Session, scope: StoreScope, *, management_networks: Mapping[str, Sequence[str]] | None = None
+) -> Target:
+    """The subtree as one `site` target: devices with roles, uplinks and management addresses, hosts,
+    redundancy counts and unknown devices. `management_networks`: site code → CIDRs (inherited)."""
+    nets_by_site = management_networks or {}
+    in_subtree = Site.path.startswith(scope.path, autoescape=True)
+    rows = session.execute(
+        select(Device, Site.code)
+        .join(Site, Device.site_id == Site.id)
+        .where(in_subtree)
+        .order_by(Device.name)
+    ).all()
+    all_devices = session.execute(select(Device.id, Device.name, Device.sys_name)).all()
+    device_by_key: dict[str, str] = {}
+    for _id, name, sys_name in all_devices:
+        for key in (*_name_keys(name), *_name_keys(sys_name)):
+            device_by_key.setdefault(key, name)
+    hosts = session.execute(
+        select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
+    ).all()
+    host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in _name_keys(hn)}
+    known_macs: set[str] = set()
+    for (report,) in session.execute(select(Host.latest_report)).all():
+        known_macs |= _host_macs(_host_identity(report))
+    for (mac,) in session.execute(select(DeviceInterface.if_phys_address)).all():
+        norm = _norm_mac(mac)
+        if norm:
+            known_macs.add(norm)
+
+    ids = [d.id for d, _ in rows]
+    names = {d.id: d.name for d, _ in rows}
+    neighbors = (
+        session.scalars(select(DeviceNeighbor).where(DeviceNeighbor.device_id.in_(ids))).all() if ids else []
+    )
+    # Neighbour rows of devices outside the subtree that point into it count as the other end of a link.
+    inbound = session.scalars(select(DeviceNeighbor)).all() if ids else []
+    local_uplinks: dict[str, set[str]] = {}
+    remote_uplinks: dict[str, set[tuple[str, str]]] = {}
+    uplink_ports: dict[str, set[int | str]] = {}
+    unknown: dict[str, dict[str, Any]] = {}
+    for n in neighbors:
+        me = names[n.device_id]
+        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        if peer is not None and peer != me:
+            local_uplinks.setdefault(me, set()).add(n.local_port or str(n.local_if_index))
+            uplink_ports.setdefault(me, set()).update(
+                p for p in (n.local_if_index, n.local_port) if p is not None
+            )
+        elif peer is None and not any(k in host_keys for k in _name_keys(n.remote_name)):
+            ident = n.remote_name or n.remote_chassis_id or "?"
+            unknown.setdefault(
+                f"neighbor:{ident}",
+                {"id": ident, "kind": "neighbor", "device": me, "port": n.local_port, "protocol": n.protocol},
+            )
+            chassis = _norm_mac(n.remote_chassis_id)
+            if chassis:
+                known_macs.add(chassis)  # reported once, as the neighbour
+    all_names = {d_id: name for d_id, name, _ in all_devices}
+    for n in inbound:
+        src = all_names.get(n.device_id)
+        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        if src and peer and peer != src:
+            remote_uplinks.setdefault(peer, set()).add((src, n.local_port or str(n.local_if_index)))
+
+    if ids:
+        for loc in session.scalars(
+            select(MacLocation).where(MacLocation.device_id.in_(ids)).order_by(MacLocation.mac)
+        ):
+            me = names[loc.device_id]
+            ports = uplink_ports.get(me, set())
+            if loc.if_index in ports or loc.port_name in ports or loc.mac in known_macs:
+                continue
+            unknown.setdefault(
+                f"mac:{loc.mac}",
+                {
+                    "id": loc.mac,
+                    "kind": "mac",
+                    "device": me,
+                    "port": loc.port_name,
+                    "vlan": loc.vlan,
+                    "last_seen": _iso(loc.last_seen),
+                },
+            )
+
+    scope_nets = sorted(
+        {str(net) for code in {c for _, c in rows} | {scope.code} for net in nets_by_site.get(code, ())}
+    )
+    devices: list[dict[str, Any]] = []
+    for device, site_code in rows:
+        item: dict[str, Any] = {
+            "name": device.name,
+            "site": site_code,
+            "role": device.role,
+            "state": device.state,
+            "management_address": device.address,
+            "uplinks": max(len(local_uplinks.get(device.name, ())), len(remote_uplinks.get(device.name, ()))),
+            "sys_name": device.sys_name,
+            "sys_descr": device.sys_descr,
+            "vendor": device.vendor,
+            "sys_location": device.sys_location,
+            "last_ok_at": _iso(device.last_ok_at),
+        }
+        nets = [str(n) for n in nets_by_site.get(site_code, ())]
+        if nets:  # without declared networks the fact is missing: the NW-03 rule errs, never passes
+            item["management_address_in_network"] = _in_networks(device.address, nets)
+        devices.append(item)
+    by_role: dict[str, int] = {}
+    for d in devices:
+        by_role[d["role"]] = by_role.get(d["role"], 0) + 1
+    main_role = next((role for role in ROLE_TIERS if by_role.get(role)), None)
+    facts: dict[str, Any] = {
+        "site": scope.code,
+        "management_networks": scope_nets or None,
+        "counts": {"devices": len(devices), "hosts": len(hosts), "devices_by_role": by_role},
+        "devices": devices,
+        "hosts": [
+            {"name": h.hostname, "site": code, "state": h.state, "last_report_at": _iso(h.last_report_at)}
+            for h, code in hosts
+        ],
+        "redundancy": {"main_role": main_role, "main_devices": by_role.get(main_role, 0) if main_role else 0},
+        "unknown_devices": list(unknown.values()),
+    }
+    return Target(
+        name=f"site:{scope.code}",
+        kind="site",
+        facts=facts,
+        platform="site",
+        source=f"store:{scope.code}",
+        hostname=scope.name,
+    )

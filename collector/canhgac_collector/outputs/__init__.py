@@ -1,0 +1,1 @@
+"""Where collected data goes: the Prometheus exposition (`/metrics`) and the InfluxDB history writer."""

@@ -1,0 +1,165 @@
+"""Render a scan's JSON report as JSON, CSV, HTML (Jinja2) and PDF (WeasyPrint, from the HTML).
+
+Every file written is listed with its SHA-256 in `DIR/SHA256SUMS` (sha256sum format), so an
+inspector can verify the report they are handed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("html", "json", "csv", "pdf")
+RESULT_LABELS = {
+    "pass": "Đạt / Pass",
+    "fail": "Không đạt / Fail",
+    "error": "Lỗi / Error",
+    "not_applicable": "Không áp dụng / N/A",
+}
+CSV_COLUMNS = (
+    "rule_id",
+    "title_vi",
+    "title_en",
+    "severity",
+    "requirements",
+    "levels",
+    "target",
+    "hostname",
+    "platform",
+    "result",
+    "message",
+    "evidence",
+    "remediation_vi",
+    "remediation_en",
+    "commands",
+)
+
+
+def parse_formats(text: str) -> list[str]:
+    """`html,json,csv,pdf` → the list; ValueError naming an unknown format."""
+    formats = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"unknown report format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(formats))
+
+
+def evidence_text(evidence: list[dict[str, Any]], limit: int | None = None) -> str:
+    """Evidence as plain lines: `path = value` and `  L<n>: <config line>`. When config lines back an
+    item, they are shown instead of the item's normalized value (the lines are the evidence)."""
+    out: list[str] = []
+    shown_items = evidence if limit is None else evidence[:limit]
+    for item in shown_items:
+        value = item.get("value")
+        lines = item.get("lines") or []
+        if lines and isinstance(value, dict | list):
+            out.append(f"{item.get('path')}:")
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+            out.append(f"{item.get('path')} = {text[:200]}")
+        out.extend(f"  L{number}: {text}" for number, text in lines[:12])
+        if len(lines) > 12:
+            out.append(f"  … {len(lines) - 12} dòng nữa / more lines")
+    if limit is not None and len(evidence) > limit:
+        out.append(f"… {len(evidence) - limit} mục nữa / more items (JSON report has all)")
+    return "\n".join(out)
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def write_csv(report: dict[str, Any], path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel opens Vietnamese right
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for f in report["findings"]:
+            writer.writerow(
+                [
+                    f["rule_id"],
+                    f["title"]["vi"],
+                    f["title"]["en"],
+                    f["severity"],
+                    " ".join(f["requirements"]),
+                    " ".join(map(str, f["levels"])),
+                    f["target"],
+                    f.get("hostname") or "",
+                    f.get("platform") or "",
+                    f["result"],
+                    f["message"],
+                    evidence_text(f["evidence"]),
+                    f["remediation"]["vi"],
+                    f["remediation"]["en"],
+                    "\n".join(f["remediation"]["commands"]),
+                ]
+            )
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The HTML report (Vietnamese first, English beside it)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("canhgac_rules", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["evidence_text"] = lambda evidence: evidence_text(evidence, limit=6)
+    template = env.get_template("report.html.j2")
+    order = {"fail": 0, "error": 1, "pass": 2, "not_applicable": 3}
+    detailed = sorted(
+        (f for f in report["findings"] if f["result"] in ("fail", "error")),
+        key=lambda f: (order[f["result"]], f["target"], f["rule_id"]),
+    )
+    brief = [f for f in report["findings"] if f["result"] in ("pass", "not_applicable")]
+    return template.render(
+        report=report, scan=report["scan"], detailed=detailed, brief=brief, labels=RESULT_LABELS
+    )
+
+
+def write_pdf(html: str, path: Path) -> None:
+    """HTML → PDF through WeasyPrint (DejaVu fonts carry the Vietnamese glyphs)."""
+    import logging
+
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    HTML(string=html).write_pdf(str(path))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_reports(
+    report: dict[str, Any], out_dir: Path, formats: list[str], stem: str = "canhgac-audit"
+) -> list[Path]:
+    """Write the requested formats and `SHA256SUMS`; returns the report files (SHA256SUMS last)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    html: str | None = None
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        if fmt == "json":
+            write_json(report, path)
+        elif fmt == "csv":
+            write_csv(report, path)
+        elif fmt in ("html", "pdf"):
+            html = html if html is not None else render_html(report)
+            if fmt == "html":
+                path.write_text(html, encoding="utf-8")
+            else:
+                write_pdf(html, path)
+        written.append(path)
+    sums = out_dir / "SHA256SUMS"
+    sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in written), encoding="utf-8")
+    return [*written, sums]
