@@ -267,6 +267,9 @@ def write_server_config(layout: DemoLayout, devices: list[DemoDevice] | None = N
             "probe_timeout_s": 1.0,
         },
         "sites": roots,
+        # Scan every site at its declared level soon after start, then every 3 minutes: the compliance
+        # API, `canhgac_compliance_score_ratio` and the Compliance dashboard have data to show.
+        "compliance": {"enabled": True, "interval_h": 0.05},
     }
     if devices:
         config["snmp"] = {"poll_interval_s": 30, "timeout_s": 2.0, "retries": 1}
@@ -482,6 +485,9 @@ def run_demo(
   API docs   {base}/docs
   metrics    {base}/metrics
   sites      curl -H "Authorization: Bearer $(cat {layout.data_dir}/admin-token.txt)" {base}/api/v1/sites
+  alerts     curl -H "Authorization: Bearer $(cat {layout.data_dir}/admin-token.txt)" {base}/api/v1/alerts
+  audit      canhgac audit --site HT --config {layout.config_path} --format html,pdf \
+               --out {layout.data_dir}/audit
   config     {layout.config_path}      logs  {log_dir}/
   {agents} agent processes report every {interval:g} s; the Thạch Hà link is cut for {outage_for:g} s every \
 {outage_every:g} s.

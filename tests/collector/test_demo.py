@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -64,3 +65,23 @@ def test_demo_runs_a_province_and_survives_a_link_outage(tmp_path: Path) -> None
     cells = [(int(u), int(t)) for u, t in re.findall(r"│ (\d+)/(\d+)\s+│", last_table)]
     assert sum(t for _, t in cells) == 6, last_table
     assert all(u == t for u, t in cells), last_table
+
+    # The auditor's command the demo prints runs against the demo's store: every agent host and switch
+    # of the province judged, the scan stored after the ones the demo's scheduler already ran.
+    assert "canhgac audit --site HT" in out
+    config, report_dir = str(tmp_path / "server.yaml"), str(tmp_path / "audit")
+    command = [sys.executable, "-m", "canhgac_collector.cli", "audit", "--site", "HT", "--config", config]
+    audit = subprocess.run(
+        [*command, "--format", "json", "--out", report_dir],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert audit.returncode == 0, audit.stderr
+    report = json.loads(Path(report_dir, "canhgac-audit.json").read_text(encoding="utf-8"))
+    assert report["scan"]["level"] == 3
+    assert report["scan"]["previous_scan_id"] is not None  # the demo's scheduled scan of HT came first
+    assert report["scan"]["scope"]["hosts"] == 5
+    assert report["scan"]["scope"]["devices"] == 6
+    assert {f["result"] for f in report["findings"]} >= {"pass", "fail"}
