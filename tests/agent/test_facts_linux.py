@@ -581,6 +581,24 @@ class _HalfBrokenProvider:
     def anti_malware(self) -> list[dict[str, Any]]:
         return []
 
+    def disk_encryption(self) -> dict[str, Any] | None:
+        return {"root_encrypted": True}
+
+    def audit_logging(self) -> dict[str, Any] | None:
+        return None
+
+    def log_forwarding(self) -> dict[str, Any] | None:
+        return None
+
+    def autologin(self) -> dict[str, Any] | None:
+        return {"enabled": False}
+
+    def domain(self) -> dict[str, Any] | None:
+        return None
+
+    def package_sources(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())
@@ -590,6 +608,8 @@ def test_one_failing_fact_does_not_lose_the_others() -> None:
     assert model.time_sync is not None
     assert model.time_sync.synchronized
     assert len(model.listening_ports) == 1
+    assert model.disk_encryption is not None
+    assert model.disk_encryption.root_encrypted
     assert [e["collector"] for e in errors] == ["security.firewall", "security.accounts"]
     for error in errors:
         CollectorError.model_validate(error)

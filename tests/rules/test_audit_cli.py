@@ -131,6 +131,12 @@ def test_offline_audit_writes_all_formats(inputs: dict[str, Path]) -> None:
     results = {(f["target"], f["rule_id"]): f["result"] for f in findings}
     assert results[("PC-KETOAN-03", "HOST-WIN-FIREWALL-ENABLED")] == "fail"
     assert results[("PC-MOTCUA-01", "HOST-WIN-FIREWALL-ENABLED")] == "pass"
+    # host-configuration facts (autologin, WSUS, encryption, log forwarding) judged from the samples
+    assert results[("PC-KETOAN-03", "HOST-WIN-NO-AUTOLOGIN")] == "fail"
+    assert results[("PC-MOTCUA-01", "HOST-WIN-WSUS")] == "pass"
+    assert results[("PC-KETOAN-03", "HOST-WIN-WSUS")] == "fail"
+    assert results[("srv-motcua-01", "HOST-LNX-ROOT-ENCRYPTED")] == "pass"
+    assert results[("srv-motcua-01", "HOST-LNX-LOG-FORWARDING")] == "pass"
     assert results[("cisco_ios/commune-bad.cfg", "DEV-MGMT-NO-TELNET")] == "fail"
     assert results[("cisco_ios/core-good.cfg", "DEV-MGMT-NO-TELNET")] == "pass"
     truncated = [f for f in findings if f["target"] == "cisco_ios/commune-bad-truncated.cfg"]

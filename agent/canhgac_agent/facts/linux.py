@@ -838,3 +838,428 @@ class LinuxProvider:
             if running or any(os.path.exists(self._path(p)) for p in paths):
                 found.append({"name": product, "installed": True, "running": running, "version": None})
         return found[:64]
+
+    def _glob(self, pattern: str) -> list[str]:
+        return sorted(glob.glob(self._path(pattern)))[:256]
+
+    def _block_name(self, device: str) -> str | None:
+        """The kernel name (dm-0, sda1, nvme0n1p2) of a /dev path: its symlink target's basename, or
+        via the device number for nodes such as /dev/root."""
+        name = os.path.basename(os.path.realpath(self._path(device)))
+        if os.path.isdir(self._path(f"/sys/class/block/{name}")):
+            return name
+        try:
+            rdev = os.stat(self._path(device)).st_rdev
+        except OSError:
+            return None
+        target = self._path(f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}")
+        return os.path.basename(os.path.realpath(target)) if os.path.exists(target) else None
+
+    def _crypt_backed(self, name: str, depth: int = 0) -> bool:
+        """The block device is a dm-crypt mapping, or every device under it (LVM on LUKS) is."""
+        uuid = self._read(f"/sys/class/block/{name}/dm/uuid")
+        if uuid is not None and uuid.strip().upper().startswith("CRYPT-"):
+            return True
+        try:
+            slaves = sorted(os.listdir(self._path(f"/sys/class/block/{name}/slaves")))
+        except OSError:
+            return False
+        return bool(slaves) and depth < 8 and all(self._crypt_backed(s, depth + 1) for s in slaves)
+
+    def disk_encryption(self) -> dict[str, Any] | None:
+        mounts_text = self._read("/proc/mounts")
+        if mounts_text is None:
+            raise RuntimeError("/proc/mounts is not readable")
+        filesystems: list[dict[str, Any]] = []
+        for device, mountpoint, fstype in parse_proc_mounts(mounts_text):
+            name = self._block_name(device)
+            filesystems.append(
+                {
+                    "mountpoint": mountpoint,
+                    "device": device,
+                    "fstype": fstype,
+                    "encrypted": None if name is None else self._crypt_backed(name),
+                }
+            )
+        root = next((f for f in filesystems if f["mountpoint"] == "/"), None)
+        detail = None
+        if root is None:
+            detail = "/ is not on a block device (container or network root); encryption unknown"
+        elif root["encrypted"] is None:
+            detail = f"{root['device']}: block device not found in /sys; encryption unknown"
+        return {
+            "root_encrypted": root["encrypted"] if root else None,
+            "filesystems": filesystems,
+            "detail": detail,
+        }
+
+    def audit_logging(self) -> dict[str, Any] | None:
+        procs = self._process_names()
+        rule_files = [self._path("/etc/audit/audit.rules"), *self._glob("/etc/audit/rules.d/*.rules")]
+        read = {f: read_text(f) for f in rule_files}
+        texts = [t for t in read.values() if t is not None]
+        audit_dir = self._path("/etc/audit")
+        # /etc/audit and its rules are root-only on most systems: unreadable rules are unknown, not absent
+        unreadable = [f for f, t in read.items() if t is None and os.path.exists(f)]
+        readable = not unreadable and (
+            not os.path.isdir(audit_dir) or os.access(audit_dir, os.R_OK | os.X_OK)
+        )
+        journal_texts = [
+            t
+            for t in (read_text(f) for f in [self._path("/etc/systemd/journald.conf"),
+                                               *self._glob("/etc/systemd/journald.conf.d/*.conf")])
+            if t is not None
+        ]  # fmt: skip
+        storage = journal_storage(journal_texts)
+        journal_dir = os.path.isdir(self._path("/var/log/journal"))
+        if storage in ("volatile", "none"):
+            journal_persistent = False
+        else:  # persistent, or auto/unset: persistent exactly when /var/log/journal exists
+            journal_persistent = storage == "persistent" or journal_dir
+        syslog = next((d for d in ("rsyslogd", "syslog-ng") if _running(procs, (d,))), None)
+        return {
+            "audit_service": "auditd" if "auditd" in procs or os.path.isdir(audit_dir) else None,
+            "audit_running": "auditd" in procs,
+            "process_audit": audit_rules_log_execve("\n".join(texts)) if readable else None,
+            "persistent_logs": journal_persistent or syslog is not None,
+            # PAM/sshd log every logon to the journal and syslog; kept when those persist or auditd runs
+            "logon_audit": journal_persistent or syslog is not None or "auditd" in procs,
+            "detail": clip(
+                f"journald Storage={storage or 'auto (default)'}, /var/log/journal "
+                f"{'exists' if journal_dir else 'missing'}; syslog daemon: {syslog or 'none'}"
+                + ("" if readable else "; /etc/audit not readable (needs root)"),
+                2048,
+            ),
+        }
+
+    def log_forwarding(self) -> dict[str, Any] | None:
+        procs = self._process_names()
+        targets: list[dict[str, Any]] = []
+        for daemon, patterns, parse in (
+            ("rsyslog", ("/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf"), rsyslog_targets),
+            (
+                "syslog-ng",
+                ("/etc/syslog-ng/syslog-ng.conf", "/etc/syslog-ng/conf.d/*.conf"),
+                syslog_ng_targets,
+            ),
+        ):
+            for pattern in patterns:
+                for path in self._glob(pattern):
+                    text = read_text(path)
+                    for target in parse(text) if text is not None else []:
+                        targets.append({"daemon": daemon, "target": target, "file": clip(path, 2048)})
+        upload_texts = [self._read("/etc/systemd/journal-upload.conf") or ""]
+        upload_texts += [read_text(p) or "" for p in self._glob("/etc/systemd/journal-upload.conf.d/*.conf")]
+        for text in upload_texts:
+            url = parse_ini(text).get("upload", {}).get("URL")
+            if url:
+                targets.append({"daemon": "systemd-journal-upload", "target": clip(url), "file": None})
+        daemons = (("rsyslog", "rsyslogd"), ("syslog-ng", "syslog-ng"), ("systemd-journal-upload",) * 2)
+        running = [daemon for daemon, proc in daemons if proc in procs]
+        running += [s for s in LOG_SHIPPERS if _running(procs, (s,))]
+        forwarding = any(t["daemon"] in running for t in targets) or any(s in running for s in LOG_SHIPPERS)
+        return {"running": running, "remote_targets": targets[:64], "forwarding": forwarding}
+
+    def autologin(self) -> dict[str, Any] | None:
+        entries: list[dict[str, Any]] = []
+        sources = (
+            ("gdm", ("/etc/gdm3/custom.conf", "/etc/gdm3/daemon.conf", "/etc/gdm/custom.conf")),
+            ("lightdm", ("/usr/share/lightdm/lightdm.conf.d/*.conf", "/etc/lightdm/lightdm.conf",
+                         "/etc/lightdm/lightdm.conf.d/*.conf")),
+            ("sddm", ("/usr/lib/sddm/sddm.conf.d/*.conf", "/etc/sddm.conf", "/etc/sddm.conf.d/*.conf")),
+        )  # fmt: skip
+        for kind, patterns in sources:
+            # Files are read in the display manager's own order, and later ones override earlier ones.
+            merged = "\n".join(read_text(p) or "" for pattern in patterns for p in self._glob(pattern))
+            user = display_manager_autologin(kind, merged) if merged.strip() else None
+            if user is not None:
+                entries.append({"source": kind, "user": clip(user) or None})
+        for path in self._glob("/etc/systemd/system/*getty@*.service.d/*.conf") + self._glob(
+            "/etc/systemd/system/*getty@*.service"
+        ):
+            user = getty_autologin(read_text(path) or "")
+            if user is not None:
+                entries.append(
+                    {"source": clip(f"getty {os.path.basename(os.path.dirname(path))}"), "user": clip(user)}
+                )
+        return {"enabled": bool(entries), "entries": entries[:64]}
+
+    def domain(self) -> dict[str, Any] | None:
+        sssd_path = self._path("/etc/sssd/sssd.conf")
+        sssd_text = read_text(sssd_path)
+        parts = [sssd_text or ""] + [read_text(p) or "" for p in self._glob("/etc/sssd/conf.d/*.conf")]
+        domains = [d for d in sssd_domains("\n".join(parts)) if d[1] in ("ad", "ipa", "ldap")]
+        passwd_sources = nsswitch_sources(self._read("/etc/nsswitch.conf") or "")
+        keytab = os.path.exists(self._path("/etc/krb5.keytab"))
+        smb = parse_ini(self._read("/etc/samba/smb.conf") or "").get("global", {})
+        if domains and "sss" in passwd_sources:
+            return {"joined": True, "domain": clip(domains[0][0]), "method": f"sssd ({domains[0][1]})"}
+        if "winbind" in passwd_sources and smb.get("security", "").lower() == "ads":
+            realm = smb.get("realm") or smb.get("workgroup")
+            return {"joined": True, "domain": clip(realm) if realm else None, "method": "winbind"}
+        if sssd_text is None and os.path.exists(sssd_path) and "sss" in passwd_sources:
+            # sssd.conf is root-only: without it, a host keytab is the join's footprint
+            return {
+                "joined": True if keytab else None,
+                "domain": None,
+                "method": "sssd (sssd.conf unreadable)",
+            }
+        return {"joined": False, "domain": None, "method": None}
+
+    def package_sources(self) -> dict[str, Any] | None:
+        found: list[tuple[str, str]] = []
+        if os.path.isdir(self._path("/etc/apt")):
+            for path in [self._path("/etc/apt/sources.list"), *self._glob("/etc/apt/sources.list.d/*.list")]:
+                found.extend((path, uri) for uri in apt_list_uris(read_text(path) or ""))
+            for path in self._glob("/etc/apt/sources.list.d/*.sources"):
+                found.extend((path, uri) for uri in apt_deb822_uris(read_text(path) or ""))
+            return {"manager": "apt", "sources": package_source_entries(found)}
+        if os.path.isdir(self._path("/etc/yum.repos.d")):
+            for path in self._glob("/etc/yum.repos.d/*.repo"):
+                found.extend((path, uri) for uri in yum_repo_uris(read_text(path) or ""))
+            return {"manager": "dnf", "sources": package_source_entries(found)}
+        return None
+
+
+# --- disk encryption (HS-30) ----------------------------------------------------------------------
+
+# Filesystems that never hold data at rest of their own (read-only images, pseudo filesystems).
+_NOT_DATA_FS = frozenset({"squashfs", "iso9660", "udf", "erofs"})
+
+
+def parse_proc_mounts(text: str) -> list[tuple[str, str, str]]:
+    """(device, mountpoint, fstype) of the block-device mounts in /proc/mounts: the first mount of each
+    device (bind mounts and further subvolumes share its encryption); octal escapes (`\\040` for a
+    space) are decoded. Garbage lines are skipped."""
+    seen: set[str] = set()
+    mounts: list[tuple[str, str, str]] = []
+    for raw in text.splitlines():
+        cols = raw.split()
+        if len(cols) < 3 or not cols[0].startswith("/dev/") or cols[2] in _NOT_DATA_FS:
+            continue
+        device, mountpoint = (re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), c) for c in cols[:2])
+        if device.startswith("/dev/loop"):
+            continue  # loop devices: snaps and images, whose backing file lives on another mount
+        entry = (clip(device, 2048), clip(mountpoint, 2048), clip(cols[2]))
+        if device in seen:
+            if mountpoint == "/":  # the root filesystem is always listed as itself
+                mounts = [entry if m[0] == entry[0] else m for m in mounts]
+            continue
+        seen.add(device)
+        mounts.append(entry)
+    return mounts[:512]
+
+
+# --- audit logging (HS-20, HS-21) -----------------------------------------------------------------
+
+
+def audit_rules_log_execve(text: str) -> bool:
+    """Whether auditctl rules text has an always,exit rule on execve/execveat (`-S execve`,
+    `-S execve,execveat`, `--syscall execve`, `-S all`)."""
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        tokens = line.split()
+        actions = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t in ("-a", "-A")]
+        if not any("always" in a and "exit" in a for a in actions):
+            continue
+        syscalls: list[str] = []
+        for i, token in enumerate(tokens[:-1]):
+            if token in ("-S", "--syscall"):
+                syscalls.extend(tokens[i + 1].split(","))
+        if any(s in ("execve", "execveat", "all", "59", "322") for s in syscalls):
+            return True
+    return False
+
+
+def parse_ini(text: str) -> dict[str, dict[str, str]]:
+    """INI-style text into {section (lower-case): {key: value}}; keys before any section go under "".
+    Later values override earlier ones (as systemd, GDM, LightDM and SDDM read them)."""
+    sections: dict[str, dict[str, str]] = {"": {}}
+    current = sections[""]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip().lower(), {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key.strip():
+            current[key.strip()] = value.strip().strip("\"'")
+    return sections
+
+
+def journal_storage(conf_texts: Iterable[str]) -> str | None:
+    """journald's `Storage=` from journald.conf and its drop-ins (the last one wins); None if unset."""
+    storage = None
+    for text in conf_texts:
+        value = parse_ini(text).get("journal", {}).get("Storage")
+        if value:
+            storage = value.lower()
+    return storage
+
+
+# --- log forwarding (HS-22) -----------------------------------------------------------------------
+
+_RSYSLOG_LEGACY = re.compile(r"^\S+\s+-?@@?(?:\([^)]*\))?(\[[0-9A-Fa-f:.]+\]|[^\s:;@\[]+)")
+_RSYSLOG_ACTION = re.compile(r"\baction\s*\((.*?)\)", re.S | re.I)
+_RS_PARAM = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
+_SYSLOG_NG_DEST = re.compile(r"\bdestination\s+[\w.-]+\s*\{(.*?)\}\s*;", re.S)
+_SYSLOG_NG_NET = re.compile(r'\b(network|tcp6?|udp6?|syslog)\s*\(\s*"?([^"\s();]+)"?\s*[\s)]')
+
+
+def _strip_hash_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def rsyslog_targets(text: str) -> list[str]:
+    """Remote hosts rsyslog forwards to: legacy `*.* @host`/`@@host:port`/`:omrelp:host:port` and
+    RainerScript `action(type="omfwd"|"omrelp" target="host")`."""
+    targets: list[str] = []
+    text = _strip_hash_comments(text)
+    for raw in text.splitlines():
+        line = raw.strip()
+        match = _RSYSLOG_LEGACY.match(line)
+        if match:
+            targets.append(match.group(1).strip("[]"))
+        relp = re.match(r"^\S+\s+:omrelp:([^:\s;]+)", line)
+        if relp:
+            targets.append(relp.group(1))
+    for action in _RSYSLOG_ACTION.finditer(text):
+        params = {k.lower(): v for k, v in _RS_PARAM.findall(action.group(1))}
+        if params.get("type", "").lower() in ("omfwd", "omrelp") and params.get("target"):
+            targets.append(params["target"])
+    return [clip(t) for t in dict.fromkeys(targets)]
+
+
+def syslog_ng_targets(text: str) -> list[str]:
+    """Remote hosts of syslog-ng `destination` blocks using network()/tcp()/udp()/syslog() drivers."""
+    targets: list[str] = []
+    for block in _SYSLOG_NG_DEST.finditer(_strip_hash_comments(text)):
+        targets.extend(m.group(2) for m in _SYSLOG_NG_NET.finditer(block.group(1)))
+    return [clip(t) for t in dict.fromkeys(targets)]
+
+
+# Log shippers whose running process means logs leave the host (their targets are not parsed).
+LOG_SHIPPERS = ("filebeat", "fluent-bit", "td-agent-bit", "fluentd", "nxlog", "vector", "promtail",
+                "splunkd", "wazuh-agentd", "ossec-agentd", "elastic-agent")  # fmt: skip
+
+
+# --- autologin (HS-08) ----------------------------------------------------------------------------
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1", "yes")
+
+
+def display_manager_autologin(kind: str, text: str) -> str | None:
+    """The user a display manager logs in automatically per its config text, "" when automatic login
+    is on without a named user, None when off. `kind`: gdm, lightdm or sddm."""
+    ini = parse_ini(text)
+    if kind == "gdm":
+        daemon = ini.get("daemon", {})
+        for enable, user in (("AutomaticLoginEnable", "AutomaticLogin"), ("TimedLoginEnable", "TimedLogin")):
+            if _truthy(daemon.get(enable)):
+                return daemon.get(user, "")
+        return None
+    if kind == "lightdm":
+        for name, section in ini.items():
+            if name.startswith("seat") and section.get("autologin-user"):
+                return section["autologin-user"]
+        return None
+    sddm_user = ini.get("autologin", {}).get("User")
+    return sddm_user or None
+
+
+def getty_autologin(text: str) -> str | None:
+    """The user of `agetty --autologin USER` / `-a USER` in a getty unit or drop-in, else None."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line.startswith("ExecStart=") or "getty" not in line:
+            continue
+        match = re.search(r"(?:--autologin|\s-a)(?:\s+|=)(\S+)", line)
+        if match:
+            return match.group(1)
+    return None
+
+
+# --- domain membership (HS-17) --------------------------------------------------------------------
+
+
+def sssd_domains(text: str) -> list[tuple[str, str]]:
+    """(domain, id_provider) of the domains sssd.conf enables (`[sssd] domains =`); providers are
+    lower-case, "" when unset."""
+    ini = parse_ini(text)
+    names = [d.strip() for d in ini.get("sssd", {}).get("domains", "").split(",") if d.strip()]
+    return [(d, ini.get(f"domain/{d.lower()}", {}).get("id_provider", "").lower()) for d in names]
+
+
+def nsswitch_sources(text: str, database: str = "passwd") -> list[str]:
+    """The sources of one nsswitch.conf database (`passwd: files systemd sss` → [files, systemd, sss])."""
+    for raw in text.splitlines():
+        key, sep, rest = raw.split("#", 1)[0].partition(":")
+        if sep and key.strip() == database:
+            return [w for w in rest.split() if not w.startswith("[")]
+    return []
+
+
+# --- package sources (HS-25) ----------------------------------------------------------------------
+
+
+def _uri_host(uri: str) -> str | None:
+    match = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?(\[[^\]]+\]|[^/:?#]+)", uri.strip(), re.I)
+    return match.group(1).strip("[]").lower() if match else None
+
+
+def apt_list_uris(text: str) -> list[str]:
+    """URIs of the `deb`/`deb-src` lines of a one-line-style sources.list."""
+    uris: list[str] = []
+    for raw in text.splitlines():
+        line = re.sub(r"\[[^\]]*\]", " ", raw.split("#", 1)[0]).split()
+        if len(line) >= 2 and line[0] in ("deb", "deb-src"):
+            uris.append(line[1])
+    return uris
+
+
+def apt_deb822_uris(text: str) -> list[str]:
+    """URIs of the enabled stanzas of a deb822 `.sources` file (`URIs:` fields; `Enabled: no` skipped)."""
+    uris: list[str] = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields: dict[str, str] = {}
+        key = ""
+        for raw in stanza.splitlines():
+            if raw.startswith("#"):
+                continue
+            if raw[:1] in (" ", "\t") and key:
+                fields[key] += " " + raw.strip()
+                continue
+            name, sep, value = raw.partition(":")
+            if sep:
+                key = name.strip().lower()
+                fields[key] = value.strip()
+        if fields.get("enabled", "yes").lower() != "no":
+            uris.extend(fields.get("uris", "").split())
+    return uris
+
+
+def yum_repo_uris(text: str) -> list[str]:
+    """baseurl/mirrorlist/metalink of the enabled sections of a .repo file."""
+    uris: list[str] = []
+    for name, section in parse_ini(text).items():
+        if not name or section.get("enabled", "1").strip() in ("0", "false", "no"):
+            continue
+        for key in ("baseurl", "mirrorlist", "metalink"):
+            uris.extend(section.get(key, "").split())
+    return uris
+
+
+def package_source_entries(found: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """`PackageSource` dicts from (file, uri) pairs, duplicates dropped."""
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for file, uri in found:
+        entries.setdefault(
+            (file, uri), {"host": _uri_host(uri), "uri": clip(uri, 2048), "file": clip(file, 2048)}
+        )
+    return list(entries.values())[:512]

@@ -10,6 +10,12 @@ Commands, each with a pure parser over its text output:
 - anti_malware: PowerShell `Get-MpComputerStatus` → `parse_defender_status`, SecurityCenter2
   `AntiVirusProduct` (third-party antivirus on client Windows) → `parse_av_products`
 - updates: PowerShell `Microsoft.Update.AutoUpdate` results → `parse_update_results`
+- disk_encryption: `Win32_EncryptableVolume` → `parse_bitlocker`; audit_logging: `auditpol` by subcategory
+  GUID, the ProcessCreationIncludeCmdLine_Enabled policy, EventLog/Sysmon services → `parse_audit_bundle`;
+  log_forwarding: Windows Event Forwarding SubscriptionManager policy → `parse_wef` (+ shipper
+  processes); autologin: Winlogon `AutoAdminLogon` → `parse_winlogon`; domain: `Win32_ComputerSystem`
+  → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus` (all in
+  the PowerShell bundle)
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -317,6 +323,29 @@ try { $out.users = @(Get-LocalUser | Select-Object Name,Enabled,PasswordRequired
   @{n='SID';e={$_.SID.Value}}) } catch { $err.users = "$_" }
 try { $out.wu = (New-Object -ComObject Microsoft.Update.AutoUpdate).Results |
   Select-Object LastSearchSuccessDate,LastInstallationSuccessDate } catch { $err.wu = "$_" }
+$pol = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows'
+function Reg($path) { Get-ItemProperty -Path $path -ErrorAction SilentlyContinue }
+try { $out.bitlocker = @(Get-CimInstance -Namespace root/cimv2/Security/MicrosoftVolumeEncryption `
+  -ClassName Win32_EncryptableVolume | Select-Object DriveLetter,ProtectionStatus,VolumeType)
+  $out.systemdrive = $env:SystemDrive } catch { $err.bitlocker = "$_" }
+try { $out.audit = @{
+  process = @(auditpol /get /subcategory:'{0CCE922B-69AE-11D9-BED3-505054503030}' /r | ConvertFrom-Csv)
+  logon = @(auditpol /get /subcategory:'{0CCE9215-69AE-11D9-BED3-505054503030}' /r | ConvertFrom-Csv)
+  cmdline = (Reg 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\Audit').
+    ProcessCreationIncludeCmdLine_Enabled
+  eventlog = (Get-Service EventLog).Status.ToString()
+  sysmon = @(Get-Service -Name 'Sysmon*' -ErrorAction SilentlyContinue |
+    ForEach-Object { $_.Status.ToString() })
+  security_log_bytes = (Get-WinEvent -ListLog Security).MaximumSizeInBytes } } catch { $err.audit = "$_" }
+try { $out.wef = @((Reg "$pol\EventLog\EventForwarding\SubscriptionManager").PSObject.Properties |
+  Where-Object { $_.Name -notlike 'PS*' } | ForEach-Object { "$($_.Value)" }) } catch { $err.wef = "$_" }
+try { $wl = Reg 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon'
+  $out.winlogon = @{ AutoAdminLogon = "$($wl.AutoAdminLogon)"; DefaultUserName = "$($wl.DefaultUserName)" }
+} catch { $err.winlogon = "$_" }
+try { $out.computer = Get-CimInstance Win32_ComputerSystem | Select-Object PartOfDomain,Domain
+} catch { $err.computer = "$_" }
+try { $out.wsus = @{ WUServer = (Reg "$pol\WindowsUpdate").WUServer
+  UseWUServer = (Reg "$pol\WindowsUpdate\AU").UseWUServer } } catch { $err.wsus = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
@@ -329,6 +358,133 @@ def parse_powershell_bundle(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("PowerShell output is not a JSON object")
     return data
+
+
+# --- disk encryption, audit, log forwarding, autologin, domain, update source ----------------------
+
+# All from registry values, CIM properties and service states in the PowerShell bundle: numbers and
+# GUID-addressed settings, not display text, so they do not depend on the display language.
+
+
+def parse_bitlocker(volumes: Any, system_drive: Any) -> dict[str, Any]:
+    """`DiskEncryption` from Win32_EncryptableVolume (DriveLetter, ProtectionStatus 0 off / 1 on /
+    2 unknown (locked), VolumeType 0 = OS volume). Needs administrator rights (the agent's service)."""
+    filesystems: list[dict[str, Any]] = []
+    root: bool | None = None
+    for volume in _as_list(volumes):
+        if not isinstance(volume, dict):
+            continue
+        letter = volume.get("DriveLetter") if isinstance(volume.get("DriveLetter"), str) else None
+        status = volume.get("ProtectionStatus")
+        encrypted = status == 1 if status in (0, 1) else None
+        filesystems.append(
+            {"mountpoint": clip(letter or "?"), "device": clip(letter or "?"), "fstype": "ntfs",
+             "encrypted": encrypted}
+        )  # fmt: skip
+        is_system = volume.get("VolumeType") == 0 or (
+            isinstance(system_drive, str) and letter is not None and letter.upper() == system_drive.upper()
+        )
+        if is_system:
+            root = encrypted
+    detail = None if filesystems else "Win32_EncryptableVolume listed no volume (BitLocker not available)"
+    return {
+        "root_encrypted": root if filesystems else None,
+        "filesystems": filesystems[:512],
+        "detail": detail,
+    }
+
+
+def _audited(rows: Any, what: str) -> bool | None:
+    """Whether an `auditpol /get /subcategory:{GUID} /r` row audits `what` (Success/Failure).
+
+    The 'Inclusion Setting' text is in the display language: English is recognised, anything else
+    is unknown (None) rather than guessed."""
+    for row in _as_list(rows):
+        if isinstance(row, dict) and isinstance(row.get("Inclusion Setting"), str):
+            text = row["Inclusion Setting"].lower()
+            if "success" in text or "failure" in text or "no auditing" in text:
+                return what.lower() in text
+            return None
+    return None
+
+
+def parse_audit_bundle(audit: Any) -> dict[str, Any]:
+    """`AuditLogging` on Windows: EventLog running; process creation audited with the command line
+    (ProcessCreationIncludeCmdLine_Enabled = 1), or Sysmon running; logon success+failure audited;
+    the Security log has a size (event logs are files on disk: persistent)."""
+    if not isinstance(audit, dict):
+        return {"audit_service": "eventlog", "audit_running": None, "process_audit": None}
+    sysmon = any(s == "Running" for s in _as_list(audit.get("sysmon")))
+    eventlog = audit.get("eventlog")
+    creation = _audited(audit.get("process"), "success")
+    cmdline = audit.get("cmdline") == 1
+    process = True if sysmon else (None if creation is None else creation and cmdline)
+    logon = [_audited(audit.get("logon"), w) for w in ("success", "failure")]
+    size = audit.get("security_log_bytes")
+    return {
+        "audit_service": "eventlog",
+        "audit_running": (eventlog == "Running") if isinstance(eventlog, str) else None,
+        "process_audit": process,
+        "persistent_logs": (size > 0) if isinstance(size, int) and not isinstance(size, bool) else None,
+        "logon_audit": None if None in logon else all(logon),
+        "detail": clip(f"logon audit success/failure={logon}, Security log max bytes={size}, "
+                       f"cmdline={cmdline}, sysmon={sysmon}", 2048),
+    }  # fmt: skip
+
+
+def parse_wef(subscriptions: Any) -> dict[str, Any]:
+    """`LogForwarding` from the Windows Event Forwarding SubscriptionManager policy values
+    (`Server=http://wec.tinh.gov.vn:5985/wsman/SubscriptionManager/WEC,Refresh=60`)."""
+    targets = []
+    for value in _as_list(subscriptions):
+        if isinstance(value, str):
+            match = re.search(r"Server=([^,]+)", value, re.IGNORECASE)
+            if match:
+                targets.append({"daemon": "wef", "target": clip(match.group(1)), "file": "policy"})
+    return {
+        "running": ["wef"] if targets else [],
+        "remote_targets": targets[:64],
+        "forwarding": bool(targets),
+    }
+
+
+def parse_winlogon(winlogon: Any) -> dict[str, Any]:
+    """`Autologin` from Winlogon AutoAdminLogon ("1" = on) and DefaultUserName."""
+    if not isinstance(winlogon, dict):
+        return {"enabled": None, "entries": []}
+    if str(winlogon.get("AutoAdminLogon", "")).strip() != "1":
+        return {"enabled": False, "entries": []}
+    user = winlogon.get("DefaultUserName")
+    return {"enabled": True, "entries": [{"source": "winlogon", "user": clip(user) if user else None}]}
+
+
+def parse_computer_system(computer: Any) -> dict[str, Any]:
+    """`DomainMembership` from Win32_ComputerSystem PartOfDomain/Domain (workgroup name when not)."""
+    if not isinstance(computer, dict) or not isinstance(computer.get("PartOfDomain"), bool):
+        return {"joined": None, "domain": None, "method": None}
+    joined = computer["PartOfDomain"]
+    domain = computer.get("Domain") if joined and isinstance(computer.get("Domain"), str) else None
+    return {
+        "joined": joined,
+        "domain": clip(domain) if domain else None,
+        "method": "windows" if joined else None,
+    }
+
+
+WINDOWS_UPDATE_PUBLIC = "https://windowsupdate.microsoft.com"
+
+
+def parse_wsus(wsus: Any) -> dict[str, Any]:
+    """`PackageSources`: the WSUS server when the policy enables it (UseWUServer = 1), else Microsoft's
+    public Windows Update service."""
+    server = wsus.get("WUServer") if isinstance(wsus, dict) else None
+    if isinstance(wsus, dict) and wsus.get("UseWUServer") == 1 and isinstance(server, str) and server:
+        uri, file = server, "policy WUServer"
+    else:
+        uri, file = WINDOWS_UPDATE_PUBLIC, "default (no WSUS policy)"
+    match = re.match(r"^[a-z]+://([^/:]+)", uri.strip(), re.IGNORECASE)
+    host = match.group(1).lower() if match else None
+    return {"manager": "windows-update", "sources": [{"host": host, "uri": clip(uri, 2048), "file": file}]}
 
 
 # --- the provider ---------------------------------------------------------------------------------
@@ -426,3 +582,27 @@ class WindowsProvider:
         if len(failures) == 2:
             raise RuntimeError("; ".join(failures))
         return found[:64]
+
+    def disk_encryption(self) -> dict[str, Any] | None:
+        volumes = self._ps("bitlocker")
+        return parse_bitlocker(volumes, (self._bundle or {}).get("systemdrive"))
+
+    def audit_logging(self) -> dict[str, Any] | None:
+        return parse_audit_bundle(self._ps("audit"))
+
+    def log_forwarding(self) -> dict[str, Any] | None:
+        forwarding = parse_wef(self._ps("wef"))
+        shippers = {"winlogbeat.exe", "nxlog.exe", "splunkd.exe", "wazuh-agent.exe", "fluent-bit.exe"}
+        running = sorted(shippers & process_names())
+        forwarding["running"] += [clip(r) for r in running]
+        forwarding["forwarding"] = forwarding["forwarding"] or bool(running)
+        return forwarding
+
+    def autologin(self) -> dict[str, Any] | None:
+        return parse_winlogon(self._ps("winlogon"))
+
+    def domain(self) -> dict[str, Any] | None:
+        return parse_computer_system(self._ps("computer"))
+
+    def package_sources(self) -> dict[str, Any] | None:
+        return parse_wsus(self._ps("wsus"))

@@ -262,6 +262,79 @@ class AntiMalware(Strict):
     signatures_updated: AwareDatetime | None = None
 
 
+class EncryptedFilesystem(Strict):
+    mountpoint: Text
+    device: Text
+    fstype: Name
+    encrypted: bool | None = None  # None: the block device could not be resolved
+
+
+class DiskEncryption(Strict):
+    """Encryption at rest (HS-30): LUKS/dm-crypt under each mounted block filesystem; BitLocker."""
+
+    root_encrypted: bool | None = None  # the system volume (/ or %SystemDrive%); None: unknown
+    filesystems: Annotated[list[EncryptedFilesystem], Field(max_length=512)] = []
+    detail: Text | None = None
+
+
+class AuditLogging(Strict):
+    """Audit logging (HS-20, HS-21)."""
+
+    audit_service: Name | None = None  # auditd; eventlog on Windows
+    audit_running: bool | None = None
+    process_audit: bool | None = None  # auditd execve rule; Process Creation + command line or Sysmon
+    logon_audit: bool | None = None  # logons recorded and kept; auditpol Logon success+failure
+    persistent_logs: bool | None = None  # journald persistent or a syslog daemon; Security log enabled
+    detail: Text | None = None
+
+
+class LogTarget(Strict):
+    daemon: Name  # rsyslog, syslog-ng, systemd-journal-upload, wef
+    target: Name  # host or URL the logs are sent to
+    file: Text | None = None  # where it is configured
+
+
+class LogForwarding(Strict):
+    """Forwarding of host logs to a central store (HS-22)."""
+
+    running: Annotated[list[Name], Field(max_length=64)] = []  # syslog daemons and log shippers
+    remote_targets: Annotated[list[LogTarget], Field(max_length=64)] = []
+    forwarding: bool | None = None  # a running daemon has a remote target, or a log shipper runs
+
+
+class AutologinEntry(Strict):
+    source: Name  # gdm, lightdm, sddm, getty <unit>, winlogon
+    user: Name | None = None
+
+
+class Autologin(Strict):
+    """Automatic logon without a password (HS-08)."""
+
+    enabled: bool | None = None
+    entries: Annotated[list[AutologinEntry], Field(max_length=64)] = []
+
+
+class DomainMembership(Strict):
+    """Centralised account management (HS-17): joined to AD/IPA/LDAP."""
+
+    joined: bool | None = None
+    domain: Name | None = None
+    method: Name | None = None  # "sssd (ad)", winbind, windows
+
+
+class PackageSource(Strict):
+    host: Name | None = None  # None for file:/cdrom: sources
+    uri: Text
+    file: Text | None = None
+
+
+class PackageSources(Strict):
+    """Where the host takes its packages or updates from (HS-25)."""
+
+    manager: Name  # apt, dnf, windows-update
+    sources: Annotated[list[PackageSource], Field(max_length=512)] = []
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -272,6 +345,13 @@ class SecurityFacts(Strict):
     password_policy: PasswordPolicy | None = None
     accounts: Annotated[list[LocalAccount], Field(max_length=4096)] = []
     anti_malware: Annotated[list[AntiMalware], Field(max_length=64)] = []
+    # Optional sections added later: None from older agents, or when the fact failed (see errors).
+    disk_encryption: DiskEncryption | None = None
+    audit_logging: AuditLogging | None = None
+    log_forwarding: LogForwarding | None = None
+    autologin: Autologin | None = None
+    domain: DomainMembership | None = None
+    package_sources: PackageSources | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
