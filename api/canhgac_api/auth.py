@@ -11,10 +11,11 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVarTuple
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from canhgac_api.context import AppContext, Ctx
@@ -36,6 +37,25 @@ class Principal:
 
     def sees_path(self, path: str) -> bool:
         return self.scope_path is None or path.startswith(self.scope_path)
+
+
+Ts = TypeVarTuple("Ts")
+
+
+def scoped(principal: Principal, stmt: Select[*Ts]) -> Select[*Ts]:
+    """Limit a statement joined to Site to the caller's subtree."""
+    if principal.scope_path is not None:
+        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
+    return stmt
+
+
+def visible_site_path(session: Session, principal: Principal, code: str) -> str:
+    """The path of site `code`, or 404 when it does not exist or lies outside the caller's subtree (the
+    same answer, so a scoped caller cannot probe for other communes' codes)."""
+    path = session.scalar(select(Site.path).where(Site.code == code))
+    if path is None or not principal.sees_path(path):
+        raise ProblemError(404, "not-found", "Not found", f"no site {code!r} within your scope")
+    return path
 
 
 class TokenCache:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from canhgac_api.auth import Principal, Reader, require
+from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.alerts import AckIn, AlertList, AlertOut, AlertState, ChannelList, ChannelOut
@@ -76,14 +76,10 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AlertList:
-    stmt = select(Alert, Site.code).join(Site, Alert.site_id == Site.id)
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
+    stmt = scoped(principal, select(Alert, Site.code).join(Site, Alert.site_id == Site.id))
     with ctx.sessions() as session:
         if site is not None:
-            path = session.scalar(select(Site.path).where(Site.code == site))
-            if path is None or not principal.sees_path(path):
-                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            path = visible_site_path(session, principal, site)
             stmt = stmt.where(Site.path.startswith(path, autoescape=True))
         if state:
             stmt = stmt.where(Alert.state.in_(state))

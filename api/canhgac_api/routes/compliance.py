@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from canhgac_api.auth import Principal, Reader, require
+from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.compliance import (
@@ -99,9 +99,7 @@ def _box(ctx: AppContext) -> SecretBox | None:
 
 def _scan(ctx: AppContext, body: ScanRequest, principal: Principal) -> dict[str, Any]:
     with ctx.sessions.begin() as session:
-        path = session.scalar(select(Site.path).where(Site.code == body.site))
-        if path is None or not principal.sees_path(path):
-            raise _not_found(f"site {body.site!r}")
+        visible_site_path(session, principal, body.site)  # 404 outside the caller's subtree
         try:
             scan, _report = run_site_scan(
                 session,
@@ -144,13 +142,9 @@ def list_scans(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     with ctx.sessions() as session:
-        stmt = select(Scan, Site).join(Site, Scan.site_id == Site.id)
-        if principal.scope_path is not None:
-            stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
+        stmt = scoped(principal, select(Scan, Site).join(Site, Scan.site_id == Site.id))
         if site is not None:
-            path = session.scalar(select(Site.path).where(Site.code == site))
-            if path is None or not principal.sees_path(path):
-                raise _not_found(f"site {site!r}")
+            visible_site_path(session, principal, site)  # 404 outside the caller's subtree
             stmt = stmt.where(Site.code == site)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.execute(stmt.order_by(Scan.id.desc()).limit(limit)).all()

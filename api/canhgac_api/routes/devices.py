@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVarTuple
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import ValidationError
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from canhgac_api.auth import Principal, Reader, require
+from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, describe_errors, problem_responses, validation_errors
 from canhgac_api.schemas.devices import (
@@ -46,17 +46,9 @@ from canhgac_collector.storage.secrets import SecretBox, SecretsError
 
 log = logging.getLogger("canhgac.api.devices")
 
-Ts = TypeVarTuple("Ts")
 DeviceName = Annotated[str, Path(pattern=NAME_RE, description="the device's name")]
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 Admin = Annotated[Principal, Depends(require("admin"))]
-
-
-def scoped(principal: Principal, stmt: Select[*Ts]) -> Select[*Ts]:
-    """Limit a statement joined to Site to the caller's subtree."""
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
-    return stmt
 
 
 def name_keys(name: str) -> list[str]:
@@ -178,9 +170,7 @@ def list_devices(
     stmt = scoped(principal, select(Device, Site).join(Site, Device.site_id == Site.id))
     with ctx.sessions() as session:
         if site is not None:
-            path = session.scalar(select(Site.path).where(Site.code == site))
-            if path is None or not principal.sees_path(path):
-                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            path = visible_site_path(session, principal, site)
             stmt = stmt.where(Site.path.startswith(path, autoescape=True))
         if state is not None:
             stmt = stmt.where(Device.state == state)

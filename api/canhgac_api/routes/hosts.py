@@ -6,21 +6,15 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
-from canhgac_api.auth import Principal, Reader
+from canhgac_api.auth import Reader, scoped, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
 from canhgac_collector.storage.models import Host, Site
 
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
-
-
-def scoped(principal: Principal, stmt: Select[Host, Site]) -> Select[Host, Site]:
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
-    return stmt
 
 
 def _summary(host: Host, site: Site) -> dict[str, object]:
@@ -55,9 +49,7 @@ def list_hosts(
     stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id))
     with ctx.sessions() as session:
         if site is not None:
-            path = session.scalar(select(Site.path).where(Site.code == site))
-            if path is None or not principal.sees_path(path):
-                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            path = visible_site_path(session, principal, site)
             stmt = stmt.where(Site.path.startswith(path, autoescape=True))
         if state is not None:
             stmt = stmt.where(Host.state == state)

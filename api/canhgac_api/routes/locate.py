@@ -16,10 +16,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from canhgac_api.auth import Principal, Reader
+from canhgac_api.auth import Principal, Reader, scoped
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
-from canhgac_api.routes.devices import name_keys, scoped
+from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import ArpPair, Located, MacPort
 from canhgac_collector.storage.devices import UNKNOWN_VLAN
 from canhgac_collector.storage.models import ArpEntry, Device, DeviceNeighbor, MacLocation, Site

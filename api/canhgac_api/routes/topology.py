@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from canhgac_api.auth import Reader
+from canhgac_api.auth import Reader, scoped, visible_site_path
 from canhgac_api.context import Ctx
-from canhgac_api.problems import ProblemError, problem_responses
-from canhgac_api.routes.devices import name_keys, scoped
+from canhgac_api.problems import problem_responses
+from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
 from canhgac_collector.config import SITE_CODE_RE
 from canhgac_collector.storage.models import Device, DeviceNeighbor, Host, Site
@@ -45,9 +45,7 @@ def topology(
         stmt = scoped(principal, select(Device, Site.code).join(Site, Device.site_id == Site.id))
         hosts_stmt = scoped(principal, select(Host.id, Host.hostname, Host.state, Site.code).join(Site))
         if site is not None:
-            path = session.scalar(select(Site.path).where(Site.code == site))
-            if path is None or not principal.sees_path(path):
-                raise ProblemError(404, "not-found", "Not found", f"no site {site!r} within your scope")
+            path = visible_site_path(session, principal, site)
             stmt = stmt.where(Site.path.startswith(path, autoescape=True))
             hosts_stmt = hosts_stmt.where(Site.path.startswith(path, autoescape=True))
         devices = session.execute(stmt.order_by(Device.name)).all()
