@@ -599,6 +599,9 @@ class _HalfBrokenProvider:
     def package_sources(self) -> dict[str, Any] | None:
         return None
 
+    def dns_resolvers(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())

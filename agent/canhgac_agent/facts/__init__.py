@@ -27,6 +27,7 @@ FACTS = (
     "autologin",
     "domain",
     "package_sources",
+    "dns_resolvers",
 )
 _LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
 
@@ -53,6 +54,7 @@ class FactsProvider(Protocol):
     def autologin(self) -> dict[str, Any] | None: ...
     def domain(self) -> dict[str, Any] | None: ...
     def package_sources(self) -> dict[str, Any] | None: ...
+    def dns_resolvers(self) -> dict[str, Any] | None: ...
 
 
 def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import ipaddress
 import json
 import os
 import re
+import struct
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -807,7 +809,14 @@ class LinuxProvider:
         uid_min = (
             to_int(parse_login_defs(self._read("/etc/login.defs") or "").get("UID_MIN"), minimum=1) or 1000
         )
-        return accounts_from(passwd, self._read("/etc/group") or "", self._read("/etc/shadow"), uid_min)
+        accounts = accounts_from(passwd, self._read("/etc/group") or "", self._read("/etc/shadow"), uid_min)
+        logins = read_lastlog(self._path("/var/log/lastlog"), [a["uid"] for a in accounts])
+        if logins is not None:
+            for account in accounts:
+                when = logins.get(account["uid"])
+                account["last_login"] = when
+                account["never_logged_in"] = when is None
+        return accounts
 
     def anti_malware(self) -> list[dict[str, Any]]:
         procs = self._process_names()
@@ -1019,6 +1028,32 @@ class LinuxProvider:
                 found.extend((path, uri) for uri in yum_repo_uris(read_text(path) or ""))
             return {"manager": "dnf", "sources": package_source_entries(found)}
         return None
+
+    def dns_resolvers(self) -> dict[str, Any] | None:
+        resolv = self._read("/etc/resolv.conf")
+        if resolv is None:
+            raise RuntimeError("/etc/resolv.conf is missing or not readable")
+        addresses = parse_resolv_conf(resolv)
+        if not any(a in RESOLVED_STUBS for a in addresses):
+            servers = [{"address": a, "interface": None, "source": "/etc/resolv.conf"} for a in addresses]
+            return {"servers": servers, "stub": None, "detail": None if servers else "no nameserver line"}
+        # systemd-resolved's stub: the servers it forwards to are what filtering depends on
+        upstream_path = "/run/systemd/resolve/resolv.conf"
+        upstream = self._read(upstream_path)
+        if upstream is None:
+            raise RuntimeError(
+                f"/etc/resolv.conf uses the systemd-resolved stub but {upstream_path} is unreadable"
+            )
+        others = [a for a in addresses if a not in RESOLVED_STUBS]
+        servers = [
+            {"address": a, "interface": None, "source": upstream_path} for a in parse_resolv_conf(upstream)
+        ]
+        servers += [{"address": a, "interface": None, "source": "/etc/resolv.conf"} for a in others]
+        return {
+            "servers": servers[:64],
+            "stub": "systemd-resolved",
+            "detail": None if servers else "systemd-resolved has no upstream DNS server",
+        }
 
 
 # --- disk encryption (HS-30) ----------------------------------------------------------------------
@@ -1263,3 +1298,50 @@ def package_source_entries(found: Iterable[tuple[str, str]]) -> list[dict[str, A
             (file, uri), {"host": _uri_host(uri), "uri": clip(uri, 2048), "file": clip(file, 2048)}
         )
     return list(entries.values())[:512]
+
+
+# --- DNS resolvers (HS-29) ------------------------------------------------------------------------
+
+RESOLVED_STUBS = frozenset({"127.0.0.53", "127.0.0.54"})  # systemd-resolved stub and proxy listeners
+
+
+def parse_resolv_conf(text: str) -> list[str]:
+    """The `nameserver` addresses of resolv.conf text, in order, duplicates dropped; values that are not
+    IP addresses (garbage, templates) are skipped. An IPv6 zone (`fe80::1%eth0`) is kept."""
+    found: list[str] = []
+    for raw in text.splitlines():
+        cols = raw.split("#", 1)[0].split(";", 1)[0].split()
+        if len(cols) < 2 or cols[0] != "nameserver":
+            continue
+        try:
+            ipaddress.ip_address(cols[1].split("%", 1)[0])
+        except ValueError:
+            continue
+        found.append(clip(cols[1]))
+    return list(dict.fromkeys(found))[:64]
+
+
+# --- last logins (HS-15) --------------------------------------------------------------------------
+
+# /var/log/lastlog: a sparse file indexed by uid of `struct lastlog {int32 ll_time; char ll_line[32];
+# char ll_host[256];}` (292 bytes, native byte order, also on 64-bit glibc). ll_time 0 (or a record past
+# the end of the file) means never logged in.
+LASTLOG_RECORD = struct.Struct("=i32s256s")
+
+
+def read_lastlog(path: str, uids: Iterable[int | None]) -> dict[int, str | None] | None:
+    """{uid: last login as ISO 8601 UTC, or None for never} for `uids`, reading only their records;
+    None when the file is absent or unreadable (e.g. distributions that moved to lastlog2)."""
+    result: dict[int, str | None] = {}
+    try:
+        with open(path, "rb") as f:
+            for uid in uids:
+                if uid is None or uid < 0 or uid in result:
+                    continue
+                f.seek(uid * LASTLOG_RECORD.size)
+                record = f.read(LASTLOG_RECORD.size)
+                when = LASTLOG_RECORD.unpack(record)[0] if len(record) == LASTLOG_RECORD.size else 0
+                result[uid] = datetime.fromtimestamp(when, tz=UTC).isoformat() if when > 0 else None
+    except OSError:
+        return None
+    return result

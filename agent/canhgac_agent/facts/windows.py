@@ -14,8 +14,8 @@ Commands, each with a pure parser over its text output:
   GUID, the ProcessCreationIncludeCmdLine_Enabled policy, EventLog/Sysmon services → `parse_audit_bundle`;
   log_forwarding: Windows Event Forwarding SubscriptionManager policy → `parse_wef` (+ shipper
   processes); autologin: Winlogon `AutoAdminLogon` → `parse_winlogon`; domain: `Win32_ComputerSystem`
-  → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus` (all in
-  the PowerShell bundle)
+  → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus`;
+  dns_resolvers: `Get-DnsClientServerAddress` → `parse_dns_client` (all in the PowerShell bundle)
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -31,6 +31,7 @@ values by position (e.g. "Never"/"Không bao giờ" as no limit); English wordin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -246,17 +247,19 @@ def parse_local_users(users_json: Any, admins: list[str]) -> list[dict[str, Any]
         enabled = user.get("Enabled")
         is_admin = name.lower() in admin_names
         last_set = user.get("PasswordLastSet")
-        accounts.append(
-            {
-                "name": clip(name),
-                "uid": rid,
-                "groups": ["Administrators"] if is_admin else [],
-                "is_admin": is_admin,
-                "has_password": None if "PasswordLastSet" not in user else last_set is not None,
-                "locked": (not enabled) if isinstance(enabled, bool) else None,
-                "shell": None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "name": clip(name),
+            "uid": rid,
+            "groups": ["Administrators"] if is_admin else [],
+            "is_admin": is_admin,
+            "has_password": None if "PasswordLastSet" not in user else last_set is not None,
+            "locked": (not enabled) if isinstance(enabled, bool) else None,
+            "shell": None,
+        }
+        if "LastLogon" in user:  # absent from older agents' script: unknown, not "never"
+            entry["last_login"] = parse_ps_date(user["LastLogon"])
+            entry["never_logged_in"] = entry["last_login"] is None
+        accounts.append(entry)
     for admin in admins:
         if "\\" in admin and admin.rsplit("\\", 1)[-1].lower() not in local_names:
             accounts.append(
@@ -320,7 +323,7 @@ try { $out.defender = Get-MpComputerStatus | Select-Object AMServiceEnabled,Anti
 try { $out.av = @(Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct |
   Select-Object displayName,productState) } catch { $err.av = "$_" }
 try { $out.users = @(Get-LocalUser | Select-Object Name,Enabled,PasswordRequired,PasswordLastSet,
-  @{n='SID';e={$_.SID.Value}}) } catch { $err.users = "$_" }
+  LastLogon,@{n='SID';e={$_.SID.Value}}) } catch { $err.users = "$_" }
 try { $out.wu = (New-Object -ComObject Microsoft.Update.AutoUpdate).Results |
   Select-Object LastSearchSuccessDate,LastInstallationSuccessDate } catch { $err.wu = "$_" }
 $pol = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows'
@@ -346,6 +349,8 @@ try { $out.computer = Get-CimInstance Win32_ComputerSystem | Select-Object PartO
 } catch { $err.computer = "$_" }
 try { $out.wsus = @{ WUServer = (Reg "$pol\WindowsUpdate").WUServer
   UseWUServer = (Reg "$pol\WindowsUpdate\AU").UseWUServer } } catch { $err.wsus = "$_" }
+try { $out.dns = @(Get-DnsClientServerAddress | Where-Object { $_.ServerAddresses } |
+  Select-Object InterfaceAlias,@{n='Servers';e={@($_.ServerAddresses)}}) } catch { $err.dns = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
@@ -490,6 +495,33 @@ def parse_wsus(wsus: Any) -> dict[str, Any]:
 # --- the provider ---------------------------------------------------------------------------------
 
 
+# Site-local placeholders Windows lists on interfaces without a configured IPv6 DNS server: never queried.
+_DNS_PLACEHOLDERS = frozenset({"fec0:0:0:ffff::1", "fec0:0:0:ffff::2", "fec0:0:0:ffff::3"})
+
+
+def parse_dns_client(rows: Any) -> dict[str, Any]:
+    """`DnsResolvers` from Get-DnsClientServerAddress JSON rows (InterfaceAlias, Servers); addresses
+    that are not IP addresses and Windows' fec0:0:0:ffff::N placeholders are dropped."""
+    servers: list[dict[str, Any]] = []
+    seen: set[tuple[str, str | None]] = set()
+    for row in _as_list(rows):
+        if not isinstance(row, dict):
+            continue
+        alias = row.get("InterfaceAlias")
+        interface = clip(alias) if isinstance(alias, str) and alias else None
+        for address in _as_list(row.get("Servers")):
+            if not isinstance(address, str) or address.lower() in _DNS_PLACEHOLDERS:
+                continue
+            try:
+                ipaddress.ip_address(address.split("%", 1)[0])
+            except ValueError:
+                continue
+            if (address, interface) not in seen:
+                seen.add((address, interface))
+                servers.append({"address": clip(address), "interface": interface, "source": None})
+    return {"servers": servers[:64], "stub": None, "detail": None if servers else "no DNS server configured"}
+
+
 class WindowsProvider:
     """Gathers each `SecurityFacts` field on Windows (see `FactsProvider`)."""
 
@@ -606,3 +638,6 @@ class WindowsProvider:
 
     def package_sources(self) -> dict[str, Any] | None:
         return parse_wsus(self._ps("wsus"))
+
+    def dns_resolvers(self) -> dict[str, Any] | None:
+        return parse_dns_client(self._ps("dns"))

@@ -252,6 +252,10 @@ class LocalAccount(Strict):
     has_password: bool | None = None
     locked: bool | None = None
     shell: Name | None = None
+    # Last interactive logon (HS-15): lastlog on Linux, LastLogon on Windows. None: unknown (no lastlog,
+    # older agent) or never; never_logged_in tells the two apart (None when unknown).
+    last_login: AwareDatetime | None = None
+    never_logged_in: bool | None = None
 
 
 class AntiMalware(Strict):
@@ -335,6 +339,21 @@ class PackageSources(Strict):
     sources: Annotated[list[PackageSource], Field(max_length=512)] = []
 
 
+class DnsResolver(Strict):
+    address: Name  # IPv4/IPv6 address the host sends its DNS queries to
+    interface: Name | None = None  # Windows interface alias; None for system-wide resolvers
+    source: Text | None = None  # file it was read from (Linux)
+
+
+class DnsResolvers(Strict):
+    """The resolvers the host actually queries (HS-29): resolv.conf nameservers, or the upstreams of a
+    local stub (systemd-resolved 127.0.0.53); Get-DnsClientServerAddress on Windows."""
+
+    servers: Annotated[list[DnsResolver], Field(max_length=64)] = []
+    stub: Name | None = None  # "systemd-resolved" when resolv.conf points at its stub
+    detail: Text | None = None
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -352,6 +371,7 @@ class SecurityFacts(Strict):
     autologin: Autologin | None = None
     domain: DomainMembership | None = None
     package_sources: PackageSources | None = None
+    dns_resolvers: DnsResolvers | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
