@@ -328,33 +328,27 @@ class AlertEngine:
         data = dict(alert.data or {})
         told: list[list[Any]] = list(data.get("told", []))
         for r in rcpts:
-            if r.channel.startswith("webhook:"):
+            payload: dict[str, Any] | None = None
+            site_id: int | None = None
+            if r.channel.startswith("webhook:"):  # JSON for machines: the summary, no per-person text
                 ack = f"{self.base_url}/api/v1/alerts/ack?token={self.signer.sign(alert.id, r.channel)}"
                 payload = self._payload(alert, kind, now, ack)
-                enqueue(
-                    session,
-                    alert_id=alert.id,
-                    channel=r.channel,
-                    recipient=r.address,
-                    kind=kind,
-                    subject=alert.summary,
-                    body=alert.summary,
-                    payload=payload,
-                    now=now,
-                )
+                subject = body = alert.summary
             else:
                 msg = self._message(alert, kind, self._style(r.channel), r.address, r.site_code)
-                enqueue(
-                    session,
-                    alert_id=alert.id,
-                    channel=r.channel,
-                    recipient=r.address,
-                    kind=kind,
-                    subject=msg.subject,
-                    body=msg.body,
-                    now=now,
-                    recipient_site_id=self.site_ids.get(r.site_code or ""),
-                )
+                subject, body, site_id = msg.subject, msg.body, self.site_ids.get(r.site_code or "")
+            enqueue(
+                session,
+                alert_id=alert.id,
+                channel=r.channel,
+                recipient=r.address,
+                kind=kind,
+                subject=subject,
+                body=body,
+                payload=payload,
+                now=now,
+                recipient_site_id=site_id,
+            )
             told.append([r.channel, r.address, r.site_code])
         data["told"] = told
         alert.data = data
