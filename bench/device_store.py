@@ -3,7 +3,7 @@
     .venv/bin/python bench/device_store.py [--devices 1000] [--database-url URL] [--json]
 
 Each device is a 48-port switch with 2 LLDP neighbours, 40 learned MACs and 40 ARP entries. The cycle
-is written the way `SnmpService` writes it (`record_polls` in batches of `WRITE_BATCH_MAX`, one
+is written the way `SnmpService` writes it (its `DeviceSink`, batches of `WRITE_BATCH_MAX`, one
 transaction each), twice: the first cycle inserts every row, the second is the steady state (updates).
 The poll itself is bench/snmp_poll.py's job; poll + store of 1,000 switches must fit one core-minute.
 Last line (JSON): `devices`, `insert_s`, `steady_s`, `steady_cpu_s`, `polls_per_s` (steady state).
@@ -33,7 +33,7 @@ from canhgac_collector.inputs.snmp.results import (
 from canhgac_collector.inputs.snmp.service import WRITE_BATCH_MAX
 from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.storage.db import make_engine, session_factory, upgrade
-from canhgac_collector.storage.devices import record_polls, sync_config_devices
+from canhgac_collector.storage.devices import DeviceSink, sync_config_devices
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_collector.storage.sites import sync_sites
 
@@ -106,11 +106,12 @@ def run(devices: int, database_url: str | None, work: Path) -> dict[str, Any]:
         sync_sites(session, resolve_tree(config))
         sync_config_devices(session, config, SecretBox(work / "secrets.key"))
 
+    sink = DeviceSink(sessions)
+
     def write(polls: list[DevicePoll]) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(polls), WRITE_BATCH_MAX):
-            with sessions.begin() as session:
-                record_polls(session, polls[i : i + WRITE_BATCH_MAX])
+            sink.write_many(polls[i : i + WRITE_BATCH_MAX])
         return time.perf_counter() - wall, time.process_time() - cpu
 
     now = time.time()

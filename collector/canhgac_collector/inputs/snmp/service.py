@@ -22,7 +22,7 @@ from canhgac_collector.inputs.snmp.client import SnmpEngine
 from canhgac_collector.inputs.snmp.results import DevicePoll
 from canhgac_collector.inputs.snmp.scheduler import PollScheduler
 from canhgac_collector.inputs.snmp.types import DeviceTarget
-from canhgac_collector.storage.devices import load_device_targets, record_polls
+from canhgac_collector.storage.devices import DeviceSink, load_device_targets
 from canhgac_collector.storage.models import Device, Site
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_collector.telemetry import Telemetry
@@ -45,6 +45,7 @@ class SnmpService:
     ) -> None:
         self.config = config
         self.sessions = sessions
+        self.sink = DeviceSink(sessions)  # one transaction per batch, as the storage tests exercise it
         self.box = box
         self.telemetry = telemetry
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -154,8 +155,7 @@ class SnmpService:
         log.error("dropped %d device polls after 5 failed attempts", len(batch))
 
     def _write(self, batch: list[DevicePoll]) -> None:
-        with self.sessions.begin() as session:
-            record_polls(session, batch)
+        self.sink.write_many(batch)
         self._count_states()
 
     async def _drain(self, queue: asyncio.Queue[DevicePoll]) -> None:
