@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/ingest.py [--json] [--seconds S] [--agents N] [--concurrency C]
 
-1. Starts `canhgac serve` (one uvicorn worker, SQLite in a temp dir, per-agent rate limit out of the way)
-   and enrolls N agents through the real enroll endpoint.
+1. Starts `canhgac serve` (one uvicorn worker and its ingest worker process, ADR 0009; SQLite in a temp
+   dir, per-agent rate limit out of the way) and enrolls N agents through the real enroll endpoint.
+   "srv CPU" counts the API process and its children; "(main)" the event loop's thread alone.
 2. Pre-builds every request before timing: per agent, gzip batches of ONE realistic ~4 KB report
    (tests/harness/reports.py) with that agent's next seq, as complete HTTP/1.1 request bytes.
 3. Drives load from this process (the servers are separate processes) with a lean selectors loop over C
@@ -52,6 +53,7 @@ from bench._common import (
     summarize_py_spy,
     tail,
     tool,
+    tree_cpu_seconds,
 )
 
 REPORTS_PATH = b"/api/v1/agents/reports"
@@ -247,7 +249,7 @@ def drive(
 
     def snapshot() -> tuple[float, ...]:
         return (
-            cpu_seconds(server_pid),
+            tree_cpu_seconds(server_pid),  # the API process and its ingest worker
             cpu_seconds(server_pid, server_pid),
             time.process_time(),
             machine_busy_seconds(),
@@ -523,6 +525,7 @@ def main() -> int:
                         "100",
                         "--nonblocking",
                         "--threads",
+                        "--subprocesses",
                         "--format",
                         "raw",
                         "--output",

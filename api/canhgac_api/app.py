@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, func, select
 from canhgac_api import __version__
 from canhgac_api.auth import TokenCache
 from canhgac_api.context import AppContext
-from canhgac_api.ingest import IngestWriter
+from canhgac_api.ingest_worker import IngestClient, worker_settings
 from canhgac_api.problems import install_problem_handlers
 from canhgac_api.ratelimit import RateLimiter
 from canhgac_api.routes import ROUTERS
@@ -68,7 +68,14 @@ def build_context(config: ServerConfig, engine: Engine) -> AppContext:
         tree=tree,
         site_ids=site_ids,
         tokens=TokenCache(),
-        writer=IngestWriter(engine, telemetry),
+        ingest=IngestClient(
+            worker_settings(
+                engine.url.render_as_string(hide_password=False),
+                ingest.max_decompressed_bytes,
+                history=config.influx.enabled,
+            ),
+            telemetry,
+        ),
         telemetry=telemetry,
         ingest_limiter=RateLimiter(ingest.rate_limit_per_agent_rps, ingest.rate_limit_burst),
         enroll_limiter=RateLimiter(1.0, 30),
@@ -154,7 +161,7 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         # collector's reach, so a full collection scans only what requests allocate (~80 ms → ~1 ms).
         gc.collect()
         gc.freeze()
-        ctx.writer.start()
+        await ctx.ingest.start()
         if influx is not None:
             influx.start()
         snmp: SnmpService | None = None
@@ -189,9 +196,8 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
             await alerting.stop()
             if snmp is not None:
                 await asyncio.to_thread(snmp.stop)
-            await asyncio.to_thread(ctx.writer.stop)
+            await ctx.ingest.stop()  # the last reports are answered (and their points handed over) first
             if influx is not None:
-                await asyncio.to_thread(ctx.telemetry.drain)  # the last reports' points, then flush
                 await asyncio.to_thread(influx.stop)
 
     app = FastAPI(

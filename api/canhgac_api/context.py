@@ -1,4 +1,4 @@
-"""What every request handler shares: config, database, resolved site tree, ingest writer, telemetry."""
+"""What every request handler shares: config, database, resolved site tree, ingest worker, telemetry."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from canhgac_collector.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from canhgac_api.auth import TokenCache
-    from canhgac_api.ingest import IngestWriter
+    from canhgac_api.ingest_worker import IngestClient
     from canhgac_api.ratelimit import RateLimiter
     from canhgac_collector.storage.secrets import SecretBox
 
@@ -28,7 +28,7 @@ class AppContext:
     tree: dict[str, SiteNode]
     site_ids: dict[str, int]  # code → id
     tokens: TokenCache
-    writer: IngestWriter
+    ingest: IngestClient
     telemetry: Telemetry
     ingest_limiter: RateLimiter
     enroll_limiter: RateLimiter

@@ -1,18 +1,16 @@
-"""Agent report ingest: decode and validate on the event loop, store through one group-committing writer.
+"""Agent report ingest: decode, validate and store groups of agent requests in one transaction.
 
-The writer thread takes every job queued since its last commit and stores them in one transaction
-(one savepoint per job), then answers each request. Many agents' reports share one fsync, which is what
-lets SQLite keep up with a province; an agent is acknowledged only after its reports are committed.
+These run in the ingest worker process (`ingest_worker.py`, ADR 0009): it takes every request queued
+since its last commit, decodes each (a bad one is answered alone), stores the rest in one transaction
+and only then answers them. Many agents' reports share one commit, which is what lets SQLite keep up
+with a province; an agent is acknowledged only after its reports are committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import logging
-import queue
-import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -23,14 +21,13 @@ from pydantic import ValidationError
 from sqlalchemy import Boolean, Engine, LargeBinary, bindparam, case, func, insert, select, update
 
 from canhgac_api.problems import ProblemError, describe_errors, validation_errors
-from canhgac_api.schemas.report import Report, ReportBatch
+from canhgac_api.schemas import fast
+from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.hoststate import STATE_TEXT
 from canhgac_collector.storage.models import Event, Host, UTCDateTime
 from canhgac_collector.storage.models import Report as ReportRow
-from canhgac_collector.telemetry import Telemetry
 
 log = logging.getLogger("canhgac.ingest")
-MAX_GROUP = 512
 
 
 @dataclass(frozen=True)
@@ -52,9 +49,7 @@ class IngestJob:
     os_name: str
     security: dict[str, Any] | None  # the newest security facts in the batch, if any
     security_at: dt.datetime | None
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[IngestResult]
-    validated: list[Report] = field(default_factory=list)  # the batch's reports, for metrics/history
+    validated: list[Any] = field(default_factory=list)  # the batch's reports (structs), for metrics/history
 
 
 @dataclass
@@ -63,10 +58,14 @@ class IngestResult:
     duplicates: list[int] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # why the batch was refused
     last_seq: int = 0
+    stored: list[Any] = field(default_factory=list)  # the accepted reports, once committed
 
 
-def decode_batch(body: bytes, content_encoding: str, max_decompressed: int) -> ReportBatch:
-    """gzip → JSON → validated batch, or a ProblemError saying what was wrong."""
+def decode_batch(body: bytes, content_encoding: str, max_decompressed: int) -> Any:
+    """gzip → JSON → validated batch (`schemas.fast` structs), or a ProblemError saying what was wrong.
+
+    msgspec decodes what is plainly valid; anything else is pydantic's to accept (lax coercions) or to
+    explain field by field."""
     if content_encoding == "gzip":
         decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -88,8 +87,11 @@ def decode_batch(body: bytes, content_encoding: str, max_decompressed: int) -> R
             )
     else:
         raw = body
+    batch = fast.decode_batch_fast(raw)
+    if batch is not None:
+        return batch
     try:
-        return ReportBatch.model_validate_json(raw)
+        return fast.from_model(ReportBatch.model_validate_json(raw))
     except ValidationError as exc:
         errors = validation_errors(exc.errors())
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
@@ -104,7 +106,7 @@ def decode_batch(body: bytes, content_encoding: str, max_decompressed: int) -> R
         ) from None
 
 
-def prepare(batch: ReportBatch, host_id: str) -> list[PreparedReport]:
+def prepare(batch: Any, host_id: str) -> list[PreparedReport]:
     """Check the batch belongs to `host_id` and is ordered; compute each report's stored form."""
     prepared: list[PreparedReport] = []
     previous = 0
@@ -125,7 +127,7 @@ def prepare(batch: ReportBatch, host_id: str) -> list[PreparedReport]:
                 f"({report.seq} after {previous})",
             )
         previous = report.seq
-        canonical = report.model_dump_json().encode()
+        canonical = fast.encode(report)
         prepared.append(
             PreparedReport(
                 report.seq,
@@ -137,71 +139,33 @@ def prepare(batch: ReportBatch, host_id: str) -> list[PreparedReport]:
     return prepared
 
 
-class IngestWriter:
-    """The single writer: group commit of queued ingest jobs."""
+def make_job(host_id: str, batch: Any) -> IngestJob:
+    """A validated batch as the store needs it (ProblemError when it is not this agent's or unordered)."""
+    reports = prepare(batch, host_id)
+    newest = batch.reports[-1]
+    with_security = [r for r in batch.reports if r.security is not None]
+    security = with_security[-1] if with_security else None
+    return IngestJob(
+        host_id,
+        reports,
+        newest.host.hostname,
+        newest.agent.version,
+        _os_name(newest),
+        _without_none(fast.to_builtins(security.security)) if security and security.security else None,
+        security.collected_at if security else None,
+        batch.reports,
+    )
 
-    def __init__(self, engine: Engine, telemetry: Telemetry) -> None:
+
+class IngestStore:
+    """Group commit of ingest jobs: one transaction for many agents' requests, each judged on its own."""
+
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._telemetry = telemetry
-        self._queue: queue.Queue[IngestJob | None] = queue.Queue()
-        # (host id, site id, accepted reports) of committed groups, handed to telemetry after the replies
-        self._observed: list[tuple[str, int, list[Report]]] = []
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self.groups_committed = 0
+        self.commit_seconds_sum = 0.0
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Finish the queued jobs, then stop."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-
-    async def submit(self, host_id: str, batch: ReportBatch, reports: list[PreparedReport]) -> IngestResult:
-        newest = batch.reports[-1]
-        with_security = [r for r in batch.reports if r.security is not None]
-        security = with_security[-1] if with_security else None
-        loop = asyncio.get_running_loop()
-        job = IngestJob(
-            host_id,
-            reports,
-            newest.host.hostname,
-            newest.agent.version,
-            _os_name(newest),
-            security.security.model_dump(mode="json", exclude_none=True)
-            if security and security.security
-            else None,
-            security.collected_at if security else None,
-            loop,
-            loop.create_future(),
-            batch.reports,
-        )
-        self._queue.put(job)
-        self._telemetry.ingest_queue_depth = self._queue.qsize()
-        return await job.future
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            jobs = [first]
-            stop = False
-            while len(jobs) < MAX_GROUP:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                jobs.append(nxt)
-            self._write_group(jobs)
-            self._telemetry.ingest_queue_depth = self._queue.qsize()
-            if stop:
-                return
-
-    def _write_group(self, jobs: list[IngestJob]) -> None:
+    def write_group(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
         """Store a group in one transaction; if that fails, each job alone, so one bad job fails alone."""
         started = time.perf_counter()
         try:
@@ -219,13 +183,9 @@ class IngestWriter:
                     except Exception as job_exc:
                         log.error("ingest write failed host_id=%s: %s", job.host_id, job_exc)
                         outcomes.append(job_exc)
-        self._telemetry.ingest_batches_committed += 1
-        self._telemetry.ingest_commit_seconds_sum += time.perf_counter() - started
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
-        observed, self._observed = self._observed, []
-        for host_id, site_id, accepted in observed:  # applied on the telemetry's own thread
-            self._telemetry.submit_reports(host_id, site_id, accepted)
+        self.groups_committed += 1
+        self.commit_seconds_sum += time.perf_counter() - started
+        return outcomes
 
     def _store(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
         """Plan the whole group in memory, then write it with a handful of executemany statements."""
@@ -235,7 +195,6 @@ class IngestWriter:
         host_updates: list[dict[str, Any]] = []
         security_updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
-        observed: list[tuple[str, int, list[Report]]] = []
         with self._engine.begin() as conn:
             ids = list({job.host_id for job in jobs})
             hosts = {
@@ -269,7 +228,7 @@ class IngestWriter:
                     host.last_seq = fresh[-1].seq
                     result.last_seq = host.last_seq
                     seqs = {r.seq for r in fresh}
-                    observed.append((job.host_id, host.site_id, [r for r in job.validated if r.seq in seqs]))
+                    result.stored = [r for r in job.validated if r.seq in seqs]
                 host_updates.append(
                     {
                         "b_id": job.host_id,
@@ -313,11 +272,19 @@ class IngestWriter:
                 conn.execute(_UPDATE_SECURITY, security_updates)
             if events:
                 conn.execute(_INSERT_EVENTS, events)
-        self._observed.extend(observed)  # committed: now they may be shown
         return outcomes
 
 
-def _os_name(report: Report) -> str:
+def _without_none(value: Any) -> Any:
+    """JSON facts with None-valued keys left out (absent and unknown read the same to the rules)."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def _os_name(report: Any) -> str:
     os_info = report.host.os
     return (os_info.pretty_name or f"{os_info.system} {os_info.release}")[:200]
 
@@ -395,15 +362,6 @@ _UPDATE_SECURITY = (
     .where(Host.id == bindparam("b_id"))
     .values(security=bindparam("b_security"), security_collected_at=bindparam("b_security_at"))
 )
-
-
-def _resolve(future: asyncio.Future[IngestResult], outcome: IngestResult | BaseException) -> None:
-    if future.done():  # the client went away
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
 
 
 def dumps(value: Any) -> bytes:

@@ -1,10 +1,11 @@
 """In-memory metrics for `/metrics` (no I/O at scrape time) and the hand-off of values to the history writer.
 
-State arrives from where it is produced: the ingest writer thread after each commit (`observe_reports`),
+State arrives from where it is produced: the ingest worker after each commit (its `host_observation`
+and history lines, applied by `apply_host_observation` on the event loop),
 the SNMP poller on every device poll (`observe_poll`), the background loops (roll-ups by site and state).
 Per-entity families (host, probe, device, interface) keep render-ready lines (outputs/prometheus.py), so
 a scrape of a whole province is a join. The small self-metric counters stay plain attributes, updated by
-the event loop or the writer threads (a lost increment under a race is acceptable for metrics;
+the event loop or the poller threads (a lost increment under a race is acceptable for metrics;
 correctness never depends on them).
 
 Names follow DESIGN §5: prefix `canhgac_`, units in the name, labels `site` (code) plus the entity
@@ -17,9 +18,7 @@ Each per-entity family has a series cap (`max_series`); what it refuses is count
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -48,7 +47,6 @@ MAX_FILESYSTEMS = 200_000
 MAX_DEVICES = 10_000
 MAX_SENSORS = 50_000
 MAX_INTERFACES = 500_000
-MAX_HANDOFF = 100_000  # report groups waiting for the metrics-apply thread
 
 
 @dataclass
@@ -87,7 +85,7 @@ class Telemetry:
     influx: InfluxWriter | None = None  # set when history is enabled: points go there too
     render_seconds_last: float = 0.0
     hosts_dropped: int = 0  # hosts past MAX_HOSTS (not shown)
-    handoff_dropped: int = 0  # report groups not applied because the hand-off queue was full
+    handoff_dropped: int = 0  # committed report groups whose observation could not be applied
     registry: Registry = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -95,10 +93,6 @@ class Telemetry:
         self._sites: list[tuple[tuple[str, ...], float]] = []
         self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
         self._device_site: dict[str, str] = {}
-        self._handoff: collections.deque[tuple[str, int, Sequence[Any]]] = collections.deque()
-        self._handoff_ready = threading.Event()
-        self._handoff_thread: threading.Thread | None = None
-        self._applying = False
         self._build_registry()
 
     # -- families ------------------------------------------------------------------------------------
@@ -392,7 +386,7 @@ class Telemetry:
         d(
             "canhgac_ingest_commits_total",
             "counter",
-            "Group commits of the ingest writer.",
+            "Group commits of the ingest worker.",
             (),
             lambda: [((), self.ingest_batches_committed)],
         )
@@ -406,7 +400,7 @@ class Telemetry:
         d(
             "canhgac_ingest_queue_depth",
             "gauge",
-            "Ingest jobs waiting for the writer.",
+            "Agent requests waiting for the ingest worker.",
             (),
             lambda: [((), self.ingest_queue_depth)],
         )
@@ -493,7 +487,7 @@ class Telemetry:
         d(
             "canhgac_metrics_reports_dropped_total",
             "counter",
-            "Committed report groups not applied to metrics/history (hand-off queue full).",
+            "Committed report groups not applied to metrics/history (an error, logged).",
             (),
             lambda: [((), self.handoff_dropped)],
         )
@@ -583,82 +577,64 @@ class Telemetry:
 
     # -- producers -----------------------------------------------------------------------------------
 
-    def submit_reports(self, host_id: str, site_id: int, reports: Sequence[Any]) -> None:
-        """`observe_reports` on a helper thread: the ingest writer only appends (~1 µs), so metrics and
-        history formatting (~40–70 µs a report) overlap its next commit (SQLite releases the GIL)."""
-        if self._handoff_thread is None:
-            self._handoff_thread = threading.Thread(target=self._apply, name="metrics-apply", daemon=True)
-            self._handoff_thread.start()
-        if len(self._handoff) >= MAX_HANDOFF:  # the helper is stuck: shed metrics, never memory or ingest
-            self.handoff_dropped += 1
-            return
-        self._handoff.append((host_id, site_id, reports))
-        self._handoff_ready.set()
-
-    def _apply(self) -> None:
-        while True:
-            self._handoff_ready.wait()
-            self._handoff_ready.clear()
-            self._applying = True  # before looking at the queue: `drain` never sees it empty mid-apply
-            while self._handoff:
-                host_id, site_id, reports = self._handoff.popleft()
-                try:
-                    self.observe_reports(host_id, site_id, reports)
-                except Exception:  # metrics must never stop: log and go on
-                    log.exception("could not apply the reports of host_id=%s to metrics/history", host_id)
-            self._applying = False
-
-    def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until submitted reports are applied (tests, shutdown); True when nothing is left."""
-        deadline = time.monotonic() + timeout
-        while (self._handoff or self._applying) and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return not (self._handoff or self._applying)
-
     def observe_reports(self, host_id: str, site_id: int, reports: Sequence[Any]) -> None:
-        """Accepted, committed reports of one host (oldest first; validated `Report` objects): the newest
-        sets the current values, every one becomes history points. Called by the ingest writer thread."""
+        """Accepted, committed reports of one host (oldest first; validated `Report` objects), in one
+        process: what the ingest worker and the event loop do in two."""
         if not reports:
             return
         site = self.site_codes.get(site_id, str(site_id))
-        newest = reports[-1]
-        hostname = newest.host.hostname
+        lines = host_lines(site, host_id, reports) if self.influx is not None else None
+        self.apply_host_observation(host_id, site_id, host_observation(reports), lines)
+
+    def apply_host_observation(
+        self, host_id: str, site_id: int, obs: dict[str, Any], lines: list[str] | None
+    ) -> None:
+        """The newest report's values (`host_observation`) become the host's current series; `lines`
+        (its reports' history points) go to the history writer."""
+        try:
+            self._apply_host_observation(host_id, site_id, obs)
+        except Exception:  # metrics must never stop ingest: log, count and go on
+            self.handoff_dropped += 1
+            log.exception("could not apply the reports of host_id=%s to metrics", host_id)
+        if lines and self.influx is not None:
+            self.influx.write(lines)
+
+    def _apply_host_observation(self, host_id: str, site_id: int, obs: dict[str, Any]) -> None:
+        site = self.site_codes.get(site_id, str(site_id))
+        hostname = obs["hostname"]
         key: tuple[str, ...] = (site, host_id, hostname)
         # received now, as the store's last_report_at (a spooled report's collected_at is old)
         self._see_host(host_id, site, hostname, time.time())
-        m = newest.metrics
-        if m.cpu is not None:
-            self.host_cpu.set(key, m.cpu.percent / 100.0)
-            if m.cpu.load_1m is not None:
-                self.host_load1.set(key, m.cpu.load_1m)
-        if m.memory is not None and m.memory.total_bytes:
-            self.host_mem.set(key, 1.0 - m.memory.available_bytes / m.memory.total_bytes)
-            self.host_mem_total.set(key, m.memory.total_bytes)
-        for fs in m.filesystems or ():
-            k = (*key, fs.mountpoint)
-            self.fs_usage.set(k, fs.percent / 100.0)
-            self.fs_size.set(k, fs.total_bytes)
-            self.fs_free.set(k, fs.free_bytes)
-        for disk in m.disk_io or ():
-            k = (*key, disk.device)
-            self.disk_read.set(k, disk.read_bytes)
-            self.disk_written.set(k, disk.write_bytes)
-        self.spool_dropped.set(key, newest.agent.spool_dropped_total)
-        self.agent_cycle_cpu.set(key, newest.agent.cycle_cpu_s)
-        for probe in newest.probes:
-            k = (*key, probe.name, probe.kind)
-            self.probe_up.set(k, 1 if probe.ok else 0)
-            self.probe_loss.set(k, probe.loss_ratio)
-            if probe.rtt_avg_ms is not None:
-                self.probe_latency.set(k, probe.rtt_avg_ms / 1000.0)
+        if obs["cpu"] is not None:
+            self.host_cpu.set(key, obs["cpu"])
+        if obs["load1"] is not None:
+            self.host_load1.set(key, obs["load1"])
+        if obs["mem"] is not None:
+            self.host_mem.set(key, obs["mem"])
+            self.host_mem_total.set(key, obs["mem_total"])
+        for mountpoint, usage, size, free in obs["fs"]:
+            k = (*key, mountpoint)
+            self.fs_usage.set(k, usage)
+            self.fs_size.set(k, size)
+            self.fs_free.set(k, free)
+        for device, read, written in obs["disk"]:
+            k = (*key, device)
+            self.disk_read.set(k, read)
+            self.disk_written.set(k, written)
+        self.spool_dropped.set(key, obs["spool_dropped"])
+        self.agent_cycle_cpu.set(key, obs["cycle_cpu"])
+        for name, kind, ok, loss, latency, jitter in obs["probes"]:
+            k = (*key, name, kind)
+            self.probe_up.set(k, 1 if ok else 0)
+            self.probe_loss.set(k, loss)
+            if latency is not None:
+                self.probe_latency.set(k, latency)
             else:
                 self.probe_latency.remove(k)
-            if probe.jitter_ms is not None:
-                self.probe_jitter.set(k, probe.jitter_ms / 1000.0)
+            if jitter is not None:
+                self.probe_jitter.set(k, jitter)
             else:
                 self.probe_jitter.remove(k)
-        if self.influx is not None:
-            self.influx.write(host_lines(site, host_id, reports))
 
     def observe_poll(self, site: str, poll: DevicePoll) -> None:
         """One device poll (SNMP poller thread): device and interface values, and history points."""
@@ -735,6 +711,39 @@ def interface_speed(itf: Any) -> float | None:
 
 
 # --- history points (DESIGN §5: measurements host, probe, device, interface) --------------------------
+
+
+def host_observation(reports: Sequence[Any]) -> dict[str, Any]:
+    """What `/metrics` shows of a host, from its newest report, as plain JSON-able values: computed by
+    the ingest worker (which holds the validated reports), applied by `Telemetry.apply_host_observation`."""
+    newest = reports[-1]
+    m = newest.metrics
+    return {
+        "hostname": newest.host.hostname,
+        "cpu": m.cpu.percent / 100.0 if m.cpu is not None else None,
+        "load1": m.cpu.load_1m if m.cpu is not None else None,
+        "mem": 1.0 - m.memory.available_bytes / m.memory.total_bytes
+        if m.memory is not None and m.memory.total_bytes
+        else None,
+        "mem_total": m.memory.total_bytes if m.memory is not None else None,
+        "fs": [
+            (fs.mountpoint, fs.percent / 100.0, fs.total_bytes, fs.free_bytes) for fs in m.filesystems or ()
+        ],
+        "disk": [(d.device, d.read_bytes, d.write_bytes) for d in m.disk_io or ()],
+        "spool_dropped": newest.agent.spool_dropped_total,
+        "cycle_cpu": newest.agent.cycle_cpu_s,
+        "probes": [
+            (
+                p.name,
+                p.kind,
+                p.ok,
+                p.loss_ratio,
+                None if p.rtt_avg_ms is None else p.rtt_avg_ms / 1000.0,
+                None if p.jitter_ms is None else p.jitter_ms / 1000.0,
+            )
+            for p in newest.probes
+        ],
+    }
 
 
 def host_lines(site: str, host_id: str, reports: Iterable[Any]) -> list[str]:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from canhgac_api.schemas.report import MAX_REPORTS_PER_BATCH
 from tests.api.conftest import Api
@@ -198,3 +203,39 @@ def test_ingest_metrics_count_outcomes(api: Api) -> None:
     assert 'canhgac_ingest_reports_total{outcome="accepted"} 2' in text
     assert 'canhgac_ingest_reports_total{outcome="duplicate"} 1' in text
     assert 'canhgac_ingest_requests_total{code="400"} 1' in text
+
+
+def test_ingest_worker_dying_answers_503_and_a_new_worker_stores_the_retry_once(api: Api) -> None:
+    """The worker process is killed with a request in flight: that request gets a problem detail, a new
+    worker is started, and the agent's retry is stored exactly once (ADR 0009)."""
+    agent = api.enroll(KEY_A, "m-crash", "pc-crash")
+    assert api.push(agent["token"], [make_report(agent["agent_id"], 1)]).status_code == 200
+    ingest = api.client.app.state.ctx.ingest  # type: ignore[attr-defined]
+    pid = ingest.worker_pid
+    os.kill(pid, signal.SIGSTOP)  # hold the request inside the worker
+    replies: list[Any] = []
+    pusher = threading.Thread(
+        target=lambda: replies.append(api.push(agent["token"], [make_report(agent["agent_id"], 2)]))
+    )
+    pusher.start()
+    deadline = time.monotonic() + 10
+    while ingest.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ingest.in_flight == 1
+    os.kill(pid, signal.SIGKILL)
+    pusher.join(10)
+    problem = _assert_problem(replies[0], 503, "storage-unavailable")
+    assert "retry" in str(problem["detail"])
+
+    while (ingest.worker_pid == pid or ingest.in_flight) and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    assert ingest.worker_pid != pid
+    retry = api.push(agent["token"], [make_report(agent["agent_id"], 2)])
+    deadline = time.monotonic() + 10
+    while retry.status_code == 503 and time.monotonic() < deadline:  # the new worker is still starting
+        time.sleep(0.1)
+        retry = api.push(agent["token"], [make_report(agent["agent_id"], 2)])
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["accepted"] == [2]
+    host = _host(api, agent["agent_id"])
+    assert (host["last_seq"], host["reports_total"]) == (2, 2)

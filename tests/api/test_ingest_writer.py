@@ -1,26 +1,27 @@
-"""The group-committing writer: jobs queued together are planned together and still judged one by one."""
+"""The group-committing store: jobs queued together are planned together and still judged one by one."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
-from canhgac_api.ingest import IngestResult, IngestWriter, prepare
+from canhgac_api.ingest import IngestResult, IngestStore, make_job
+from canhgac_api.schemas import fast
 from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.storage.db import make_engine, session_factory, upgrade
 from canhgac_collector.storage.models import Event, Host, Report
 from canhgac_collector.storage.sites import sync_sites
-from canhgac_collector.telemetry import Telemetry
 from tests.conftest import site_tree
 from tests.harness.reports import make_report
 
 
-def _batch(host_id: str, seqs: list[int], **overrides: object) -> ReportBatch:
-    return ReportBatch.model_validate({"reports": [make_report(host_id, s, **overrides) for s in seqs]})
+def _batch(host_id: str, seqs: list[int], **overrides: object) -> Any:
+    reports = [make_report(host_id, s, **overrides) for s in seqs]
+    return fast.from_model(ReportBatch.model_validate({"reports": reports}))
 
 
 def test_one_group_with_overlap_conflict_and_unknown_host(db_url: str) -> None:
@@ -43,26 +44,14 @@ def test_one_group_with_overlap_conflict_and_unknown_host(db_url: str) -> None:
                 reports_total=0,
             )
         )
-    telemetry = Telemetry()
-    writer = IngestWriter(engine, telemetry)
-
-    async def scenario() -> list[IngestResult | BaseException]:
-        jobs = [
-            _batch("h1", [1, 2]),
-            _batch("h1", [2, 3]),  # a retry overlapping the first: 2 is a duplicate, 3 is new
-            _batch("h1", [3], interval_s=60),  # seq 3 again with other content: refused whole
-            _batch("nope", [1]),  # its host is gone: fails alone
-        ]
-        tasks = [
-            asyncio.ensure_future(writer.submit(b.reports[0].agent_id, b, prepare(b, b.reports[0].agent_id)))
-            for b in jobs
-        ]
-        await asyncio.sleep(0.05)  # everything queued before the writer starts: one group
-        writer.start()
-        return list(await asyncio.gather(*tasks, return_exceptions=True))
-
-    outcomes = asyncio.run(scenario())
-    writer.stop()
+    store = IngestStore(engine)
+    batches = [
+        _batch("h1", [1, 2]),
+        _batch("h1", [2, 3]),  # a retry overlapping the first: 2 is a duplicate, 3 is new
+        _batch("h1", [3], interval_s=60),  # seq 3 again with other content: refused whole
+        _batch("nope", [1]),  # its host is gone: fails alone
+    ]
+    outcomes = store.write_group([make_job(b.reports[0].agent_id, b) for b in batches])
     first, second, third, fourth = outcomes
     assert isinstance(first, IngestResult)
     assert (first.accepted, first.duplicates) == ([1, 2], [])
@@ -72,7 +61,9 @@ def test_one_group_with_overlap_conflict_and_unknown_host(db_url: str) -> None:
     assert third.conflicts
     assert "different content" in third.conflicts[0]
     assert isinstance(fourth, LookupError)
-    assert telemetry.ingest_batches_committed == 1  # one transaction for the whole group
+    assert store.groups_committed == 1  # one transaction for the whole group
+    assert [r.seq for r in first.stored] == [1, 2]  # what metrics and history get, once committed
+    assert [r.seq for r in second.stored] == [3]
 
     with sessions() as session:
         assert session.scalars(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import time
 
+import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from canhgac_api.schemas.report import Report
 from canhgac_collector.inputs.snmp.results import DevicePoll, InterfaceSample, Resources
 from canhgac_collector.outputs.prometheus import Family, Registry
-from canhgac_collector.telemetry import Telemetry
+from canhgac_collector.telemetry import Telemetry, host_observation
 from tests.harness.reports import make_report
 
 HOSTILE = 'Gi0/1 "uplink" \\ to\nxã Cẩm Xuyên'  # quotes, backslash, newline, Vietnamese
@@ -63,8 +64,9 @@ def _poll(device: str = "sw-01", names: tuple[str, ...] = (HOSTILE, "Gi0/2")) ->
 def _fed() -> Telemetry:
     telemetry = Telemetry(site_codes={7: "HT-CAMXUYEN"})
     reports = [Report.model_validate(make_report("agent-1", seq, hostname="pc-01")) for seq in (1, 2)]
-    telemetry.submit_reports("agent-1", 7, reports)  # as the ingest writer hands them over
-    assert telemetry.drain()
+    # as the ingest worker hands them over: plain values through JSON, applied on the event loop
+    observation = orjson.loads(orjson.dumps(host_observation(reports)))
+    telemetry.apply_host_observation("agent-1", 7, observation, None)
     telemetry.observe_poll("HT-TTDL", _poll())
     telemetry.ingest_reports["accepted"] += 2
     return telemetry

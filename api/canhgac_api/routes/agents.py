@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from canhgac_api.auth import Principal, authenticate
 from canhgac_api.context import AppContext, Ctx
-from canhgac_api.ingest import decode_batch, dumps, prepare
+from canhgac_api.ingest import dumps
+from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
@@ -173,37 +174,30 @@ async def _ingest(request: Request, principal: Principal, ctx: AppContext) -> di
                 f"the body exceeds the limit of {limits.max_body_bytes} bytes",
             )
         chunks.append(chunk)
-    batch = decode_batch(b"".join(chunks), encoding, limits.max_decompressed_bytes)
-    prepared = prepare(batch, principal.host_id)
+    site_code = ctx.site_codes[principal.site_id]
     try:
-        result = await ctx.writer.submit(principal.host_id, batch, prepared)
-    except LookupError:
-        raise ProblemError(
-            403, "unknown-agent", "Unknown agent", "this agent's host no longer exists; enroll again"
-        ) from None
-    except Exception:
+        reply = await ctx.ingest.submit(principal.host_id, site_code, encoding == "gzip", b"".join(chunks))
+    except IngestUnavailable:
         raise ProblemError(
             503, "storage-unavailable", "Storage unavailable", "the reports could not be stored; retry later"
         ) from None
     telemetry = ctx.telemetry
-    if result.conflicts:
-        telemetry.ingest_reports["refused"] += len(prepared)
+    ok = reply.get("ok")
+    if ok is None:
+        problem = reply["problem"]
+        telemetry.ingest_reports["refused"] += reply.get("refused", 0)
         raise ProblemError(
-            409,
-            "seq-conflict",
-            "Sequence conflict",
-            "; ".join(result.conflicts[:3]) + "; nothing of this batch was stored",
-            last_seq=result.last_seq,
+            problem["status"], problem["slug"], problem["title"], problem["detail"], **problem["extra"]
         )
-    telemetry.ingest_reports["accepted"] += len(result.accepted)
-    telemetry.ingest_reports["duplicate"] += len(result.duplicates)
-    newest = batch.reports[-1]
-    status = newest.agent
-    node_code = ctx.site_codes[principal.site_id]
-    telemetry.agent_spool_backlog[(node_code, principal.host_id, newest.host.hostname)] = status.spool_backlog
+    telemetry.ingest_reports["accepted"] += len(ok["accepted"])
+    telemetry.ingest_reports["duplicate"] += len(ok["duplicates"])
+    telemetry.agent_spool_backlog[(site_code, principal.host_id, ok["hostname"])] = ok["spool_backlog"]
+    observation = ok.get("observation")
+    if observation is not None:
+        telemetry.apply_host_observation(principal.host_id, principal.site_id, observation, ok.get("lines"))
     return {
-        "accepted": result.accepted,
-        "duplicates": result.duplicates,
-        "last_seq": result.last_seq,
+        "accepted": ok["accepted"],
+        "duplicates": ok["duplicates"],
+        "last_seq": ok["last_seq"],
         "settings": ctx.settings_by_site_id[principal.site_id],
     }

@@ -1,6 +1,6 @@
 """History writer: line protocol to an InfluxDB v2 write API, batched, gzip, retried, buffered on disk.
 
-Producers (the ingest writer thread, the SNMP poller) call `write(lines)`: an append under a lock, never
+Producers (ingest on the event loop, the SNMP poller) call `write(lines)`: an append under a lock, never
 I/O, so a slow or absent store can never hold up ingest or polling. The writer's own thread cuts
 batches (`batch_size` points, or whatever arrived within `flush_interval_s`), gzips each once (level 1:
 line protocol compresses ~10x and level 9 would cost more CPU than the send) and posts it through

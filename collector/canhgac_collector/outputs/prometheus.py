@@ -9,9 +9,9 @@ Cardinality is bounded: each family has a cap; series past it are not created an
 `dropped` (exposed as `canhgac_metrics_series_dropped_total{family}`), so a flood of label values (a
 switch with 10,000 ports, a host with hundreds of mounts) cannot exhaust the server's memory.
 
-Thread safety: writers (the ingest writer thread, the SNMP poller thread) and the scrape (the API's
-event loop) may run at once. Creating or removing a series takes the family's lock; changing a value
-replaces one list item, which is atomic under the GIL; render copies the lines under the lock.
+Thread safety: writers (ingest observations on the event loop, the SNMP poller thread) and the scrape
+(the API's event loop) may run at once. Creating or removing a series takes the family's lock; changing
+a value replaces one list item, which is atomic under the GIL; render copies the lines under the lock.
 """
 
 from __future__ import annotations

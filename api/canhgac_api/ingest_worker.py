@@ -1,0 +1,353 @@
+"""The ingest worker: a child process that decodes, validates and stores agent reports (ADR 0009).
+
+The API's event loop only authenticates, checks the headers and reads the body; everything else a
+report costs runs here, on another core and outside the API's GIL: gunzip, validation, canonical JSON,
+the group commit and the extraction of metrics and history points. The two talk over a Unix socket pair
+in length-prefixed frames:
+
+- request (API → worker): `!IQBHH` = frame length, request id, gzip flag, host id length, site code
+  length; then the host id, the site code and the raw body;
+- reply (worker → API): `!I` length, then one orjson object per group:
+  `{"commit_s": …, "replies": [[request id, {"ok": …} | {"problem": …}], …]}`.
+
+A request is answered after its group is committed. If the worker dies, the API answers the pending
+and new requests 503 (agents retry; a retried batch is a duplicate where it was committed, so nothing is
+stored twice) and starts a new worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+import socket
+import struct
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import orjson
+
+from canhgac_api.ingest import IngestJob, IngestResult, IngestStore, decode_batch, make_job
+from canhgac_api.problems import ProblemError
+from canhgac_collector.storage.db import make_engine
+from canhgac_collector.telemetry import Telemetry, host_lines, host_observation
+
+log = logging.getLogger("canhgac.ingest")
+
+REQUEST_HEAD = struct.Struct("!IQBHH")  # frame length (after these 4 bytes), id, gzip, host len, site len
+LENGTH = struct.Struct("!I")
+MAX_GROUP = 512  # requests per transaction
+RESTART_DELAY_S = 0.5
+
+
+class IngestUnavailable(RuntimeError):
+    """The worker is not running (starting, restarting after a crash, or stopped)."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the worker needs from the server config (picklable, sent to the child at start)."""
+
+    database_url: str
+    max_decompressed_bytes: int
+    history: bool  # produce history lines (the API has an InfluxDB writer)
+    log_level: int
+
+
+# --- the worker process -------------------------------------------------------------------------------
+
+
+def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
+    """Serve requests until the API closes its end; then answer what was read and exit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the API, which then closes the socket
+    logging.basicConfig(
+        level=settings.log_level,
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
+    )
+    store = IngestStore(make_engine(settings.database_url))
+    buf = bytearray()
+    eof = False
+    while not eof:
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        buf += data
+        while True:  # take everything already queued: it all goes into one group
+            try:
+                more = sock.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if not more:
+                eof = True
+                break
+            buf += more
+        frames, used = _split_requests(buf)
+        del buf[:used]
+        for start in range(0, len(frames), MAX_GROUP):
+            reply = _serve_group(store, frames[start : start + MAX_GROUP], settings)
+            sock.sendall(LENGTH.pack(len(reply)) + reply)
+    sock.close()
+
+
+def _split_requests(buf: bytearray) -> tuple[list[tuple[int, bool, str, str, bytes]], int]:
+    frames = []
+    pos = 0
+    size = len(buf)
+    while size - pos >= REQUEST_HEAD.size:
+        length, req_id, gz, host_len, site_len = REQUEST_HEAD.unpack_from(buf, pos)
+        end = pos + 4 + length
+        if end > size:
+            break
+        at = pos + REQUEST_HEAD.size
+        host_id = bytes(buf[at : at + host_len]).decode()
+        at += host_len
+        site = bytes(buf[at : at + site_len]).decode()
+        at += site_len
+        frames.append((req_id, bool(gz), host_id, site, bytes(buf[at:end])))
+        pos = end
+    return frames, pos
+
+
+def _serve_group(
+    store: IngestStore, frames: list[tuple[int, bool, str, str, bytes]], settings: WorkerSettings
+) -> bytes:
+    replies: list[tuple[int, dict[str, Any]]] = []
+    jobs: list[IngestJob] = []
+    waiting: list[tuple[int, str]] = []
+    for req_id, gz, host_id, site, body in frames:
+        try:
+            batch = decode_batch(body, "gzip" if gz else "identity", settings.max_decompressed_bytes)
+            jobs.append(make_job(host_id, batch))
+            waiting.append((req_id, site))
+        except ProblemError as exc:
+            replies.append((req_id, {"problem": _problem(exc)}))
+        except Exception:  # a bug, not bad input: answer this request alone
+            log.exception("ingest: could not decode a request of host_id=%s", host_id)
+            replies.append((req_id, {"problem": _problem(_INTERNAL)}))
+    outcomes = store.write_group(jobs) if jobs else []
+    for (req_id, site), job, outcome in zip(waiting, jobs, outcomes, strict=True):
+        replies.append((req_id, _answer(job, outcome, site, settings.history)))
+    return orjson.dumps(
+        {"commit_s": store.commit_seconds_sum, "commits": store.groups_committed, "replies": replies}
+    )
+
+
+_INTERNAL = ProblemError(500, "internal-error", "Internal error", "the report could not be processed")
+
+
+def _answer(
+    job: IngestJob, outcome: IngestResult | BaseException, site: str, history: bool
+) -> dict[str, Any]:
+    if isinstance(outcome, LookupError):
+        return {
+            "problem": _problem(
+                ProblemError(
+                    403, "unknown-agent", "Unknown agent", "this agent's host no longer exists; enroll again"
+                )
+            )
+        }
+    if isinstance(outcome, BaseException):
+        return {
+            "problem": _problem(
+                ProblemError(
+                    503,
+                    "storage-unavailable",
+                    "Storage unavailable",
+                    "the reports could not be stored; retry later",
+                )
+            )
+        }
+    if outcome.conflicts:
+        problem = ProblemError(
+            409,
+            "seq-conflict",
+            "Sequence conflict",
+            "; ".join(outcome.conflicts[:3]) + "; nothing of this batch was stored",
+            last_seq=outcome.last_seq,
+        )
+        return {"problem": _problem(problem), "refused": len(job.reports)}
+    newest = job.validated[-1]
+    ok: dict[str, Any] = {
+        "accepted": outcome.accepted,
+        "duplicates": outcome.duplicates,
+        "last_seq": outcome.last_seq,
+        "hostname": newest.host.hostname,
+        "spool_backlog": newest.agent.spool_backlog,
+    }
+    if outcome.stored:
+        ok["observation"] = host_observation(outcome.stored)
+        if history:
+            ok["lines"] = host_lines(site, job.host_id, outcome.stored)
+    return {"ok": ok}
+
+
+def _problem(exc: ProblemError) -> dict[str, Any]:
+    return {
+        "status": exc.status,
+        "slug": exc.slug,
+        "title": exc.title,
+        "detail": exc.detail,
+        "extra": exc.extra,
+    }
+
+
+# --- the API side ---------------------------------------------------------------------------------------
+
+
+class IngestClient:
+    """Runs the worker and hands it requests from the event loop; restarts it if it dies."""
+
+    def __init__(self, settings: WorkerSettings, telemetry: Telemetry | None = None) -> None:
+        self._settings = settings
+        self._telemetry = telemetry
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next_id = 0
+        self._transport: asyncio.Transport | None = None
+        self._process: BaseProcess | None = None
+        self._stopping = False
+        self._closed: asyncio.Future[None] | None = None
+        self._restart: asyncio.Task[None] | None = None
+        self.commits = 0  # the current worker's group commits and seconds, plus its predecessors'
+        self.commit_seconds = 0.0
+        self._base_commits = 0
+        self._base_seconds = 0.0
+        self.restarts = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self) -> None:
+        """Start the worker (a fork of the preloaded fork server: milliseconds after the first)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["canhgac_api.ingest_worker"])
+        process = context.Process(
+            target=worker_main, args=(theirs, self._settings), name="canhgac-ingest", daemon=True
+        )
+        try:
+            await asyncio.to_thread(process.start)
+        finally:
+            theirs.close()  # the child has its own copy: EOF here means the child is gone
+        loop = asyncio.get_running_loop()
+        self._closed = loop.create_future()
+        transport, _ = await loop.create_connection(lambda: _Replies(self), sock=ours)
+        self._transport = transport
+        self._process = process
+        self._base_commits, self._base_seconds = self.commits, self.commit_seconds
+        log.info("ingest worker started pid=%s", process.pid)
+
+    async def submit(self, host_id: str, site: str, gzip: bool, body: bytes) -> dict[str, Any]:
+        """The worker's answer for one request: `{"ok": …}` or `{"problem": …}`."""
+        transport = self._transport
+        if transport is None:
+            raise IngestUnavailable("the ingest worker is not running")
+        self._next_id += 1
+        req_id = self._next_id
+        host = host_id.encode()
+        code = site.encode()
+        length = REQUEST_HEAD.size - 4 + len(host) + len(code) + len(body)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = future
+        transport.writelines(
+            (REQUEST_HEAD.pack(length, req_id, 1 if gzip else 0, len(host), len(code)), host, code, body)
+        )
+        try:
+            return await future
+        finally:
+            self._pending.pop(req_id, None)
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Let the worker answer what it has, then wait for it to exit."""
+        self._stopping = True
+        if self._restart is not None:
+            self._restart.cancel()
+        transport, closed = self._transport, self._closed
+        if transport is not None and closed is not None:
+            transport.write_eof()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(closed), timeout)
+            transport.close()
+        if self._process is not None:
+            await asyncio.to_thread(self._reap, self._process, timeout)
+
+    def _on_replies(self, payload: bytes) -> None:
+        group = orjson.loads(payload)
+        self.commits = self._base_commits + group["commits"]
+        self.commit_seconds = self._base_seconds + group["commit_s"]
+        pending = self._pending
+        if self._telemetry is not None:
+            self._telemetry.ingest_batches_committed = self.commits
+            self._telemetry.ingest_commit_seconds_sum = self.commit_seconds
+            self._telemetry.ingest_queue_depth = len(pending)
+        for req_id, reply in group["replies"]:
+            future = pending.get(req_id)
+            if future is not None and not future.done():  # not done: the client may have gone away
+                future.set_result(reply)
+
+    def _on_lost(self) -> None:
+        self._transport = None
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(IngestUnavailable("the ingest worker stopped"))
+        if not self._stopping:
+            log.error("ingest worker pid=%s stopped unexpectedly; starting a new one", self.worker_pid)
+            self._restart = asyncio.get_running_loop().create_task(self._start_again(), name="ingest-restart")
+
+    async def _start_again(self) -> None:
+        process = self._process
+        if process is not None:
+            await asyncio.to_thread(self._reap, process, 5.0)
+        while not self._stopping:
+            await asyncio.sleep(RESTART_DELAY_S)
+            try:
+                await self.start()
+                self.restarts += 1
+                return
+            except Exception:
+                log.exception("could not start the ingest worker; retrying")
+
+    @staticmethod
+    def _reap(process: BaseProcess, timeout: float) -> None:
+        process.join(timeout)
+        if process.is_alive():
+            log.warning("ingest worker pid=%s did not exit; killing it", process.pid)
+            process.kill()
+            process.join(5)
+
+
+class _Replies(asyncio.Protocol):
+    def __init__(self, client: IngestClient) -> None:
+        self._client = client
+        self._buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos = 0
+        while len(buf) - pos >= 4:
+            (length,) = LENGTH.unpack_from(buf, pos)
+            end = pos + 4 + length
+            if end > len(buf):
+                break
+            self._client._on_replies(bytes(buf[pos + 4 : end]))
+            pos = end
+        del buf[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._client._on_lost()
+
+
+def worker_settings(database_url: str, max_decompressed_bytes: int, history: bool) -> WorkerSettings:
+    return WorkerSettings(
+        database_url, max_decompressed_bytes, history, logging.getLogger().getEffectiveLevel()
+    )
