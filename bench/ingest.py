@@ -310,7 +310,8 @@ def drive(
                         head = bytes(buf[: c.head_end]).lower()
                         c.status = int(head[9:12])
                         i = head.find(b"\r\ncontent-length:")
-                        length = int(head[i + 17 : head.find(b"\r\n", i + 2)]) if i >= 0 else 0
+                        eol = head.find(b"\r\n", i + 2)  # -1: the last header line
+                        length = int(head[i + 17 : eol if eol >= 0 else len(head)]) if i >= 0 else 0
                         c.need = c.head_end + 4 + length
                     if len(buf) < c.need:
                         break

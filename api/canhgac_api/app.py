@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, func, select
 from canhgac_api import __version__
 from canhgac_api.auth import TokenCache
 from canhgac_api.context import AppContext
+from canhgac_api.fastpath import AgentReportsFastPath
 from canhgac_api.ingest_worker import IngestClient, worker_settings
 from canhgac_api.problems import install_problem_handlers
 from canhgac_api.ratelimit import RateLimiter
@@ -209,6 +210,7 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(AgentReportsFastPath)  # agent reports skip the framework's routing (ADR 0009)
     _document_report_schema(app)
     return app
 

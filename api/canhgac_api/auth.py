@@ -96,7 +96,11 @@ def _lookup(ctx: AppContext, secret_hash: str) -> Principal | None:
 
 
 async def authenticate(request: Request, ctx: Ctx) -> Principal:
-    header = request.headers.get("authorization", "")
+    return await principal_for(request.headers.get("authorization", ""), ctx)
+
+
+async def principal_for(header: str, ctx: AppContext) -> Principal:
+    """The caller of an `Authorization` header value (ProblemError 401 when there is none or it is bad)."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise ProblemError(
