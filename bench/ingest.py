@@ -475,8 +475,8 @@ def main() -> int:
     ap.add_argument(
         "--max-rps",
         type=float,
-        default=3500,
-        help="request bodies are pre-built for at most this rate on our server (default 3500)",
+        default=8000,
+        help="request bodies are pre-built for at most this rate on our server (default 8000)",
     )
     ap.add_argument("--py-spy", metavar="FILE", help="record our server with py-spy (raw format) to FILE")
     ap.add_argument("--skip-ceiling", action="store_true", help="only measure our server (for A/B runs)")
