@@ -40,7 +40,8 @@ log = logging.getLogger("canhgac.ingest")
 REQUEST_HEAD = struct.Struct("!IQBHH")  # frame length (after these 4 bytes), id, gzip, host len, site len
 LENGTH = struct.Struct("!I")
 MAX_GROUP = 512  # requests per transaction
-RESTART_DELAY_S = 0.5
+RESTART_DELAY_S = 0.5  # doubled after each worker that dies before answering anything, up to a minute
+MAX_RESTART_DELAY_S = 60.0
 
 
 class IngestUnavailable(RuntimeError):
@@ -178,9 +179,12 @@ def _answer(
         "spool_backlog": newest.agent.spool_backlog,
     }
     if outcome.stored:
-        ok["observation"] = host_observation(outcome.stored)
-        if history:
-            ok["lines"] = host_lines(site, job.host_id, outcome.stored)
+        try:  # committed already: metrics and history must not turn it into an error
+            ok["observation"] = host_observation(outcome.stored)
+            if history:
+                ok["lines"] = host_lines(site, job.host_id, outcome.stored)
+        except Exception:
+            log.exception("could not extract metrics/history of host_id=%s", job.host_id)
     return {"ok": ok}
 
 
@@ -215,6 +219,7 @@ class IngestClient:
         self._base_commits = 0
         self._base_seconds = 0.0
         self.restarts = 0
+        self._failed_starts = 0  # workers in a row that died before answering anything
 
     @property
     def in_flight(self) -> int:
@@ -280,6 +285,7 @@ class IngestClient:
 
     def _on_replies(self, payload: bytes) -> None:
         group = orjson.loads(payload)
+        self._failed_starts = 0
         self.commits = self._base_commits + group["commits"]
         self.commit_seconds = self._base_seconds + group["commit_s"]
         pending = self._pending
@@ -300,6 +306,7 @@ class IngestClient:
             if not future.done():
                 future.set_exception(IngestUnavailable("the ingest worker stopped"))
         if not self._stopping:
+            self._failed_starts += 1
             log.error("ingest worker pid=%s stopped unexpectedly; starting a new one", self.worker_pid)
             self._restart = asyncio.get_running_loop().create_task(self._start_again(), name="ingest-restart")
 
@@ -307,14 +314,18 @@ class IngestClient:
         process = self._process
         if process is not None:
             await asyncio.to_thread(self._reap, process, 5.0)
+        delay = RESTART_DELAY_S
         while not self._stopping:
-            await asyncio.sleep(RESTART_DELAY_S)
+            await asyncio.sleep(min(MAX_RESTART_DELAY_S, delay * 2 ** min(self._failed_starts - 1, 8)))
             try:
                 await self.start()
                 self.restarts += 1
+                if self._telemetry is not None:
+                    self._telemetry.ingest_worker_restarts = self.restarts
                 return
             except Exception:
                 log.exception("could not start the ingest worker; retrying")
+                delay *= 2
 
     @staticmethod
     def _reap(process: BaseProcess, timeout: float) -> None:

@@ -68,6 +68,7 @@ class Telemetry:
     ingest_batches_committed: int = 0
     ingest_commit_seconds_sum: float = 0.0
     ingest_queue_depth: int = 0
+    ingest_worker_restarts: int = 0
     # (site code, state) → hosts; refreshed by the host-state loop.
     hosts_by_site_state: dict[tuple[str, str], int] = field(default_factory=dict)
     # (site code, host id, hostname) → reports waiting in that agent's spool, from its last report.
@@ -403,6 +404,13 @@ class Telemetry:
             "Agent requests waiting for the ingest worker.",
             (),
             lambda: [((), self.ingest_queue_depth)],
+        )
+        d(
+            "canhgac_ingest_worker_restarts_total",
+            "counter",
+            "Ingest worker processes started again after one stopped unexpectedly.",
+            (),
+            lambda: [((), self.ingest_worker_restarts)],
         )
         d(
             "canhgac_snmp_polls_total",

@@ -239,3 +239,5 @@ def test_ingest_worker_dying_answers_503_and_a_new_worker_stores_the_retry_once(
     assert retry.json()["accepted"] == [2]
     host = _host(api, agent["agent_id"])
     assert (host["last_seq"], host["reports_total"]) == (2, 2)
+    metrics = api.client.get("/metrics", headers=api.auth(api.token("operator"))).text
+    assert "canhgac_ingest_worker_restarts_total 1\n" in metrics
