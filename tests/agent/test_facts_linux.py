@@ -602,6 +602,9 @@ class _HalfBrokenProvider:
     def dns_resolvers(self) -> dict[str, Any] | None:
         return None
 
+    def exploit_protection(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())

@@ -28,6 +28,7 @@ FACTS = (
     "domain",
     "package_sources",
     "dns_resolvers",
+    "exploit_protection",
 )
 _LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
 
@@ -55,6 +56,7 @@ class FactsProvider(Protocol):
     def domain(self) -> dict[str, Any] | None: ...
     def package_sources(self) -> dict[str, Any] | None: ...
     def dns_resolvers(self) -> dict[str, Any] | None: ...
+    def exploit_protection(self) -> dict[str, Any] | None: ...
 
 
 def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:

@@ -1055,6 +1055,13 @@ class LinuxProvider:
             "detail": None if servers else "systemd-resolved has no upstream DNS server",
         }
 
+    def exploit_protection(self) -> dict[str, Any] | None:
+        return parse_exploit_protection(
+            self._read("/proc/sys/kernel/randomize_va_space"),
+            self._read("/proc/cpuinfo"),
+            os.uname().machine,
+        )
+
 
 # --- disk encryption (HS-30) ----------------------------------------------------------------------
 
@@ -1345,3 +1352,42 @@ def read_lastlog(path: str, uids: Iterable[int | None]) -> dict[int, str | None]
     except OSError:
         return None
     return result
+
+
+# --- exploit protection (HS-04) -------------------------------------------------------------------
+
+_ASLR = {"2": "full", "1": "partial", "0": "off"}
+_NX_ARCHITECTURAL = frozenset({"aarch64", "arm64"})  # execute-never is always enforced there
+
+
+def parse_exploit_protection(
+    randomize_va_space: str | None, cpuinfo: str | None, machine: str
+) -> dict[str, Any]:
+    """`ExploitProtection` from /proc/sys/kernel/randomize_va_space, /proc/cpuinfo and the machine type;
+    what cannot be read or recognised is "unknown", with the reason in `detail`."""
+    notes: list[str] = []
+    value = (randomize_va_space or "").strip()
+    aslr = _ASLR.get(value, "unknown")
+    if aslr == "unknown":
+        notes.append(
+            "kernel.randomize_va_space is not readable"
+            if randomize_va_space is None
+            else f"kernel.randomize_va_space has an unexpected value {clip(value, 32)!r}"
+        )
+    if machine in _NX_ARCHITECTURAL:
+        dep = "on"
+    else:
+        flags = next(
+            (
+                line.split(":", 1)[1].split()
+                for line in (cpuinfo or "").splitlines()
+                if line.startswith("flags")
+            ),
+            None,
+        )
+        if flags is None:
+            dep = "unknown"
+            notes.append("/proc/cpuinfo has no flags line")
+        else:
+            dep = "on" if "nx" in flags else "off"
+    return {"aslr": aslr, "dep": dep, "cfg": None, "detail": "; ".join(notes) or None}

@@ -15,7 +15,8 @@ Commands, each with a pure parser over its text output:
   log_forwarding: Windows Event Forwarding SubscriptionManager policy → `parse_wef` (+ shipper
   processes); autologin: Winlogon `AutoAdminLogon` → `parse_winlogon`; domain: `Win32_ComputerSystem`
   → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus`;
-  dns_resolvers: `Get-DnsClientServerAddress` → `parse_dns_client` (all in the PowerShell bundle)
+  dns_resolvers: `Get-DnsClientServerAddress` → `parse_dns_client`; exploit_protection:
+  `Get-ProcessMitigation -System` → `parse_mitigation` (all in the PowerShell bundle)
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -351,6 +352,10 @@ try { $out.wsus = @{ WUServer = (Reg "$pol\WindowsUpdate").WUServer
   UseWUServer = (Reg "$pol\WindowsUpdate\AU").UseWUServer } } catch { $err.wsus = "$_" }
 try { $out.dns = @(Get-DnsClientServerAddress | Where-Object { $_.ServerAddresses } |
   Select-Object InterfaceAlias,@{n='Servers';e={@($_.ServerAddresses)}}) } catch { $err.dns = "$_" }
+try { $m = Get-ProcessMitigation -System
+  $out.mitigation = @{ DEP = "$($m.DEP.Enable)"; BottomUp = "$($m.ASLR.BottomUp)"
+    ForceRelocateImages = "$($m.ASLR.ForceRelocateImages)"; CFG = "$($m.CFG.Enable)" }
+} catch { $err.mitigation = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
@@ -522,6 +527,26 @@ def parse_dns_client(rows: Any) -> dict[str, Any]:
     return {"servers": servers[:64], "stub": None, "detail": None if servers else "no DNS server configured"}
 
 
+# Get-ProcessMitigation's OPTIONVALUE: NOTSET leaves the OS default, which is on for DEP, bottom-up ASLR and
+# CFG on the Windows versions the agent supports. Enum names as strings; numbers if an older script sent them.
+_MITIGATION = {"ON": "on", "OFF": "off", "NOTSET": "on", "1": "on", "2": "off", "0": "on"}
+
+
+def parse_mitigation(values: Any) -> dict[str, Any]:
+    """`ExploitProtection` from the script's {DEP, BottomUp, ForceRelocateImages, CFG} strings."""
+    if not isinstance(values, dict):
+        raise ValueError(f"Get-ProcessMitigation gave {type(values).__name__}, not an object")
+
+    def state(key: str) -> str:
+        return _MITIGATION.get(str(values.get(key, "")).strip().upper(), "unknown")
+
+    bottom_up = state("BottomUp")
+    aslr = "full" if bottom_up == "on" else bottom_up
+    unknown = [k for k in ("DEP", "BottomUp", "CFG") if state(k) == "unknown"]
+    detail = f"unrecognised value for {', '.join(unknown)}" if unknown else None
+    return {"aslr": aslr, "dep": state("DEP"), "cfg": state("CFG"), "detail": detail}
+
+
 class WindowsProvider:
     """Gathers each `SecurityFacts` field on Windows (see `FactsProvider`)."""
 
@@ -641,3 +666,6 @@ class WindowsProvider:
 
     def dns_resolvers(self) -> dict[str, Any] | None:
         return parse_dns_client(self._ps("dns"))
+
+    def exploit_protection(self) -> dict[str, Any] | None:
+        return parse_mitigation(self._ps("mitigation"))

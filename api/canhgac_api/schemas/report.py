@@ -354,6 +354,18 @@ class DnsResolvers(Strict):
     detail: Text | None = None
 
 
+class ExploitProtection(Strict):
+    """System-wide exploit mitigations (HS-04). `aslr`: Linux kernel.randomize_va_space 2/1/0 →
+    full/partial/off; Windows system ASLR (bottom-up, on unless turned off) → full/off. `dep`: NX in use
+    (Linux: the CPU's nx flag, architectural on arm64) / the system DEP policy. `cfg`: Windows Control
+    Flow Guard (None on Linux). Windows "NOTSET" means the OS default, which is on for all three."""
+
+    aslr: Literal["full", "partial", "off", "unknown"]
+    dep: Literal["on", "off", "unknown"]
+    cfg: Literal["on", "off", "unknown"] | None = None
+    detail: Text | None = None
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -372,6 +384,7 @@ class SecurityFacts(Strict):
     domain: DomainMembership | None = None
     package_sources: PackageSources | None = None
     dns_resolvers: DnsResolvers | None = None
+    exploit_protection: ExploitProtection | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
