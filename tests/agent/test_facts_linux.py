@@ -605,6 +605,9 @@ class _HalfBrokenProvider:
     def exploit_protection(self) -> dict[str, Any] | None:
         return None
 
+    def software(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())

@@ -29,6 +29,7 @@ FACTS = (
     "package_sources",
     "dns_resolvers",
     "exploit_protection",
+    "software",
 )
 _LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
 
@@ -57,6 +58,7 @@ class FactsProvider(Protocol):
     def package_sources(self) -> dict[str, Any] | None: ...
     def dns_resolvers(self) -> dict[str, Any] | None: ...
     def exploit_protection(self) -> dict[str, Any] | None: ...
+    def software(self) -> dict[str, Any] | None: ...
 
 
 def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:

@@ -237,3 +237,15 @@ def ssh_running(process_names: Iterable[str], ports: list[dict[str, Any]], setti
         return True
     ssh_ports = {to_int(p) for p in settings.get("port", "22").split()} or {22}
     return any(p["port"] in ssh_ports and p["process"] in ("systemd", "launchd") for p in ports)
+
+
+# --- software inventory (HS-27), shared by both platforms ----------------------------------------
+
+MAX_PACKAGES = 20000
+
+
+def software_inventory(source: str, packages: list[dict[str, Any]]) -> dict[str, Any]:
+    """`SoftwareInventory`: packages sorted by name, each (name, version) once, at most MAX_PACKAGES."""
+    unique = {(p["name"], p["version"]): p for p in packages}
+    ordered = [unique[k] for k in sorted(unique, key=lambda k: (k[0].lower(), k[1] or ""))]
+    return {"source": source, "packages": ordered[:MAX_PACKAGES], "truncated": len(ordered) > MAX_PACKAGES}

@@ -29,6 +29,7 @@ from canhgac_agent.facts.common import (
     process_names,
     read_text,
     run_command,
+    software_inventory,
     ssh_running,
     to_int,
 )
@@ -1062,6 +1063,24 @@ class LinuxProvider:
             os.uname().machine,
         )
 
+    def software(self) -> dict[str, Any] | None:
+        status = self._path("/var/lib/dpkg/status")
+        if os.path.exists(status):
+
+            def parse() -> list[dict[str, Any]]:
+                text = read_text(status, limit=MAX_DPKG_STATUS_BYTES)
+                if text is None:
+                    raise RuntimeError("/var/lib/dpkg/status is not readable")
+                return parse_dpkg_status(text)
+
+            return software_inventory("dpkg", self._cached("dpkg", [status], parse))
+        if _which("rpm"):
+            res = run_command(["rpm", "-qa", "--qf", r"%{NAME}\t%{VERSION}-%{RELEASE}\t%{VENDOR}\n"])
+            if res is None or res.returncode != 0:
+                raise RuntimeError("rpm -qa failed" + (f": {res.stderr.strip()[-300:]}" if res else ""))
+            return software_inventory("rpm", parse_rpm_query(res.stdout))
+        return None
+
 
 # --- disk encryption (HS-30) ----------------------------------------------------------------------
 
@@ -1391,3 +1410,50 @@ def parse_exploit_protection(
         else:
             dep = "on" if "nx" in flags else "off"
     return {"aslr": aslr, "dep": dep, "cfg": None, "detail": "; ".join(notes) or None}
+
+
+# --- software inventory (HS-27) -------------------------------------------------------------------
+
+MAX_DPKG_STATUS_BYTES = 64 << 20
+
+
+def parse_dpkg_status(text: str) -> list[dict[str, Any]]:
+    """Installed packages of /var/lib/dpkg/status: stanzas whose Status ends in "installed" (removed
+    packages keep a stanza with "config-files" or "not-installed")."""
+    packages: list[dict[str, Any]] = []
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key in ("Package", "Version", "Status"):
+                fields[key] = value.strip()
+        status = fields.get("Status", "").split()
+        if fields.get("Package") and status and status[-1] == "installed":
+            version = fields.get("Version")
+            packages.append(
+                {
+                    "name": clip(fields["Package"]),
+                    "version": clip(version) if version else None,
+                    "publisher": None,
+                }
+            )
+    return packages
+
+
+def parse_rpm_query(text: str) -> list[dict[str, Any]]:
+    """`rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{VENDOR}\\n'` lines; "(none)" is no vendor."""
+    packages: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        cols = line.split("\t")
+        if not cols[0].strip():
+            continue
+        version = cols[1].strip() if len(cols) > 1 and cols[1].strip() else None
+        vendor = cols[2].strip() if len(cols) > 2 and cols[2].strip() not in ("", "(none)") else None
+        packages.append(
+            {
+                "name": clip(cols[0].strip()),
+                "version": clip(version) if version else None,
+                "publisher": clip(vendor) if vendor else None,
+            }
+        )
+    return packages

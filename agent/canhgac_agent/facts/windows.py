@@ -16,7 +16,8 @@ Commands, each with a pure parser over its text output:
   processes); autologin: Winlogon `AutoAdminLogon` → `parse_winlogon`; domain: `Win32_ComputerSystem`
   → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus`;
   dns_resolvers: `Get-DnsClientServerAddress` → `parse_dns_client`; exploit_protection:
-  `Get-ProcessMitigation -System` → `parse_mitigation` (all in the PowerShell bundle)
+  `Get-ProcessMitigation -System` → `parse_mitigation`; software: the machine-wide Uninstall registry
+  keys (64- and 32-bit views) → `parse_uninstall` (all in the PowerShell bundle)
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -48,6 +49,7 @@ from canhgac_agent.facts.common import (
     process_names,
     read_text,
     run_command,
+    software_inventory,
     ssh_running,
     to_int,
 )
@@ -356,6 +358,11 @@ try { $m = Get-ProcessMitigation -System
   $out.mitigation = @{ DEP = "$($m.DEP.Enable)"; BottomUp = "$($m.ASLR.BottomUp)"
     ForceRelocateImages = "$($m.ASLR.ForceRelocateImages)"; CFG = "$($m.CFG.Enable)" }
 } catch { $err.mitigation = "$_" }
+try { $keys = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*',
+    'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\*'
+  $out.software = @(Get-ItemProperty $keys -ErrorAction SilentlyContinue |
+    Where-Object { $_.DisplayName -and -not $_.SystemComponent } |
+    Select-Object DisplayName,DisplayVersion,Publisher) } catch { $err.software = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
@@ -547,6 +554,26 @@ def parse_mitigation(values: Any) -> dict[str, Any]:
     return {"aslr": aslr, "dep": state("DEP"), "cfg": state("CFG"), "detail": detail}
 
 
+def parse_uninstall(rows: Any) -> dict[str, Any]:
+    """`SoftwareInventory` from the Uninstall keys' {DisplayName, DisplayVersion, Publisher} rows."""
+    packages: list[dict[str, Any]] = []
+    for row in _as_list(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("DisplayName"), str):
+            continue
+        name = row["DisplayName"].strip()
+        if not name:
+            continue
+        version, publisher = row.get("DisplayVersion"), row.get("Publisher")
+        packages.append(
+            {
+                "name": clip(name),
+                "version": clip(str(version).strip()) if version not in (None, "") else None,
+                "publisher": clip(str(publisher).strip()) if publisher not in (None, "") else None,
+            }
+        )
+    return software_inventory("windows-uninstall", packages)
+
+
 class WindowsProvider:
     """Gathers each `SecurityFacts` field on Windows (see `FactsProvider`)."""
 
@@ -669,3 +696,6 @@ class WindowsProvider:
 
     def exploit_protection(self) -> dict[str, Any] | None:
         return parse_mitigation(self._ps("mitigation"))
+
+    def software(self) -> dict[str, Any] | None:
+        return parse_uninstall(self._ps("software"))

@@ -366,6 +366,21 @@ class ExploitProtection(Strict):
     detail: Text | None = None
 
 
+class InstalledPackage(Strict):
+    name: Name
+    version: Name | None = None
+    publisher: Name | None = None  # Windows DisplayPublisher / rpm vendor; None for dpkg
+
+
+class SoftwareInventory(Strict):
+    """Installed software (HS-27): dpkg or rpm packages on Linux, the Uninstall registry keys (machine-wide,
+    32- and 64-bit) on Windows. `truncated` when there were more than the list holds."""
+
+    source: Literal["dpkg", "rpm", "windows-uninstall"]
+    packages: Annotated[list[InstalledPackage], Field(max_length=20000)] = []
+    truncated: bool = False
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -385,6 +400,7 @@ class SecurityFacts(Strict):
     package_sources: PackageSources | None = None
     dns_resolvers: DnsResolvers | None = None
     exploit_protection: ExploitProtection | None = None
+    software: SoftwareInventory | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
