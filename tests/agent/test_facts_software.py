@@ -49,7 +49,7 @@ Status: install ok installed
 
 
 def test_dpkg_status_lists_installed_packages_only() -> None:
-    inventory = software_inventory("dpkg", parse_dpkg_status(DPKG_STATUS))
+    inventory = software_inventory("dpkg", parse_dpkg_status(DPKG_STATUS.splitlines(keepends=True)))
     assert [(p["name"], p["version"]) for p in inventory["packages"]] == [
         ("libc6", "2.36-9+deb12u9"),  # two architectures, one entry
         ("no-version", None),
@@ -139,7 +139,9 @@ def test_inventory_is_bounded() -> None:
 
 @given(st.text(max_size=3000))
 def test_dpkg_garbage_stays_in_the_schema(text: str) -> None:
-    SoftwareInventory.model_validate(software_inventory("dpkg", parse_dpkg_status(text)))
+    SoftwareInventory.model_validate(
+        software_inventory("dpkg", parse_dpkg_status(text.splitlines(keepends=True)))
+    )
 
 
 @given(

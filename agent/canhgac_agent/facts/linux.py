@@ -1068,10 +1068,11 @@ class LinuxProvider:
         if os.path.exists(status):
 
             def parse() -> list[dict[str, Any]]:
-                text = read_text(status, limit=MAX_DPKG_STATUS_BYTES)
-                if text is None:
-                    raise RuntimeError("/var/lib/dpkg/status is not readable")
-                return parse_dpkg_status(text)
+                try:
+                    with open(status, encoding="utf-8", errors="replace") as lines:
+                        return parse_dpkg_status(lines)
+                except OSError as exc:
+                    raise RuntimeError(f"/var/lib/dpkg/status is not readable: {exc}") from None
 
             return software_inventory("dpkg", self._cached("dpkg", [status], parse))
         if _which("rpm"):
@@ -1414,19 +1415,15 @@ def parse_exploit_protection(
 
 # --- software inventory (HS-27) -------------------------------------------------------------------
 
-MAX_DPKG_STATUS_BYTES = 64 << 20
 
-
-def parse_dpkg_status(text: str) -> list[dict[str, Any]]:
-    """Installed packages of /var/lib/dpkg/status: stanzas whose Status ends in "installed" (removed
-    packages keep a stanza with "config-files" or "not-installed")."""
+def parse_dpkg_status(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Installed packages of /var/lib/dpkg/status (its lines, streamed: the file is megabytes on a
+    server): stanzas whose Status ends in "installed" (removed packages keep a stanza with
+    "config-files" or "not-installed")."""
     packages: list[dict[str, Any]] = []
-    for stanza in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            key, sep, value = line.partition(": ")
-            if sep and key in ("Package", "Version", "Status"):
-                fields[key] = value.strip()
+    fields: dict[str, str] = {}
+
+    def flush() -> None:
         status = fields.get("Status", "").split()
         if fields.get("Package") and status and status[-1] == "installed":
             version = fields.get("Version")
@@ -1437,6 +1434,15 @@ def parse_dpkg_status(text: str) -> list[dict[str, Any]]:
                     "publisher": None,
                 }
             )
+        fields.clear()
+
+    for line in lines:
+        if not line.strip():
+            flush()
+        elif line.startswith(("Package: ", "Version: ", "Status: ")):
+            key, _, value = line.partition(": ")
+            fields[key] = value.strip()
+    flush()
     return packages
 
 
