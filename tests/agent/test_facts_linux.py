@@ -608,6 +608,12 @@ class _HalfBrokenProvider:
     def software(self) -> dict[str, Any] | None:
         return None
 
+    def removable_media(self) -> dict[str, Any] | None:
+        return None
+
+    def screen_lock(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())

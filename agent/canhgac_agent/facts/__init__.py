@@ -30,6 +30,8 @@ FACTS = (
     "dns_resolvers",
     "exploit_protection",
     "software",
+    "removable_media",
+    "screen_lock",
 )
 _LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
 
@@ -59,6 +61,8 @@ class FactsProvider(Protocol):
     def dns_resolvers(self) -> dict[str, Any] | None: ...
     def exploit_protection(self) -> dict[str, Any] | None: ...
     def software(self) -> dict[str, Any] | None: ...
+    def removable_media(self) -> dict[str, Any] | None: ...
+    def screen_lock(self) -> dict[str, Any] | None: ...
 
 
 def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:

@@ -1082,6 +1082,18 @@ class LinuxProvider:
             return software_inventory("rpm", parse_rpm_query(res.stdout))
         return None
 
+    def _gnome_settings(self) -> tuple[bool, dict[str, str]]:
+        """(GNOME installed, the system dconf keyfile values as "section/key" → text)."""
+        installed = os.path.exists(self._path(GNOME_SHELL))
+        files = sorted(glob.glob(self._path("/etc/dconf/db/*.d/*")))
+        return installed, parse_dconf_keyfiles((read_text(f) or "") for f in files if os.path.isfile(f))
+
+    def removable_media(self) -> dict[str, Any] | None:
+        return gnome_removable_media(*self._gnome_settings())
+
+    def screen_lock(self) -> dict[str, Any] | None:
+        return gnome_screen_lock(*self._gnome_settings())
+
 
 # --- disk encryption (HS-30) ----------------------------------------------------------------------
 
@@ -1463,3 +1475,76 @@ def parse_rpm_query(text: str) -> list[dict[str, Any]]:
             }
         )
     return packages
+
+
+# --- desktop policies: removable media (HS-03), screen lock (HS-09) --------------------------------
+
+# The desktop itself, not its settings schemas: gsettings-desktop-schemas comes with many server packages.
+GNOME_SHELL = "/usr/bin/gnome-shell"
+_PER_USER = "system dconf defaults; a user may change them unless /etc/dconf/db/*.d/locks lock the keys"
+_NO_GNOME = "no GNOME desktop installed (other desktops are not read)"
+
+
+def parse_dconf_keyfiles(texts: Iterable[str]) -> dict[str, str]:
+    """dconf keyfiles ([org/gnome/...] sections, key=GVariant text), later files overriding earlier."""
+    values: dict[str, str] = {}
+    for text in texts:
+        section = ""
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1].strip().strip("/")
+            elif "=" in line and section:
+                key, _, value = line.partition("=")
+                values[f"{section}/{key.strip()}"] = clip(value.strip(), 2048)
+    return values
+
+
+def _gvariant_bool(text: str | None) -> bool | None:
+    return {"true": True, "false": False}.get((text or "").strip().lower())
+
+
+def _gvariant_uint(text: str | None) -> int | None:
+    value = (text or "").strip()
+    for prefix in ("uint32 ", "int32 ", "uint64 "):
+        value = value.removeprefix(prefix)
+    return to_int(value, minimum=0)
+
+
+def gnome_removable_media(installed: bool, dconf: dict[str, str]) -> dict[str, Any]:
+    """`RemovableMedia` for GNOME: autorun off needs autorun-never=true and automount-open=false (GNOME's
+    defaults are false and true: it offers to run, and opens every inserted medium)."""
+    if not installed:
+        return {"desktop": False, "autorun_disabled": None, "settings": {}, "detail": _NO_GNOME}
+    keys = (
+        "org/gnome/desktop/media-handling/autorun-never",
+        "org/gnome/desktop/media-handling/automount-open",
+    )
+    never = _gvariant_bool(dconf.get(keys[0]))
+    open_ = _gvariant_bool(dconf.get(keys[1]))
+    settings = {k.rsplit("/", 1)[-1]: dconf[k] for k in keys if k in dconf}
+    disabled = (never if never is not None else False) and not (open_ if open_ is not None else True)
+    return {"desktop": True, "autorun_disabled": disabled, "settings": settings, "detail": _PER_USER}
+
+
+def gnome_screen_lock(installed: bool, dconf: dict[str, str]) -> dict[str, Any]:
+    """`ScreenLock` for GNOME from idle-delay (default 300 s; 0 = never idle), lock-enabled (default true)
+    and lock-delay (default 0 s)."""
+    if not installed:
+        return {"desktop": False, "lock_after_s": None, "settings": {}, "detail": _NO_GNOME}
+    keys = {
+        "idle-delay": "org/gnome/desktop/session/idle-delay",
+        "lock-enabled": "org/gnome/desktop/screensaver/lock-enabled",
+        "lock-delay": "org/gnome/desktop/screensaver/lock-delay",
+    }
+    idle = _gvariant_uint(dconf.get(keys["idle-delay"])) if keys["idle-delay"] in dconf else 300
+    enabled = _gvariant_bool(dconf.get(keys["lock-enabled"])) if keys["lock-enabled"] in dconf else True
+    delay = _gvariant_uint(dconf.get(keys["lock-delay"])) if keys["lock-delay"] in dconf else 0
+    settings = {name: dconf[key] for name, key in keys.items() if key in dconf}
+    notes = [_PER_USER]
+    if idle is None or enabled is None or delay is None:
+        notes.append("unreadable value in " + ", ".join(f"{n}={v}" for n, v in settings.items()))
+    lock_after = idle + delay if idle and enabled and delay is not None else None
+    return {"desktop": True, "lock_after_s": lock_after, "settings": settings, "detail": "; ".join(notes)}

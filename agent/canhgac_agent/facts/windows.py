@@ -17,7 +17,8 @@ Commands, each with a pure parser over its text output:
   → `parse_computer_system`; package_sources: `WUServer`/`UseWUServer` policy → `parse_wsus`;
   dns_resolvers: `Get-DnsClientServerAddress` → `parse_dns_client`; exploit_protection:
   `Get-ProcessMitigation -System` → `parse_mitigation`; software: the machine-wide Uninstall registry
-  keys (64- and 32-bit views) → `parse_uninstall` (all in the PowerShell bundle)
+  keys (64- and 32-bit views) → `parse_uninstall`; removable_media and screen_lock: the Explorer,
+  System and screen-saver machine policies → `parse_session_policy` (all in the PowerShell bundle)
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -363,6 +364,13 @@ try { $keys = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*',
   $out.software = @(Get-ItemProperty $keys -ErrorAction SilentlyContinue |
     Where-Object { $_.DisplayName -and -not $_.SystemComponent } |
     Select-Object DisplayName,DisplayVersion,Publisher) } catch { $err.software = "$_" }
+try { $sys = Reg 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System'
+  $exp = Reg 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer'
+  $ss = Reg "$pol\Control Panel\Desktop"
+  $out.session = @{ InactivityTimeoutSecs = $sys.InactivityTimeoutSecs
+    NoDriveTypeAutoRun = $exp.NoDriveTypeAutoRun; NoAutorun = $exp.NoAutorun
+    ScreenSaveActive = $ss.ScreenSaveActive; ScreenSaverIsSecure = $ss.ScreenSaverIsSecure
+    ScreenSaveTimeOut = $ss.ScreenSaveTimeOut } } catch { $err.session = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
@@ -574,6 +582,53 @@ def parse_uninstall(rows: Any) -> dict[str, Any]:
     return software_inventory("windows-uninstall", packages)
 
 
+def _policy_int(policy: dict[str, Any], name: str) -> int | None:
+    """A registry policy value as an int (REG_DWORD arrives as a number, REG_SZ values as text)."""
+    value = policy.get(name)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return to_int(str(value))
+
+
+def parse_session_policy(policy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(`RemovableMedia`, `ScreenLock`) from the script's machine policy values (missing: not set)."""
+    if not isinstance(policy, dict):
+        raise ValueError(f"the session policies gave {type(policy).__name__}, not an object")
+    autorun = {n: str(policy[n]) for n in ("NoDriveTypeAutoRun", "NoAutorun") if policy.get(n) is not None}
+    no_drive = _policy_int(policy, "NoDriveTypeAutoRun")
+    removable = {
+        "desktop": True,
+        # 255 (0xFF): no drive type autoruns; NoAutorun=1: autorun.inf is never executed
+        "autorun_disabled": no_drive is not None
+        and no_drive & 0xFF == 0xFF
+        and _policy_int(policy, "NoAutorun") == 1,
+        "settings": autorun,
+        "detail": None if autorun else "no autorun policy set (Windows' default autoplays)",
+    }
+    lock_names = ("InactivityTimeoutSecs", "ScreenSaveActive", "ScreenSaverIsSecure", "ScreenSaveTimeOut")
+    lock = {n: str(policy[n]) for n in lock_names if policy.get(n) is not None}
+    limits = []
+    inactivity = _policy_int(policy, "InactivityTimeoutSecs")
+    if inactivity:
+        limits.append(inactivity)
+    timeout = _policy_int(policy, "ScreenSaveTimeOut")
+    if (
+        _policy_int(policy, "ScreenSaveActive") == 1
+        and _policy_int(policy, "ScreenSaverIsSecure") == 1
+        and timeout
+    ):
+        limits.append(timeout)
+    screen = {
+        "desktop": True,
+        "lock_after_s": min(limits) if limits else None,
+        "settings": lock,
+        "detail": None if lock else "no inactivity or screen-saver policy set",
+    }
+    return removable, screen
+
+
 class WindowsProvider:
     """Gathers each `SecurityFacts` field on Windows (see `FactsProvider`)."""
 
@@ -699,3 +754,9 @@ class WindowsProvider:
 
     def software(self) -> dict[str, Any] | None:
         return parse_uninstall(self._ps("software"))
+
+    def removable_media(self) -> dict[str, Any] | None:
+        return parse_session_policy(self._ps("session"))[0]
+
+    def screen_lock(self) -> dict[str, Any] | None:
+        return parse_session_policy(self._ps("session"))[1]

@@ -381,6 +381,30 @@ class SoftwareInventory(Strict):
     truncated: bool = False
 
 
+class RemovableMedia(Strict):
+    """Autorun/autoplay of removable media (HS-03). Windows: the machine policies NoDriveTypeAutoRun
+    (255: no drive type) and NoAutorun (1: autorun.inf never runs), both needed. Linux: the GNOME
+    media-handling defaults of the system dconf database (autorun-never, automount-open); `desktop` is
+    False without a GNOME desktop (a server has nothing to autorun; other desktops are not read)."""
+
+    desktop: bool
+    autorun_disabled: bool | None = None  # None without a desktop
+    settings: Annotated[dict[Name, Text], Field(max_length=64)] = {}  # the values decided from
+    detail: Text | None = None
+
+
+class ScreenLock(Strict):
+    """Idle lock of interactive sessions (HS-09). `lock_after_s`: idle seconds until the session locks,
+    None when it never does. Windows: the machine inactivity limit (InactivityTimeoutSecs) or a password-
+    protected screen-saver policy, whichever is shorter; Linux: GNOME's idle-delay + lock-delay when
+    lock-enabled (system dconf defaults, GNOME's own defaults where unset)."""
+
+    desktop: bool
+    lock_after_s: Count | None = None
+    settings: Annotated[dict[Name, Text], Field(max_length=64)] = {}
+    detail: Text | None = None
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -401,6 +425,8 @@ class SecurityFacts(Strict):
     dns_resolvers: DnsResolvers | None = None
     exploit_protection: ExploitProtection | None = None
     software: SoftwareInventory | None = None
+    removable_media: RemovableMedia | None = None
+    screen_lock: ScreenLock | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
