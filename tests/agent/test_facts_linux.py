@@ -614,6 +614,9 @@ class _HalfBrokenProvider:
     def screen_lock(self) -> dict[str, Any] | None:
         return None
 
+    def wireless(self) -> dict[str, Any] | None:
+        return None
+
 
 def test_one_failing_fact_does_not_lose_the_others() -> None:
     facts, errors = collect_from(_HalfBrokenProvider())

@@ -137,14 +137,10 @@ def test_online_audit_of_a_site_subtree(tmp_path: Path) -> None:
     assert set(by_target) == {"PC-KETOAN-03", "srv-motcua-01", "pc-moi", "sw-xa-ab-1", "site:HT-XA-AB"}
     assert by_target["PC-KETOAN-03"] == {"fail"}
     server_results = {f["rule_id"]: f["result"] for f in report["findings"] if f["target"] == "srv-motcua-01"}
-    # a server without a desktop: only the desktop rules do not apply, everything else passes
-    assert {r for r, v in server_results.items() if v != "pass"} == {
-        "HOST-LNX-NO-AUTORUN",
-        "HOST-LNX-SCREEN-LOCK",
-    }
-    assert {server_results["HOST-LNX-NO-AUTORUN"], server_results["HOST-LNX-SCREEN-LOCK"]} == {
-        "not_applicable"
-    }
+    # a server without a desktop or Wi-Fi: only those rules do not apply, everything else passes
+    not_for_servers = {"HOST-LNX-NO-AUTORUN", "HOST-LNX-SCREEN-LOCK", "HOST-LNX-WIFI-ENTERPRISE"}
+    assert {r for r, v in server_results.items() if v != "pass"} == not_for_servers
+    assert {server_results[r] for r in not_for_servers} == {"not_applicable"}
     assert by_target["pc-moi"] == {"error"}
     config_findings = [
         f for f in report["findings"] if f["target"] == "sw-xa-ab-1" and f["rule_id"].startswith("DEV-")

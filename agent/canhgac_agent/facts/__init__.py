@@ -32,6 +32,7 @@ FACTS = (
     "software",
     "removable_media",
     "screen_lock",
+    "wireless",
 )
 _LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
 
@@ -63,6 +64,7 @@ class FactsProvider(Protocol):
     def software(self) -> dict[str, Any] | None: ...
     def removable_media(self) -> dict[str, Any] | None: ...
     def screen_lock(self) -> dict[str, Any] | None: ...
+    def wireless(self) -> dict[str, Any] | None: ...
 
 
 def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -249,3 +250,21 @@ def software_inventory(source: str, packages: list[dict[str, Any]]) -> dict[str,
     unique = {(p["name"], p["version"]): p for p in packages}
     ordered = [unique[k] for k in sorted(unique, key=lambda k: (k[0].lower(), k[1] or ""))]
     return {"source": source, "packages": ordered[:MAX_PACKAGES], "truncated": len(ordered) > MAX_PACKAGES}
+
+
+# --- Wi-Fi (NW-28), shared by both platforms -----------------------------------------------------
+
+_ENTERPRISE = re.compile(r"(?i)enterprise|802\.1x|\beap\b")
+_INSECURE = re.compile(r"(?i)^(open|shared|wep|none|--)?$|\bwep\b")
+
+
+def wifi_connection(ssid: str | None, authentication: str | None, interface: str | None) -> dict[str, Any]:
+    """One `WifiConnection`, classified from the OS's authentication name."""
+    auth = (authentication or "").strip()
+    return {
+        "ssid": clip(ssid) if ssid else None,
+        "authentication": clip(auth) if auth else None,
+        "enterprise": bool(_ENTERPRISE.search(auth)),
+        "insecure": bool(_INSECURE.search(auth)) and not _ENTERPRISE.search(auth),
+        "interface": clip(interface) if interface else None,
+    }

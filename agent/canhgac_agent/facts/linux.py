@@ -32,6 +32,7 @@ from canhgac_agent.facts.common import (
     software_inventory,
     ssh_running,
     to_int,
+    wifi_connection,
 )
 
 _SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -1094,6 +1095,21 @@ class LinuxProvider:
     def screen_lock(self) -> dict[str, Any] | None:
         return gnome_screen_lock(*self._gnome_settings())
 
+    def wireless(self) -> dict[str, Any] | None:
+        interfaces = sorted(
+            os.path.basename(os.path.dirname(p)) for p in glob.glob(self._path("/sys/class/net/*/wireless"))
+        )
+        if not interfaces:
+            return {"connected": False, "connections": [], "detail": "no wireless interface"}
+        res = run_command(
+            ["nmcli", "-t", "-f", "ACTIVE,SSID,SECURITY,DEVICE", "device", "wifi", "list", "--rescan", "no"]
+        )
+        if res is None:
+            raise RuntimeError(f"wireless interface {interfaces[0]} but no nmcli (NetworkManager) to ask")
+        if res.returncode != 0:
+            raise RuntimeError(f"nmcli exit {res.returncode}: {res.stderr.strip()[-300:]}")
+        return parse_nmcli_wifi(res.stdout)
+
 
 # --- disk encryption (HS-30) ----------------------------------------------------------------------
 
@@ -1548,3 +1564,35 @@ def gnome_screen_lock(installed: bool, dconf: dict[str, str]) -> dict[str, Any]:
         notes.append("unreadable value in " + ", ".join(f"{n}={v}" for n, v in settings.items()))
     lock_after = idle + delay if idle and enabled and delay is not None else None
     return {"desktop": True, "lock_after_s": lock_after, "settings": settings, "detail": "; ".join(notes)}
+
+
+# --- Wi-Fi (NW-28) --------------------------------------------------------------------------------
+
+
+def _nmcli_fields(line: str) -> list[str]:
+    """One `nmcli -t` line split on unescaped colons (an SSID may contain `\\:`)."""
+    fields, current, escaped = [], [], False
+    for char in line:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return fields
+
+
+def parse_nmcli_wifi(text: str) -> dict[str, Any]:
+    """`Wireless` from `nmcli -t -f ACTIVE,SSID,SECURITY,DEVICE device wifi list`: the active networks
+    (SECURITY "" or "--" is open; "WPA2 802.1X" is enterprise)."""
+    connections = []
+    for line in text.splitlines():
+        fields = _nmcli_fields(line)
+        if len(fields) >= 4 and fields[0] == "yes":
+            connections.append(wifi_connection(fields[1] or None, fields[2] or "--", fields[3] or None))
+    return {"connected": bool(connections), "connections": connections[:16], "detail": None}

@@ -19,6 +19,7 @@ Commands, each with a pure parser over its text output:
   `Get-ProcessMitigation -System` → `parse_mitigation`; software: the machine-wide Uninstall registry
   keys (64- and 32-bit views) → `parse_uninstall`; removable_media and screen_lock: the Explorer,
   System and screen-saver machine policies → `parse_session_policy` (all in the PowerShell bundle)
+- wireless: `netsh wlan show interfaces` → `parse_netsh_wlan`
 - listening_ports: psutil, shared with Linux; ssh_server: `%ProgramData%\\ssh\\sshd_config` (Windows
   OpenSSH) → `parse_sshd_config`
 
@@ -53,6 +54,7 @@ from canhgac_agent.facts.common import (
     software_inventory,
     ssh_running,
     to_int,
+    wifi_connection,
 )
 
 # --- firewall -------------------------------------------------------------------------------------
@@ -629,6 +631,34 @@ def parse_session_policy(policy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return removable, screen
 
 
+# netsh labels are localised; the SSID label and the authentication values are not.
+_WLAN_AUTH = re.compile(r"(?i)^(open|shared|owe|wpa\d?(-personal|-enterprise|-psk)?\b.*)$")
+
+
+def parse_netsh_wlan(text: str) -> dict[str, Any]:
+    """`Wireless` from `netsh wlan show interfaces`: per interface block, the SSID line and the first line
+    whose value is an authentication name (the cipher follows it; WEP shows as Open/Shared + WEP)."""
+    connections = []
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+    for block in blocks:
+        pairs = [
+            (k.strip(), v.strip())
+            for k, sep, v in (line.partition(":") for line in block.splitlines())
+            if sep
+        ]
+        ssid = next((v for k, v in pairs if k == "SSID"), None)
+        if ssid is None:
+            continue  # not connected
+        auth_at = next((i for i, (_k, v) in enumerate(pairs) if _WLAN_AUTH.match(v)), None)
+        auth = pairs[auth_at][1] if auth_at is not None else None
+        cipher = pairs[auth_at + 1][1] if auth_at is not None and auth_at + 1 < len(pairs) else ""
+        if auth and cipher.upper() == "WEP":
+            auth = f"{auth} (WEP)"
+        name = pairs[0][1] if pairs else None  # the Name line comes first
+        connections.append(wifi_connection(ssid or None, auth, name))
+    return {"connected": bool(connections), "connections": connections[:16], "detail": None}
+
+
 class WindowsProvider:
     """Gathers each `SecurityFacts` field on Windows (see `FactsProvider`)."""
 
@@ -760,3 +790,15 @@ class WindowsProvider:
 
     def screen_lock(self) -> dict[str, Any] | None:
         return parse_session_policy(self._ps("session"))[1]
+
+    def wireless(self) -> dict[str, Any] | None:
+        res = run_command(["netsh", "wlan", "show", "interfaces"])
+        if res is None:
+            raise RuntimeError("netsh not found")
+        if res.returncode != 0:  # no WLAN AutoConfig service: a PC without Wi-Fi
+            return {
+                "connected": False,
+                "connections": [],
+                "detail": clip(res.stdout.strip() or res.stderr.strip(), 2048),
+            }
+        return parse_netsh_wlan(res.stdout)

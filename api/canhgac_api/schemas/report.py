@@ -405,6 +405,23 @@ class ScreenLock(Strict):
     detail: Text | None = None
 
 
+class WifiConnection(Strict):
+    ssid: Name | None = None
+    authentication: Name | None = None  # as the OS names it: "WPA2-Enterprise", "WPA2 802.1X", "Open"…
+    enterprise: bool  # 802.1X/EAP: each user or device authenticates, no shared key
+    insecure: bool  # open or WEP: no (or broken) encryption
+    interface: Name | None = None
+
+
+class Wireless(Strict):
+    """Wi-Fi networks the host is connected to (NW-28): `netsh wlan show interfaces` on Windows,
+    NetworkManager (`nmcli`) on Linux. `connected` is False without a wireless interface or connection."""
+
+    connected: bool
+    connections: Annotated[list[WifiConnection], Field(max_length=16)] = []
+    detail: Text | None = None
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -427,6 +444,7 @@ class SecurityFacts(Strict):
     software: SoftwareInventory | None = None
     removable_media: RemovableMedia | None = None
     screen_lock: ScreenLock | None = None
+    wireless: Wireless | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------
