@@ -63,7 +63,10 @@ class WorkerSettings:
 
 def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     """Serve requests until the API closes its end; then answer what was read and exit."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the API, which then closes the socket
+    # Ctrl-C and systemd's stop signal reach the whole process group: the API shuts down first and then
+    # closes the socket, so the worker answers what it read (EOF, or the API's exit, is its signal).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(
         level=settings.log_level,
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",

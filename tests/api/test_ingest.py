@@ -11,7 +11,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from canhgac_api.app import create_app
 from canhgac_api.schemas.report import MAX_REPORTS_PER_BATCH
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.storage.db import make_engine, upgrade
 from tests.api.conftest import Api
 from tests.harness.reports import gzip_batch, make_report
 
@@ -241,3 +246,38 @@ def test_ingest_worker_dying_answers_503_and_a_new_worker_stores_the_retry_once(
     assert (host["last_seq"], host["reports_total"]) == (2, 2)
     metrics = api.client.get("/metrics", headers=api.auth(api.token("operator"))).text
     assert "canhgac_ingest_worker_restarts_total 1\n" in metrics
+
+
+def test_ingest_worker_outlives_a_group_stop_signal_and_ends_with_the_api(
+    make_config: Callable[..., ServerConfig],
+) -> None:
+    """systemd and Ctrl-C signal the whole process group: the worker keeps answering until the API closes
+    its socket at shutdown, then exits (ADR 0009)."""
+    config = make_config()
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    with TestClient(create_app(config, engine)) as client:
+        api = Api(client, config)
+        agent = api.enroll(KEY_A, "m-term", "pc-term")
+        ingest = client.app.state.ctx.ingest  # type: ignore[attr-defined]
+        pid = ingest.worker_pid
+        assert api.push(agent["token"], [make_report(agent["agent_id"], 1)]).status_code == 200  # it runs
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert api.push(agent["token"], [make_report(agent["agent_id"], 2)]).status_code == 200
+        assert ingest.worker_pid == pid
+        assert ingest.restarts == 0
+    # the API has shut down: its worker is gone
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
