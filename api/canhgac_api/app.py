@@ -74,6 +74,7 @@ def build_context(config: ServerConfig, engine: Engine) -> AppContext:
                 engine.url.render_as_string(hide_password=False),
                 ingest.max_decompressed_bytes,
                 history=config.influx.enabled,
+                stall_timeout_s=ingest.worker_stall_timeout_s,
             ),
             telemetry,
         ),

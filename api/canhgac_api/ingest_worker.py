@@ -56,6 +56,7 @@ class WorkerSettings:
     max_decompressed_bytes: int
     history: bool  # produce history lines (the API has an InfluxDB writer)
     log_level: int
+    stall_timeout_s: float = 60.0  # API side: restart a worker that answers nothing this long
 
 
 # --- the worker process -------------------------------------------------------------------------------
@@ -223,6 +224,9 @@ class IngestClient:
         self._base_seconds = 0.0
         self.restarts = 0
         self._failed_starts = 0  # workers in a row that died before answering anything
+        self._last_answer = 0.0  # loop time of the worker's last reply (or of its start)
+        self._watchdog: asyncio.Task[None] | None = None
+        self.stalls = 0  # workers killed for answering nothing within the stall timeout
 
     @property
     def in_flight(self) -> int:
@@ -250,6 +254,9 @@ class IngestClient:
         self._transport = transport
         self._process = process
         self._base_commits, self._base_seconds = self.commits, self.commit_seconds
+        self._last_answer = loop.time()
+        if self._watchdog is None:
+            self._watchdog = loop.create_task(self._watch(), name="ingest-watchdog")
         log.info("ingest worker started pid=%s", process.pid)
 
     async def submit(self, host_id: str, site: str, gzip: bool, body: bytes) -> dict[str, Any]:
@@ -262,7 +269,10 @@ class IngestClient:
         host = host_id.encode()
         code = site.encode()
         length = REQUEST_HEAD.size - 4 + len(host) + len(code) + len(body)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        if not self._pending:  # work starts now: an idle worker has had nothing to answer
+            self._last_answer = loop.time()
         self._pending[req_id] = future
         transport.writelines(
             (REQUEST_HEAD.pack(length, req_id, 1 if gzip else 0, len(host), len(code)), host, code, body)
@@ -275,8 +285,9 @@ class IngestClient:
     async def stop(self, timeout: float = 30.0) -> None:
         """Let the worker answer what it has, then wait for it to exit."""
         self._stopping = True
-        if self._restart is not None:
-            self._restart.cancel()
+        for task in (self._restart, self._watchdog):
+            if task is not None:
+                task.cancel()
         transport, closed = self._transport, self._closed
         if transport is not None and closed is not None:
             transport.write_eof()
@@ -289,6 +300,7 @@ class IngestClient:
     def _on_replies(self, payload: bytes) -> None:
         group = orjson.loads(payload)
         self._failed_starts = 0
+        self._last_answer = asyncio.get_running_loop().time()
         self.commits = self._base_commits + group["commits"]
         self.commit_seconds = self._base_seconds + group["commit_s"]
         pending = self._pending
@@ -312,6 +324,30 @@ class IngestClient:
             self._failed_starts += 1
             log.error("ingest worker pid=%s stopped unexpectedly; starting a new one", self.worker_pid)
             self._restart = asyncio.get_running_loop().create_task(self._start_again(), name="ingest-restart")
+
+    async def _watch(self) -> None:
+        """Kill a worker that leaves requests unanswered for the stall timeout (a hang, not a slow
+        commit: a busy worker answers each group as it commits); `_on_lost` then starts a new one."""
+        timeout = self._settings.stall_timeout_s
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            process = self._process
+            if (
+                self._pending
+                and self._transport is not None
+                and process is not None
+                and loop.time() - self._last_answer > timeout
+            ):
+                self.stalls += 1
+                log.error(
+                    "ingest worker pid=%s answered nothing for %.0f s, %d requests waiting; restarting it",
+                    process.pid,
+                    loop.time() - self._last_answer,
+                    len(self._pending),
+                )
+                process.kill()
+                self._last_answer = loop.time()  # one kill per stall
 
     async def _start_again(self) -> None:
         process = self._process
@@ -361,7 +397,8 @@ class _Replies(asyncio.Protocol):
         self._client._on_lost()
 
 
-def worker_settings(database_url: str, max_decompressed_bytes: int, history: bool) -> WorkerSettings:
-    return WorkerSettings(
-        database_url, max_decompressed_bytes, history, logging.getLogger().getEffectiveLevel()
-    )
+def worker_settings(
+    database_url: str, max_decompressed_bytes: int, history: bool, stall_timeout_s: float = 60.0
+) -> WorkerSettings:
+    level = logging.getLogger().getEffectiveLevel()
+    return WorkerSettings(database_url, max_decompressed_bytes, history, level, stall_timeout_s)

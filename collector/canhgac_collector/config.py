@@ -128,6 +128,8 @@ class IngestConfig(Strict):
     report_retention_days: Annotated[float, Field(gt=0)] = 3
     rate_limit_per_agent_rps: Annotated[float, Field(gt=0)] = 5.0  # sustained requests/s per agent
     rate_limit_burst: Annotated[int, Field(ge=1)] = 20
+    # The ingest worker is restarted when requests wait this long without any answer from it (hung).
+    worker_stall_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 
 
 class SnmpV3Config(Strict):

@@ -281,3 +281,31 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_hung_ingest_worker_is_replaced_after_the_stall_timeout(make_api: Callable[..., Api]) -> None:
+    """A worker that stops answering (stopped, deadlocked) is killed after `worker_stall_timeout_s` with
+    requests waiting; an idle worker is not (nothing to answer)."""
+    api = make_api(ingest={"worker_stall_timeout_s": 0.5})
+    agent = api.enroll(KEY_A, "m-hang", "pc-hang")
+    ingest = api.client.app.state.ctx.ingest  # type: ignore[attr-defined]
+    assert api.push(agent["token"], [make_report(agent["agent_id"], 1)]).status_code == 200
+    time.sleep(1.5)  # idle for three stall timeouts: not a stall
+    assert api.push(agent["token"], [make_report(agent["agent_id"], 2)]).status_code == 200
+    assert ingest.stalls == 0
+    pid = ingest.worker_pid
+    os.kill(pid, signal.SIGSTOP)  # hung
+    started = time.monotonic()
+    hung = api.push(agent["token"], [make_report(agent["agent_id"], 3)])
+    assert 0.5 <= time.monotonic() - started < 10
+    _assert_problem(hung, 503, "storage-unavailable")
+    assert ingest.stalls == 1
+    deadline = time.monotonic() + 10
+    retry = api.push(agent["token"], [make_report(agent["agent_id"], 3)])
+    while retry.status_code == 503 and time.monotonic() < deadline:  # the new worker is starting
+        time.sleep(0.1)
+        retry = api.push(agent["token"], [make_report(agent["agent_id"], 3)])
+    assert retry.status_code == 200, retry.text
+    assert ingest.worker_pid != pid
+    host = _host(api, agent["agent_id"])
+    assert (host["last_seq"], host["reports_total"]) == (3, 3)
