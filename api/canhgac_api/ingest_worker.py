@@ -32,6 +32,7 @@ import orjson
 
 from canhgac_api.ingest import IngestJob, IngestResult, IngestStore, decode_batch, make_job
 from canhgac_api.problems import ProblemError
+from canhgac_collector.logs import setup_logging
 from canhgac_collector.storage.db import make_engine
 from canhgac_collector.telemetry import Telemetry, host_lines, host_observation
 
@@ -68,10 +69,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     # closes the socket, so the worker answers what it read (EOF, or the API's exit, is its signal).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-    )
+    setup_logging(settings.log_level)
     store = IngestStore(make_engine(settings.database_url))
     buf = bytearray()
     eof = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import ConfigError, ServerConfig, load_config
+from canhgac_collector.logs import setup_logging
 
 app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng tỉnh / provincial network watch.")
 db_app = typer.Typer(no_args_is_help=True, help="State store: migrations.")
@@ -57,16 +57,6 @@ def _load(path: Path | None) -> ServerConfig:
     if problems:
         raise typer.Exit(EXIT_CONFIG)
     return cfg
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
-    )
-    # Alembic announces its SQL dialect at INFO on every schema-version check (each /health call).
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @app.command()

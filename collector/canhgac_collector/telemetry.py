@@ -585,15 +585,6 @@ class Telemetry:
 
     # -- producers -----------------------------------------------------------------------------------
 
-    def observe_reports(self, host_id: str, site_id: int, reports: Sequence[Any]) -> None:
-        """Accepted, committed reports of one host (oldest first; validated `Report` objects), in one
-        process: what the ingest worker and the event loop do in two."""
-        if not reports:
-            return
-        site = self.site_codes.get(site_id, str(site_id))
-        lines = host_lines(site, host_id, reports) if self.influx is not None else None
-        self.apply_host_observation(host_id, site_id, host_observation(reports), lines)
-
     def apply_host_observation(
         self, host_id: str, site_id: int, obs: dict[str, Any], lines: list[str] | None
     ) -> None:
