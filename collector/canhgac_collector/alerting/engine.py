@@ -328,31 +328,49 @@ class AlertEngine:
         data = dict(alert.data or {})
         told: list[list[Any]] = list(data.get("told", []))
         for r in rcpts:
-            payload: dict[str, Any] | None = None
-            site_id: int | None = None
-            if r.channel.startswith("webhook:"):  # JSON for machines: the summary, no per-person text
+            ack = None
+            if r.channel.startswith("webhook:"):
                 ack = f"{self.base_url}/api/v1/alerts/ack?token={self.signer.sign(alert.id, r.channel)}"
-                payload = self._payload(alert, kind, now, ack)
-                subject = body = alert.summary
-            else:
-                msg = self._message(alert, kind, self._style(r.channel), r.address, r.site_code)
-                subject, body, site_id = msg.subject, msg.body, self.site_ids.get(r.site_code or "")
-            enqueue(
-                session,
-                alert_id=alert.id,
-                channel=r.channel,
-                recipient=r.address,
-                kind=kind,
-                subject=subject,
-                body=body,
-                payload=payload,
-                now=now,
-                recipient_site_id=site_id,
-            )
+            self._enqueue(session, alert, kind, r.channel, r.address, r.site_code, r.site_code, ack, now)
             told.append([r.channel, r.address, r.site_code])
         data["told"] = told
         alert.data = data
         return len(rcpts)
+
+    def _enqueue(
+        self,
+        session: Session,
+        alert: Alert,
+        kind: str,
+        channel: str,
+        address: str,
+        site_code: str | None,
+        message_site: str | None,
+        ack: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """One outbox message: JSON for webhooks (the summary, no per-person text), a Vietnamese/English
+        message in the channel's style for people (`message_site` names the site in it)."""
+        payload: dict[str, Any] | None = None
+        site_id: int | None = None
+        if channel.startswith("webhook:"):
+            payload = self._payload(alert, kind, now, ack)
+            subject = body = alert.summary
+        else:
+            msg = self._message(alert, kind, self._style(channel), address, message_site)
+            subject, body, site_id = msg.subject, msg.body, self.site_ids.get(site_code or "")
+        enqueue(
+            session,
+            alert_id=alert.id,
+            channel=channel,
+            recipient=address,
+            kind=kind,
+            subject=subject,
+            body=body,
+            payload=payload,
+            now=now,
+            recipient_site_id=site_id,
+        )
 
     def _route(
         self,
@@ -414,31 +432,7 @@ class AlertEngine:
             if (channel, address) in seen:
                 continue
             seen.add((channel, address))
-            if channel.startswith("webhook:"):
-                enqueue(
-                    session,
-                    alert_id=alert.id,
-                    channel=channel,
-                    recipient=address,
-                    kind="resolved",
-                    subject=alert.summary,
-                    body=alert.summary,
-                    payload=self._payload(alert, "resolved", now, None),
-                    now=now,
-                )
-            else:
-                msg = self._message(alert, "resolved", self._style(channel), address, None)
-                enqueue(
-                    session,
-                    alert_id=alert.id,
-                    channel=channel,
-                    recipient=address,
-                    kind="resolved",
-                    subject=msg.subject,
-                    body=msg.body,
-                    now=now,
-                    recipient_site_id=self.site_ids.get(site_code or ""),
-                )
+            self._enqueue(session, alert, "resolved", channel, address, site_code, None, None, now)
             n += 1
         return n
 
