@@ -11,7 +11,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from canhgac_api.ingest import decode_batch
 from canhgac_api.problems import ProblemError
@@ -70,22 +70,32 @@ def test_every_constraint_is_enforced_by_the_fast_path_itself(case: str, mutate:
     assert err.value.extra["errors"]  # pydantic's field-by-field explanation
 
 
-def test_what_only_pydantic_accepts_is_still_accepted_and_read_alike() -> None:
+@pytest.mark.parametrize("seq", [7.0, "7", True])
+def test_the_protocol_is_strict_on_both_paths(seq: object) -> None:
+    """`"7"`, `7.0` and `true` are not integers: neither msgspec nor pydantic coerces them."""
     report = make_report("a" * 32, 7)
-    report["seq"] = 7.0  # pydantic's lax mode takes an integral float; msgspec does not
+    report["seq"] = seq
     raw = _raw([report])
     assert fast.decode_batch_fast(raw) is None
-    batch = decode_batch(gzip.compress(raw), "gzip", 1 << 22)
-    assert batch.reports[0].seq == 7
-    assert [fast.encode(r) for r in batch.reports] == _pydantic_canonical(raw)
+    with pytest.raises(ProblemError) as refused:
+        decode_batch(gzip.compress(raw), "gzip", 1 << 22)
+    assert refused.value.status == 422
+    assert "reports.0.seq" in refused.value.detail
 
 
 def test_a_constraint_without_translation_fails_at_import_not_silently() -> None:
     class Odd(BaseModel):
-        value: str = Field(pattern="^a")
+        value: int = Field(ge=0, le=10, multiple_of=2)
 
     with pytest.raises(TypeError, match="no msgspec translation"):
         fast.struct_for(Odd)
+
+
+@pytest.mark.parametrize("annotation", [int, float, str])
+def test_an_unbounded_field_fails_at_import(annotation: type) -> None:
+    odd = create_model("Unbounded", value=(annotation, ...))
+    with pytest.raises(TypeError, match="without"):
+        fast.struct_for(odd)
 
 
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -17,7 +17,13 @@ COMMAND_TIMEOUT_S = 10.0
 _SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def clip(text: str, limit: int = 256) -> str:
+    """`text` fit for the report: control characters other than tab and line breaks (which the server
+    refuses) become spaces, and it is cut to `limit` characters."""
+    text = _CONTROL.sub(" ", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

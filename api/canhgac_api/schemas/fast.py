@@ -20,7 +20,8 @@ from typing import Any
 
 import annotated_types as at
 import msgspec
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import Strict as PydanticStrict
 from pydantic.fields import FieldInfo
 
 from canhgac_api.schemas import report as wire
@@ -37,17 +38,37 @@ _structs: dict[type[BaseModel], type[msgspec.Struct]] = {}
 
 
 def _meta(metadata: list[Any]) -> dict[str, Any]:
-    """msgspec.Meta arguments for pydantic/annotated-types constraints."""
+    """msgspec.Meta arguments for pydantic/annotated-types constraints. The timestamp span check has
+    no msgspec form: `struct_for` runs it in the struct's `__post_init__` instead."""
     out: dict[str, Any] = {}
     for item in metadata:
         if isinstance(item, FieldInfo):
             out.update(_meta(item.metadata))
+            continue
+        if _is_span_check(item) or isinstance(item, PydanticStrict):
+            continue  # msgspec is always strict
+        pattern = getattr(item, "pattern", None)
+        if pattern is not None and type(item).__name__ == "_PydanticGeneralMetadata":
+            out["pattern"] = pattern
             continue
         name = _CONSTRAINTS.get(type(item))
         if name is None:
             raise TypeError(f"no msgspec translation for the constraint {item!r}")
         out[name] = getattr(item, name)
     return out
+
+
+def _is_span_check(item: Any) -> bool:
+    return isinstance(item, AfterValidator) and item.func is wire.within_span
+
+
+def _bounded(tp: Any, meta: dict[str, Any]) -> None:
+    """Every number and string of the wire schema has its bounds, so nothing unbounded reaches storage,
+    the JSON encoder or alert evaluation; a field added without them fails here, at import."""
+    if tp in (int, float) and not (("ge" in meta or "gt" in meta) and ("le" in meta or "lt" in meta)):
+        raise TypeError(f"a {tp.__name__} field without lower and upper bounds ({meta})")
+    if tp is str and "max_length" not in meta:
+        raise TypeError(f"a str field without max_length ({meta})")
 
 
 def _translate(tp: Any, metadata: list[Any] | None = None) -> Any:
@@ -71,6 +92,7 @@ def _translate(tp: Any, metadata: list[Any] | None = None) -> Any:
         key, value = typing.get_args(tp)
         out = dict[_translate(key), _translate(value)]  # type: ignore[misc]
     elif origin is typing.Literal or tp in (str, int, float, bool, type(None)):
+        _bounded(tp, meta)
         out = tp
     else:
         raise TypeError(f"no msgspec translation for the type {tp!r}")
@@ -90,9 +112,35 @@ def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
             fields.append((name, annotation, msgspec.field(default_factory=info.default_factory)))  # type: ignore[arg-type]
         else:
             fields.append((name, annotation, info.default))
-    struct = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True, kw_only=True)
+    spans = tuple(name for name, info in model.model_fields.items() if _span_checked(info))
+    namespace = {"__post_init__": _span_checker(spans)} if spans else None
+    struct = msgspec.defstruct(
+        model.__name__, fields, forbid_unknown_fields=True, kw_only=True, namespace=namespace
+    )
     _structs[model] = struct
     return struct
+
+
+def _span_checked(info: FieldInfo) -> bool:
+    """The field is a `wire.Timestamp` (directly or optional)."""
+    if any(_is_span_check(m) for m in info.metadata):
+        return True
+    for arg in typing.get_args(info.annotation):
+        if typing.get_origin(arg) is typing.Annotated and any(
+            _is_span_check(m) for m in typing.get_args(arg)[1:]
+        ):
+            return True
+    return False
+
+
+def _span_checker(names: tuple[str, ...]) -> Any:
+    def __post_init__(self: Any) -> None:  # noqa: N807 (msgspec's hook name)
+        for name in names:
+            value = getattr(self, name)
+            if value is not None:
+                wire.within_span(value)  # ValueError → msgspec.ValidationError naming the field
+
+    return __post_init__
 
 
 FastReport = struct_for(wire.Report)

@@ -7,22 +7,52 @@ detail naming the field, so nothing partial is ever stored. `docs/protocol.md` d
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-Name = Annotated[str, Field(max_length=256)]
-Text = Annotated[str, Field(max_length=2048)]
-Count = Annotated[int, Field(ge=0)]
+#: Largest integer any field takes: a signed 64-bit column, orjson and Prometheus's float all hold it.
+INT64_MAX = 2**63 - 1
+#: Largest seq: exact in every JSON implementation (IEEE double), far beyond a lifetime of reports.
+SEQ_MAX = 2**53 - 1
+#: Any timestamp in a report (boot, last login, signatures…) lies in this span; `collected_at` is also
+#: held to a window around the server's clock at ingest (`ingest.max_report_age_s`, `max_clock_ahead_s`).
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+#: The host's identity names its metric series, log lines and pages: no control characters at all.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+#: Other strings may hold tabs and line breaks (config values, command output), no other control
+#: characters (NUL, escape sequences).
+TEXT_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def within_span(value: dt.datetime) -> dt.datetime:
+    """Refuse timestamps outside [EARLIEST, LATEST) (also keeps UTC conversions from overflowing)."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)")
+    return value
+
+
+Name = Annotated[str, Field(max_length=256, pattern=TEXT_CHARS)]
+Text = Annotated[str, Field(max_length=2048, pattern=TEXT_CHARS)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Int = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
-Millis = Annotated[float, Field(ge=0)]
+Millis = Annotated[float, Field(ge=0, le=86_400_000)]  # a day
+Seconds = Annotated[float, Field(ge=0, le=1e10)]  # ~300 years: uptimes, CPU seconds
+Load = Annotated[float, Field(ge=0, le=1e6)]
+Celsius = Annotated[float, Field(ge=-273.15, le=10_000)]
+# ISO strings are the wire form of a datetime (the agent's own tests validate its dicts in Python mode).
+Timestamp = Annotated[AwareDatetime, Field(strict=False), AfterValidator(within_span)]
 
 
 class Strict(BaseModel):
-    """Base for every report section: unknown keys are an error, not silently dropped."""
+    """Base for every report section: unknown keys are an error, not silently dropped, and types are
+    strict as the protocol promises (`"5"` is not an integer, `true` is not a number)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- identity -------------------------------------------------------------------------------------
@@ -50,11 +80,11 @@ class HardwareInfo(Strict):
 
 
 class HostIdentity(Strict):
-    machine_id: Annotated[str, Field(min_length=1, max_length=128)]
-    hostname: Annotated[str, Field(min_length=1, max_length=255)]
+    machine_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL)]
+    hostname: Annotated[str, Field(min_length=1, max_length=255, pattern=NO_CONTROL)]
     os: OsInfo
     hardware: HardwareInfo
-    boot_time: AwareDatetime | None = None
+    boot_time: Timestamp | None = None
 
 
 # --- metrics --------------------------------------------------------------------------------------
@@ -63,9 +93,9 @@ class HostIdentity(Strict):
 class CpuMetrics(Strict):
     percent: Percent
     count_logical: Count
-    load_1m: Annotated[float, Field(ge=0)] | None = None
-    load_5m: Annotated[float, Field(ge=0)] | None = None
-    load_15m: Annotated[float, Field(ge=0)] | None = None
+    load_1m: Load | None = None
+    load_5m: Load | None = None
+    load_15m: Load | None = None
     iowait_percent: Percent | None = None
 
 
@@ -130,9 +160,9 @@ class NetInterface(Strict):
 class Temperature(Strict):
     sensor: Name
     label: Name
-    current_c: float
-    high_c: float | None = None
-    critical_c: float | None = None
+    current_c: Celsius
+    high_c: Celsius | None = None
+    critical_c: Celsius | None = None
 
 
 class Fan(Strict):
@@ -144,7 +174,7 @@ class Fan(Strict):
 class Battery(Strict):
     percent: Percent
     plugged: bool | None = None
-    secs_left: int | None = None  # None when unknown or unlimited (on AC)
+    secs_left: Int | None = None  # None when unknown or unlimited (on AC)
 
 
 class Sensors(Strict):
@@ -154,8 +184,8 @@ class Sensors(Strict):
 
 
 class Uptime(Strict):
-    boot_time: AwareDatetime
-    uptime_s: Annotated[float, Field(ge=0)]
+    boot_time: Timestamp
+    uptime_s: Seconds
 
 
 class Metrics(Strict):
@@ -215,7 +245,7 @@ class TimeSync(Strict):
     service: Name | None = None  # chrony, systemd-timesyncd, ntpd, w32time
     synchronized: bool | None = None
     source: Name | None = None
-    offset_ms: float | None = None
+    offset_ms: Annotated[float, Field(ge=-1e12, le=1e12)] | None = None
 
 
 class SshServer(Strict):
@@ -229,13 +259,13 @@ class PendingUpdates(Strict):
     manager: Name  # apt, dnf, windows-update
     total: Count | None = None
     security: Count | None = None
-    last_refresh: AwareDatetime | None = None  # when the package lists were last refreshed
+    last_refresh: Timestamp | None = None  # when the package lists were last refreshed
 
 
 class PasswordPolicy(Strict):
-    max_days: int | None = None
-    min_days: int | None = None
-    warn_days: int | None = None
+    max_days: Int | None = None
+    min_days: Int | None = None
+    warn_days: Int | None = None
     min_length: Count | None = None
     min_classes: Count | None = None  # character classes required (pwquality minclass)
     remember: Count | None = None  # password history depth
@@ -246,7 +276,7 @@ class PasswordPolicy(Strict):
 
 class LocalAccount(Strict):
     name: Name
-    uid: int | None = None
+    uid: Int | None = None
     groups: Annotated[list[Name], Field(max_length=256)] = []
     is_admin: bool
     has_password: bool | None = None
@@ -254,7 +284,7 @@ class LocalAccount(Strict):
     shell: Name | None = None
     # Last interactive logon (HS-15): lastlog on Linux, LastLogon on Windows. None: unknown (no lastlog,
     # older agent) or never; never_logged_in tells the two apart (None when unknown).
-    last_login: AwareDatetime | None = None
+    last_login: Timestamp | None = None
     never_logged_in: bool | None = None
 
 
@@ -263,7 +293,7 @@ class AntiMalware(Strict):
     installed: bool
     running: bool | None = None
     version: Name | None = None
-    signatures_updated: AwareDatetime | None = None
+    signatures_updated: Timestamp | None = None
 
 
 class EncryptedFilesystem(Strict):
@@ -460,14 +490,14 @@ class AgentStatus(Strict):
     spool_backlog: Count  # reports waiting in the agent's spool when this one was made
     spool_dropped_total: Count  # reports the spool dropped for size/age since install
     rejected_total: Count  # reports the server refused and the agent set aside
-    cycle_cpu_s: Annotated[float, Field(ge=0)]  # CPU the previous collection cycle cost
+    cycle_cpu_s: Seconds  # CPU the previous collection cycle cost
 
 
 class Report(Strict):
     schema_version: Literal[1] = 1
-    agent_id: Annotated[str, Field(min_length=1, max_length=64)]
-    seq: Annotated[int, Field(ge=1, le=2**62)]
-    collected_at: AwareDatetime
+    agent_id: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_CONTROL)]
+    seq: Annotated[int, Field(ge=1, le=SEQ_MAX)]
+    collected_at: Timestamp
     interval_s: Annotated[float, Field(gt=0, le=86400)]
     host: HostIdentity
     metrics: Metrics
