@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,11 +18,14 @@ from canhgac_api import __version__
 from canhgac_api.auth import TokenCache
 from canhgac_api.context import AppContext
 from canhgac_api.fastpath import AgentReportsFastPath
+from canhgac_api.guard import HttpGuard
+from canhgac_api.ingest import IngestLimits
 from canhgac_api.ingest_worker import IngestClient, worker_settings
 from canhgac_api.problems import install_problem_handlers
 from canhgac_api.ratelimit import RateLimiter
 from canhgac_api.routes import ROUTERS
 from canhgac_api.schemas.report import ReportBatch
+from canhgac_collector.compliance.retention import prune_scans
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.hoststate import evaluate_host_states
 from canhgac_collector.inputs.snmp.service import SnmpService
@@ -29,7 +33,7 @@ from canhgac_collector.outputs.influx import InfluxWriter
 from canhgac_collector.sitetree import agent_settings, resolve_tree
 from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
 from canhgac_collector.storage.devices import prune_locations, sync_config_devices
-from canhgac_collector.storage.models import Host, Report, Site
+from canhgac_collector.storage.models import Host, Report, Site, Token
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_collector.storage.sites import sync_sites
 from canhgac_collector.telemetry import Telemetry, seed_hosts
@@ -49,8 +53,11 @@ class SchemaNotCurrentError(RuntimeError):
     pass
 
 
-def build_context(config: ServerConfig, engine: Engine) -> AppContext:
-    """Sync the configured site tree into the store and assemble the shared context."""
+def build_context(
+    config: ServerConfig, engine: Engine, refused: Counter[tuple[str, str]] | None = None
+) -> AppContext:
+    """Sync the configured site tree into the store and assemble the shared context. `refused` is the
+    counter the HTTP guard (built before the context) already counts into."""
     if not is_up_to_date(engine):
         raise SchemaNotCurrentError(
             f"the database at {config.redacted_database_url()} is not at the current schema; "
@@ -61,7 +68,15 @@ def build_context(config: ServerConfig, engine: Engine) -> AppContext:
     with sessions.begin() as session:
         site_ids = sync_sites(session, tree)
     telemetry = Telemetry()
+    if refused is not None:
+        telemetry.refused = refused
     ingest = config.ingest
+    enrollment = config.enrollment
+    limits = IngestLimits(
+        max_report_age_s=ingest.max_report_age_s,
+        max_clock_ahead_s=ingest.max_clock_ahead_s,
+        max_seq_gap=ingest.max_seq_gap,
+    )
     return AppContext(
         config=config,
         engine=engine,
@@ -75,12 +90,19 @@ def build_context(config: ServerConfig, engine: Engine) -> AppContext:
                 ingest.max_decompressed_bytes,
                 history=config.influx.enabled,
                 stall_timeout_s=ingest.worker_stall_timeout_s,
+                limits=limits,
             ),
             telemetry,
         ),
         telemetry=telemetry,
         ingest_limiter=RateLimiter(ingest.rate_limit_per_agent_rps, ingest.rate_limit_burst),
-        enroll_limiter=RateLimiter(1.0, 30),
+        enroll_limiter=RateLimiter(enrollment.per_address_rps, enrollment.per_address_burst),
+        enroll_site_limiter=RateLimiter(enrollment.per_site_rps, enrollment.per_site_burst),
+        enroll_global_limiter=RateLimiter(enrollment.global_rps, enrollment.global_burst),
+        enroll_failure_events=RateLimiter(1 / 60, 3),
+        scan_limiter=RateLimiter(
+            config.compliance.max_scans_per_hour / 3600, config.compliance.max_scans_per_hour
+        ),
         site_codes={v: k for k, v in site_ids.items()},
         settings_by_site_id={site_ids[code]: agent_settings(config, node) for code, node in tree.items()},
     )
@@ -115,6 +137,23 @@ def prune_reports(ctx: AppContext) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def prune_old_scans(ctx: AppContext) -> int:
+    """Scans (with findings) past the compliance retention, the newest of each site kept."""
+    cfg = ctx.config.compliance
+    with ctx.sessions.begin() as session:
+        return prune_scans(session, cfg.retention_scans_per_site, cfg.retention_days, dt.datetime.now(dt.UTC))
+
+
+def revocations_seen(ctx: AppContext) -> tuple[int, dt.datetime | None]:
+    """How many tokens are revoked and the newest revocation: a change means another process (the
+    `canhgac token revoke` CLI) revoked one, and the token cache must forget what it holds."""
+    with ctx.sessions() as session:
+        count, newest = session.execute(
+            select(func.count(), func.max(Token.revoked_at)).where(Token.revoked_at.is_not(None))
+        ).one()
+    return int(count), newest
+
+
 def prune_device_locations(ctx: AppContext) -> int:
     """Forget MAC/ARP sightings older than the retention, so `locate` never answers from stale data."""
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=ctx.config.snmp.location_retention_days)
@@ -126,10 +165,18 @@ async def _background(ctx: AppContext) -> None:
     interval = ctx.config.host_state.check_interval_s
     next_prune = 0.0
     loop = asyncio.get_running_loop()
+    revocations = await asyncio.to_thread(revocations_seen, ctx)
     while True:
         try:
             await asyncio.to_thread(refresh_state, ctx)
+            seen = await asyncio.to_thread(revocations_seen, ctx)
+            if seen != revocations:
+                ctx.tokens.clear()
+                revocations = seen
             if loop.time() >= next_prune:
+                pruned = await asyncio.to_thread(prune_old_scans, ctx)
+                if pruned:
+                    log.info("pruned scans past retention count=%d", pruned)
                 pruned = await asyncio.to_thread(prune_reports, ctx)
                 if pruned:
                     log.info("pruned reports older than retention count=%d", pruned)
@@ -145,10 +192,11 @@ async def _background(ctx: AppContext) -> None:
 def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     """The API application. The database must already be migrated (`canhgac db upgrade`)."""
     engine = engine or make_engine(config.database_url)
+    refused: Counter[tuple[str, str]] = Counter()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = build_context(config, engine)
+        ctx = build_context(config, engine, refused)
         device_secrets = ctx.device_secrets = SecretBox.for_config(config)
         await asyncio.to_thread(sync_devices, ctx)
         # /metrics and history (issue 5): the site tree, host thresholds, hosts known before this start
@@ -202,16 +250,22 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
             if influx is not None:
                 await asyncio.to_thread(influx.stop)
 
+    docs = config.listen.openapi_docs
     app = FastAPI(
         title="Canh Gác API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(AgentReportsFastPath)  # agent reports skip the framework's routing (ADR 0009)
+    # Outermost: bodies bounded and timed before anything reads them; /metrics kept from strangers.
+    app.add_middleware(HttpGuard, config=config, refused=refused)
     _document_report_schema(app)
     return app
 

@@ -31,7 +31,11 @@ class AppContext:
     ingest: IngestClient
     telemetry: Telemetry
     ingest_limiter: RateLimiter
-    enroll_limiter: RateLimiter
+    enroll_limiter: RateLimiter  # per client address
+    enroll_site_limiter: RateLimiter  # per site key
+    enroll_global_limiter: RateLimiter  # the whole server
+    enroll_failure_events: RateLimiter  # events for tries with a wrong key, per address
+    scan_limiter: RateLimiter  # on-demand scans per token
     site_codes: dict[int, str] = field(default_factory=dict)  # id → code
     settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
     device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (storage/secrets.py)

@@ -32,7 +32,7 @@ class AgentReportsFastPath:
             ack = await receive_reports(ctx, dict(scope["headers"]), receive)
         except ProblemError as exc:
             response = problem_response(
-                exc.status, exc.slug, exc.title, exc.detail, REPORTS_PATH, **exc.extra
+                exc.status, exc.slug, exc.title, exc.detail, REPORTS_PATH, exc.headers, **exc.extra
             )
             await response(scope, receive, send)
             return

@@ -52,6 +52,30 @@ class IngestJob:
     validated: list[Any] = field(default_factory=list)  # the batch's reports (structs), for metrics/history
 
 
+@dataclass(frozen=True)
+class IngestLimits:
+    """What the store refuses although the schema allows it: reports dated outside a window around the
+    server's clock (a PC with a wrong clock), and seqs that jump far past the host's last one (one such
+    report would leave the agent unable to send anything again)."""
+
+    max_report_age_s: float = 15 * 86400.0
+    max_clock_ahead_s: float = 3600.0
+    max_seq_gap: int = 10_000_000
+    clock_event_every_s: float = 3600.0  # one "clock wrong" event per host this often, not per report
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A job refused as a whole by the store (nothing of it stored); answered as a problem detail."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    clock: bool = False  # refused for its dates: counted so the officer learns the PC's clock is wrong
+
+
 @dataclass
 class IngestResult:
     accepted: list[int] = field(default_factory=list)
@@ -160,8 +184,10 @@ def make_job(host_id: str, batch: Any) -> IngestJob:
 class IngestStore:
     """Group commit of ingest jobs: one transaction for many agents' requests, each judged on its own."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limits: IngestLimits | None = None) -> None:
         self._engine = engine
+        self.limits = limits or IngestLimits()
+        self._clock_events: dict[str, float] = {}  # host id → monotonic time of its last clock event
         dialect = engine.dialect
         self._datetime = UTCDateTime().bind_processor(dialect) or (lambda value: value)
         self._insert_reports = DriverStatement(_INSERT_REPORTS, dialect, _REPORT_COLUMNS)
@@ -169,7 +195,7 @@ class IngestStore:
         self.groups_committed = 0
         self.commit_seconds_sum = 0.0
 
-    def write_group(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
+    def write_group(self, jobs: list[IngestJob]) -> list[IngestResult | Refusal | BaseException]:
         """Store a group in one transaction; if that fails, each job alone, so one bad job fails alone."""
         started = time.perf_counter()
         try:
@@ -191,12 +217,53 @@ class IngestStore:
         self.commit_seconds_sum += time.perf_counter() - started
         return outcomes
 
-    def _store(self, jobs: list[IngestJob]) -> list[IngestResult | BaseException]:
+    def _refusal(self, job: IngestJob, host: _HostState, now: dt.datetime) -> Refusal | None:
+        """Why the store refuses `job` whole, or None."""
+        limits = self.limits
+        earliest = now - dt.timedelta(seconds=limits.max_report_age_s)
+        latest = now + dt.timedelta(seconds=limits.max_clock_ahead_s)
+        window = f"{earliest.isoformat(timespec='seconds')} … {latest.isoformat(timespec='seconds')}"
+        for i, r in enumerate(job.reports):
+            if not earliest <= r.collected_at <= latest:
+                return Refusal(
+                    422,
+                    "clock-out-of-window",
+                    "Report date outside the accepted window",
+                    f"reports[{i}].collected_at {r.collected_at.isoformat()} is outside the accepted "
+                    f"window {window}"
+                    " (server time minus ingest.max_report_age_s to plus ingest.max_clock_ahead_s); "
+                    "check the PC's clock",
+                    {"accepted_from": earliest.isoformat(), "accepted_until": latest.isoformat()},
+                    clock=True,
+                )
+            if r.seq > host.last_seq + limits.max_seq_gap:
+                return Refusal(
+                    422,
+                    "seq-out-of-range",
+                    "Sequence number out of range",
+                    f"reports[{i}].seq {r.seq} jumps more than {limits.max_seq_gap} past the last stored "
+                    f"seq {host.last_seq}",
+                    {"last_seq": host.last_seq},
+                )
+        return None
+
+    def _clock_event_due(self, host_id: str) -> bool:
+        """Whether to record a clock event for this host now (at most one per `clock_event_every_s`)."""
+        mono = time.monotonic()
+        last = self._clock_events.get(host_id)
+        if last is not None and mono - last < self.limits.clock_event_every_s:
+            return False
+        if len(self._clock_events) > 100_000:
+            self._clock_events.clear()
+        self._clock_events[host_id] = mono
+        return True
+
+    def _store(self, jobs: list[IngestJob]) -> list[IngestResult | Refusal | BaseException]:
         """Plan the whole group in memory, then write it with a handful of executemany statements."""
         now = dt.datetime.now(dt.UTC)
         to_db = self._datetime
         now_db = to_db(now)
-        outcomes: list[IngestResult | BaseException] = []
+        outcomes: list[IngestResult | Refusal | BaseException] = []
         new_reports: list[dict[str, Any]] = []
         host_updates: list[dict[str, Any]] = []
         security_updates: list[dict[str, Any]] = []
@@ -212,6 +279,26 @@ class IngestStore:
                 host = hosts.get(job.host_id)
                 if host is None:
                     outcomes.append(LookupError(f"host {job.host_id} no longer exists"))
+                    continue
+                refusal = self._refusal(job, host, now)
+                if refusal is not None:
+                    outcomes.append(refusal)
+                    if refusal.clock and self._clock_event_due(job.host_id):
+                        events.append(
+                            {
+                                "at": now,
+                                "kind": "host.clock_wrong",
+                                "subject_type": "host",
+                                "subject_id": job.host_id,
+                                "site_id": host.site_id,
+                                "from_state": None,
+                                "to_state": None,
+                                "actor": "system",
+                                "message": f"Máy {host.hostname}: đồng hồ sai, báo cáo bị từ chối / "
+                                f"the PC's clock is wrong, its reports are refused ({refusal.detail})"[:1000],
+                                "data": None,
+                            }
+                        )
                     continue
                 result = _classify(conn, job, host, planned.setdefault(job.host_id, {}))
                 outcomes.append(result)

@@ -24,13 +24,21 @@ import multiprocessing
 import signal
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 import orjson
 
-from canhgac_api.ingest import IngestJob, IngestResult, IngestStore, decode_batch, make_job
+from canhgac_api.ingest import (
+    IngestJob,
+    IngestLimits,
+    IngestResult,
+    IngestStore,
+    Refusal,
+    decode_batch,
+    make_job,
+)
 from canhgac_api.problems import ProblemError
 from canhgac_collector.logs import setup_logging
 from canhgac_collector.storage.db import make_engine
@@ -58,6 +66,7 @@ class WorkerSettings:
     history: bool  # produce history lines (the API has an InfluxDB writer)
     log_level: int
     stall_timeout_s: float = 60.0  # API side: restart a worker that answers nothing this long
+    limits: IngestLimits = field(default_factory=IngestLimits)
 
 
 # --- the worker process -------------------------------------------------------------------------------
@@ -70,7 +79,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup_logging(settings.log_level)
-    store = IngestStore(make_engine(settings.database_url))
+    store = IngestStore(make_engine(settings.database_url), settings.limits)
     buf = bytearray()
     eof = False
     while not eof:
@@ -90,7 +99,18 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
         frames, used = _split_requests(buf)
         del buf[:used]
         for start in range(0, len(frames), MAX_GROUP):
-            reply = _serve_group(store, frames[start : start + MAX_GROUP], settings)
+            group = frames[start : start + MAX_GROUP]
+            try:
+                reply = _serve_group(store, group, settings)
+            except Exception:  # a bug: these requests fail, the worker and everyone else go on
+                log.exception("ingest: a group of %d requests failed", len(group))
+                reply = orjson.dumps(
+                    {
+                        "commit_s": store.commit_seconds_sum,
+                        "commits": store.groups_committed,
+                        "replies": [[frame[0], {"problem": _problem(_INTERNAL)}] for frame in group],
+                    }
+                )
             sock.sendall(LENGTH.pack(len(reply)) + reply)
     sock.close()
 
@@ -133,17 +153,37 @@ def _serve_group(
     outcomes = store.write_group(jobs) if jobs else []
     for (req_id, site), job, outcome in zip(waiting, jobs, outcomes, strict=True):
         replies.append((req_id, _answer(job, outcome, site, settings.history)))
-    return orjson.dumps(
-        {"commit_s": store.commit_seconds_sum, "commits": store.groups_committed, "replies": replies}
-    )
+    head = {"commit_s": store.commit_seconds_sum, "commits": store.groups_committed}
+    try:
+        return orjson.dumps({**head, "replies": replies})
+    except (TypeError, ValueError):  # one reply's extracted values the encoder refuses: drop them alone
+        return orjson.dumps({**head, "replies": [_encodable(r) for r in replies]})
+
+
+def _encodable(reply: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """The reply, or (when its metrics/history extraction cannot be encoded) the reply without them:
+    its reports are committed, so the agent still gets its acknowledgement."""
+    try:
+        orjson.dumps(reply)
+        return reply
+    except (TypeError, ValueError):
+        req_id, answer = reply
+        ok = answer.get("ok")
+        if ok is None:
+            return req_id, {"problem": _problem(_INTERNAL)}
+        log.error("ingest: the metrics/history of one request could not be encoded; dropped")
+        return req_id, {"ok": {k: v for k, v in ok.items() if k not in ("observation", "lines")}}
 
 
 _INTERNAL = ProblemError(500, "internal-error", "Internal error", "the report could not be processed")
 
 
 def _answer(
-    job: IngestJob, outcome: IngestResult | BaseException, site: str, history: bool
+    job: IngestJob, outcome: IngestResult | Refusal | BaseException, site: str, history: bool
 ) -> dict[str, Any]:
+    if isinstance(outcome, Refusal):
+        problem = ProblemError(outcome.status, outcome.slug, outcome.title, outcome.detail, **outcome.extra)
+        return {"problem": _problem(problem), "refused": len(job.reports), "clock": outcome.clock}
     if isinstance(outcome, LookupError):
         return {
             "problem": _problem(
@@ -396,7 +436,13 @@ class _Replies(asyncio.Protocol):
 
 
 def worker_settings(
-    database_url: str, max_decompressed_bytes: int, history: bool, stall_timeout_s: float = 60.0
+    database_url: str,
+    max_decompressed_bytes: int,
+    history: bool,
+    stall_timeout_s: float = 60.0,
+    limits: IngestLimits | None = None,
 ) -> WorkerSettings:
     level = logging.getLogger().getEffectiveLevel()
-    return WorkerSettings(database_url, max_decompressed_bytes, history, level, stall_timeout_s)
+    return WorkerSettings(
+        database_url, max_decompressed_bytes, history, level, stall_timeout_s, limits or IngestLimits()
+    )

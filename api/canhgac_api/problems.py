@@ -6,6 +6,7 @@ fixed, `detail` says what was wrong with this request and where.
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -34,13 +37,35 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raise from a route to answer with a problem detail."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
+
+
+def rate_limited(detail: str, wait_s: float) -> ProblemError:
+    """429 with Retry-After (whole seconds, at least 1) and the wait in the body too."""
+    seconds = max(1, math.ceil(wait_s))
+    return ProblemError(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"{detail}; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+        retry_after_s=seconds,
+    )
 
 
 def problem_response(
@@ -82,17 +107,22 @@ def describe_errors(errors: list[dict[str, Any]], limit: int = 3) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, request.url.path, exc.headers, **exc.extra
+        )
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: Allow lists every method of the path, not one route's
+            headers["Allow"] = ", ".join(sorted(_methods_for(app, request.scope)))
         return problem_response(
             exc.status_code,
             "about:blank",
             _reason(exc.status_code),
             str(exc.detail),
             request.url.path,
-            headers=dict(exc.headers or {}),  # e.g. Allow on 405 (RFC 9110)
+            headers=headers,
         )
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -112,6 +142,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_for(app: FastAPI, scope: Scope) -> set[str]:
+    """The methods some route answers on this request's path (routers nest: ask each to match)."""
+    methods: set[str] = set()
+    for method in _METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes):
+            methods.add(method)
+    return methods
+
+
 def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -121,8 +164,9 @@ def _reason(status: int) -> str:
 
 #: For OpenAPI: the problem responses a route may give.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Problem responses for OpenAPI; 422 (request validation) is always possible and always listed."""
-    statuses = tuple(sorted({*statuses, 422}))
+    """Problem responses for OpenAPI. Always possible and always listed: 400 (a body that is not
+    UTF-8/JSON), 408 (a body too slow), 413 (a body too large), 422 (request validation)."""
+    statuses = tuple(sorted({*statuses, 400, 408, 413, 422}))
     return {
         s: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": _reason(s)}
         for s in statuses

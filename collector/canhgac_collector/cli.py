@@ -65,9 +65,8 @@ def serve(
     migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
 ) -> None:
     """Run the API and the collectors (SNMP poller, host states) in one process."""
-    import uvicorn
-
     from canhgac_api.app import create_app
+    from canhgac_api.server import run
     from canhgac_collector.storage.db import make_engine, upgrade
 
     cfg = _load(config)
@@ -78,15 +77,7 @@ def serve(
     logging.getLogger("canhgac").info(
         "serving listen=%s:%d database=%s", cfg.listen.host, cfg.listen.port, cfg.redacted_database_url()
     )
-    uvicorn.run(
-        create_app(cfg, engine),
-        host=cfg.listen.host,
-        port=cfg.listen.port,
-        log_level="warning",
-        access_log=False,
-        loop="auto",
-        http="auto",
-    )
+    run(create_app(cfg, engine), cfg)
 
 
 @app.command()

@@ -36,8 +36,25 @@ class Strict(BaseModel):
 
 
 class ListenConfig(Strict):
+    """Where the API listens and how it treats slow or oversized clients (hostile networks)."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    # Request bodies of every route but agent reports (those: ingest.max_body_bytes); 413 above,
+    # refused from Content-Length before a byte is read.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0  # connection closed without headers
+    body_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # 408 when a body takes longer
+    max_connections: Annotated[int, Field(ge=16, le=1_000_000)] = 4096  # 503 beyond (open + in flight)
+    openapi_docs: bool = True  # /docs, /redoc and /openapi.json; false hides them
+
+
+class MetricsConfig(Strict):
+    """Who may read `/metrics` (host names, states and scores of every commune): a bearer token for the
+    Prometheus scrape job and, when `loopback_without_token`, anyone on this machine."""
+
+    bearer_token: SecretStr | None = None
+    loopback_without_token: bool = True
 
 
 class Contact(Strict):
@@ -130,6 +147,25 @@ class IngestConfig(Strict):
     rate_limit_burst: Annotated[int, Field(ge=1)] = 20
     # The ingest worker is restarted when requests wait this long without any answer from it (hung).
     worker_stall_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    # A report's collected_at must lie within [server time - max_report_age_s, + max_clock_ahead_s]:
+    # outside, the batch is refused (422, an event for the site's officer: the PC's clock is wrong).
+    # The age covers the agent's spool (14 days by default) with a day to spare.
+    max_report_age_s: Annotated[float, Field(gt=0, le=366 * 86400)] = 15 * 86400
+    max_clock_ahead_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600
+    # A seq more than this past the host's last stored one is refused (it would block the agent forever).
+    max_seq_gap: Annotated[int, Field(ge=1000, le=2**40)] = 10_000_000
+
+
+class EnrollmentConfig(Strict):
+    """Throttles on `POST /api/v1/agents/enroll` (each try checks a secret key): per client address, per
+    site key, and for the whole server. 429 with Retry-After above."""
+
+    per_address_rps: Annotated[float, Field(gt=0, le=1000)] = 0.2
+    per_address_burst: Annotated[int, Field(ge=1, le=10_000)] = 20
+    per_site_rps: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    per_site_burst: Annotated[int, Field(ge=1, le=100_000)] = 200  # a whole commune enrolling at once
+    global_rps: Annotated[float, Field(gt=0, le=10_000)] = 5.0
+    global_burst: Annotated[int, Field(ge=1, le=100_000)] = 500
 
 
 class SnmpV3Config(Strict):
@@ -225,6 +261,11 @@ class ComplianceConfig(Strict):
     interval_h: Annotated[float, Field(gt=0, le=24 * 366)] = 24
     # Ask each device whether it answers the vendor-default communities public/private (NW-10).
     active_probe_default_communities: bool = False
+    # On-demand scans (POST /api/v1/scans) per caller per hour; 429 with Retry-After above.
+    max_scans_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 12
+    # Stored scans (with their findings) are pruned past either limit, the newest kept per site.
+    retention_scans_per_site: Annotated[int, Field(ge=1, le=100_000)] = 100
+    retention_days: Annotated[float, Field(gt=0, le=36_600)] = 730
 
 
 class ServerConfig(BaseSettings):
@@ -241,6 +282,8 @@ class ServerConfig(BaseSettings):
     host_state: HostStateConfig = HostStateConfig()
     agent_defaults: AgentSettings = AgentSettings()
     ingest: IngestConfig = IngestConfig()
+    enrollment: EnrollmentConfig = EnrollmentConfig()
+    metrics: MetricsConfig = MetricsConfig()
     sites: list[SiteConfig] = []
     snmp: SnmpPollConfig = SnmpPollConfig()
     devices: list[DeviceConfig] = []

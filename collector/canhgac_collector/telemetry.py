@@ -87,6 +87,12 @@ class Telemetry:
     render_seconds_last: float = 0.0
     hosts_dropped: int = 0  # hosts past MAX_HOSTS (not shown)
     handoff_dropped: int = 0  # committed report groups whose observation could not be applied
+    # Hostile or broken input turned away before it cost anything: (what, reason) → requests.
+    refused: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Failures confined to the one host, device or request that caused them (stage → count).
+    confined_errors: Counter[str] = field(default_factory=Counter)
+    # Reports refused for a date outside the window around the server's clock, by site.
+    clock_refused: Counter[str] = field(default_factory=Counter)
     registry: Registry = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -385,6 +391,29 @@ class Telemetry:
             lambda: (((o,), self.ingest_reports[o]) for o in ("accepted", "duplicate", "refused")),
         )
         d(
+            "canhgac_refused_requests_total",
+            "counter",
+            "Requests turned away before any work: enrollment (bad key, other site's host, rate), bodies "
+            "too large or too slow, scans over the rate.",
+            ("what", "reason"),
+            lambda: sorted(self.refused.items()),
+        )
+        d(
+            "canhgac_confined_errors_total",
+            "counter",
+            "Failures confined to the one host, device or request that caused them (the rest went on).",
+            ("stage",),
+            lambda: (((k,), n) for k, n in sorted(self.confined_errors.items())),
+        )
+        d(
+            "canhgac_ingest_clock_refused_total",
+            "counter",
+            "Agent reports refused because their date lies outside the window around the server's clock "
+            "(a PC with a wrong clock), by site.",
+            ("site",),
+            lambda: (((k,), n) for k, n in sorted(self.clock_refused.items())),
+        )
+        d(
             "canhgac_ingest_commits_total",
             "counter",
             "Group commits of the ingest worker.",
@@ -576,6 +605,16 @@ class Telemetry:
             f'site="{escape_label(site)}",host_id="{escape_label(host_id)}",host="{escape_label(hostname)}"'
         )
         self._hosts[host_id] = _HostSeen(site, hostname, at, labels)
+
+    def forget_host(self, host_id: str) -> None:
+        """A removed host's series disappear from /metrics at once."""
+        self._hosts.pop(host_id, None)
+        for key in [k for k in self.agent_spool_backlog if k[1] == host_id]:
+            del self.agent_spool_backlog[key]
+        for fam in self.registry.families:
+            if isinstance(fam, Family) and "host_id" in fam.labelnames:
+                at = fam.labelnames.index("host_id")
+                fam.remove_where(lambda labels, at=at: labels[at] == host_id)  # type: ignore[misc]
 
     def render(self) -> str:
         started = time.perf_counter()

@@ -65,7 +65,7 @@ def make_api(make_config: Callable[..., ServerConfig]) -> Iterator[Callable[...,
         config = make_config(**overrides)
         engine = make_engine(config.database_url)
         upgrade(engine)
-        client = TestClient(create_app(config, engine))
+        client = TestClient(create_app(config, engine), client=("127.0.0.1", 50000))
         client.__enter__()
         clients.append(client)
         return Api(client, config)

@@ -15,6 +15,7 @@ from canhgac_api.routes import (
     locate,
     silences,
     sites,
+    tokens,
     topology,
 )
 
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     alerts.router,
     silences.router,
     compliance.router,
+    tokens.router,
 ]

@@ -8,13 +8,14 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from starlette.types import Receive
 
 from canhgac_api.auth import Principal, principal_for
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.ingest import dumps
 from canhgac_api.ingest_worker import IngestUnavailable
-from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.problems import ProblemError, problem_responses, rate_limited
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
 from canhgac_collector.storage.events import record_event
@@ -28,74 +29,145 @@ router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
     "/enroll",
     status_code=201,
     response_model=EnrollResponse,
-    responses=problem_responses(400, 401, 429),
+    responses=problem_responses(400, 401, 409, 429),
     summary="Enroll an agent with its site's enrollment key",
 )
 def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
+    """A new machine becomes a host of the key's site; a machine already enrolled *in that site* gets a
+    new token (the old one stops working) and keeps its history. Another site's key never takes over an
+    existing host: 409, and an event for the officers of both sites."""
     client = request.client.host if request.client else "unknown"
-    allowed, _wait = ctx.enroll_limiter.allow(client)
-    if not allowed:
-        raise ProblemError(429, "rate-limited", "Too many requests", "too many enrollment attempts; wait")
+    refused = ctx.telemetry.refused
+    for limiter, key, what in (
+        (ctx.enroll_limiter, client, "from your address"),
+        (ctx.enroll_global_limiter, "*", "on this server"),
+    ):
+        allowed, wait = limiter.allow(key)
+        if not allowed:
+            refused[("enroll", "rate_limited")] += 1
+            raise rate_limited(f"too many enrollment attempts {what}", wait)
     site_cfg = site_for_enrollment_key(ctx.config, body.enrollment_key.get_secret_value())
     if site_cfg is None:
+        refused[("enroll", "invalid_key")] += 1
+        if ctx.enroll_failure_events.allow(client)[0]:  # the metric counts every try; events a few
+            _record_failed_key(ctx, client, body.machine_id)
         raise ProblemError(
             401,
             "invalid-enrollment-key",
             "Invalid enrollment key",
             "the enrollment key matches no site in the server configuration",
         )
+    allowed, wait = ctx.enroll_site_limiter.allow(site_cfg.code)
+    if not allowed:
+        refused[("enroll", "rate_limited")] += 1
+        raise rate_limited("too many enrollments with this site's key", wait)
     site_id = ctx.site_ids[site_cfg.code]
-    now = dt.datetime.now(dt.UTC)
     with ctx.sessions.begin() as session:
         host = session.scalar(select(Host).where(Host.machine_id == body.machine_id))
-        if host is None:
-            host = Host(
-                id=str(uuid.uuid4()),
-                machine_id=body.machine_id,
-                hostname=body.hostname,
-                site_id=site_id,
-                state="new",
-                state_changed_at=now,
-                enrolled_at=now,
-                last_seq=0,
-                reports_total=0,
-            )
-            session.add(host)
-            session.flush()
-            kind, message = "host.enrolled", f"Máy {body.hostname} đăng ký tại {site_cfg.name} / enrolled"
+        if host is not None and host.site_id != site_id:
+            _record_takeover_refused(session, host, site_cfg.code, site_id, client, body.hostname)
+            enrolled = None
         else:
-            session.execute(
-                update(Token)
-                .where(Token.host_id == host.id, Token.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-            host.hostname, host.site_id = body.hostname, site_id
-            kind, message = (
-                "host.reenrolled",
-                f"Máy {body.hostname} đăng ký lại tại {site_cfg.name} / re-enrolled",
-            )
-        record_event(
-            session,
-            kind=kind,
-            subject_type="host",
-            subject_id=host.id,
-            site_id=site_id,
-            actor=f"enroll:{client}",
-            message=message,
+            enrolled = _enroll_in_site(session, host, body, site_cfg.code, site_cfg.name, site_id, client)
+    if enrolled is None:  # the events are committed; now refuse
+        refused[("enroll", "other_site")] += 1
+        raise ProblemError(
+            409,
+            "host-in-other-site",
+            "Machine enrolled in another site",
+            "this machine is enrolled in another site; an administrator must remove it there first "
+            "(DELETE /api/v1/hosts/{id}) before it can enroll with this site's key",
         )
-        token = create_token(
-            session, role="agent", name=f"agent {body.hostname}", site_code=site_cfg.code, host_id=host.id
-        )
-        last_seq = host.last_seq
-        agent_id = host.id
+    agent_id, token, last_seq = enrolled
     ctx.tokens.clear()  # the old token of a re-enrolled host stops working now
     return EnrollResponse(
         agent_id=agent_id,
-        token=token.token,
+        token=token,
         site=site_cfg.code,
         last_seq=last_seq,
         settings=agent_settings(ctx.config, ctx.tree[site_cfg.code]),
     )
+
+
+def _enroll_in_site(
+    session: Session,
+    host: Host | None,
+    body: EnrollRequest,
+    code: str,
+    site_name: str,
+    site_id: int,
+    client: str,
+) -> tuple[str, str, int]:
+    """Create the host, or rotate the token of the site's own host; (agent id, token, last seq)."""
+    now = dt.datetime.now(dt.UTC)
+    if host is None:
+        host = Host(
+            id=str(uuid.uuid4()),
+            machine_id=body.machine_id,
+            hostname=body.hostname,
+            site_id=site_id,
+            state="new",
+            state_changed_at=now,
+            enrolled_at=now,
+            last_seq=0,
+            reports_total=0,
+        )
+        session.add(host)
+        session.flush()
+        kind, message = "host.enrolled", f"Máy {body.hostname} đăng ký tại {site_name} / enrolled"
+    else:
+        session.execute(
+            update(Token).where(Token.host_id == host.id, Token.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        host.hostname = body.hostname
+        kind, message = "host.reenrolled", f"Máy {body.hostname} đăng ký lại tại {site_name} / re-enrolled"
+    record_event(
+        session,
+        kind=kind,
+        subject_type="host",
+        subject_id=host.id,
+        site_id=site_id,
+        actor=f"enroll:{client}",
+        message=message,
+    )
+    token = create_token(
+        session, role="agent", name=f"agent {body.hostname}", site_code=code, host_id=host.id
+    )
+    return host.id, token.token, host.last_seq
+
+
+def _record_failed_key(ctx: AppContext, client: str, machine_id: str) -> None:
+    """A try with a key of no site: a province-wide event (admins and operators see it)."""
+    with ctx.sessions.begin() as session:
+        record_event(
+            session,
+            kind="enroll.failed",
+            subject_type="host",
+            subject_id=machine_id[:64],
+            site_id=None,
+            actor=f"enroll:{client}",
+            message=f"Đăng ký với khóa sai từ {client} / enrollment tried with an invalid key",
+        )
+
+
+def _record_takeover_refused(
+    session: Session, host: Host, code: str, site_id: int, client: str, hostname: str
+) -> None:
+    """A refused takeover, recorded for the officers of both sites (the host's and the key's)."""
+    message = (
+        f"Từ chối: khóa đăng ký của {code} (từ {client}, tên {hostname!r}) nhắm vào máy {host.hostname} "
+        "đang thuộc site khác / refused: another site's enrollment key claimed this machine"
+    )
+    for sid in (host.site_id, site_id):
+        record_event(
+            session,
+            kind="enroll.conflict",
+            subject_type="host",
+            subject_id=host.id,
+            site_id=sid,
+            actor=f"enroll:{client}",
+            message=message[:1000],
+        )
 
 
 @router.post(
@@ -142,12 +214,7 @@ async def _ingest(
     limits = ctx.config.ingest
     allowed, wait = ctx.ingest_limiter.allow(principal.host_id)
     if not allowed:
-        raise ProblemError(
-            429,
-            "rate-limited",
-            "Too many requests",
-            f"this agent is over its request rate; retry in {wait:.1f} s",
-        )
+        raise rate_limited("this agent is over its request rate", wait)
     media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
     if media != "application/json":
         raise ProblemError(
@@ -202,6 +269,8 @@ async def _ingest(
     if ok is None:
         problem = reply["problem"]
         telemetry.ingest_reports["refused"] += reply.get("refused", 0)
+        if reply.get("clock"):
+            telemetry.clock_refused[site_code] += reply.get("refused", 0)
         raise ProblemError(
             problem["status"], problem["slug"], problem["title"], problem["detail"], **problem["extra"]
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import AppContext, Ctx
-from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.problems import ProblemError, problem_responses, rate_limited
 from canhgac_api.schemas.compliance import (
     Counts,
     FindingList,
@@ -122,10 +122,16 @@ def _scan(ctx: AppContext, body: ScanRequest, principal: Principal) -> dict[str,
     "/api/v1/scans",
     status_code=201,
     response_model=ScanSummary,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 429),
     summary="Run a compliance scan of a site's subtree now (admin, auditor)",
 )
 async def start_scan(body: ScanRequest, principal: Scanner, ctx: Ctx) -> dict[str, Any]:
+    allowed, wait = ctx.scan_limiter.allow(principal.token_id)
+    if not allowed:
+        ctx.telemetry.refused[("scan", "rate_limited")] += 1
+        raise rate_limited(
+            f"more than {ctx.config.compliance.max_scans_per_hour} scans in an hour with this token", wait
+        )
     return await asyncio.to_thread(_scan, ctx, body, principal)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from canhgac_api import __version__
 from canhgac_api.context import Ctx
+from canhgac_api.problems import problem_responses
 from canhgac_api.schemas.api import Health
 from canhgac_collector.outputs.prometheus import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
 from canhgac_collector.storage.db import is_up_to_date
@@ -28,7 +29,12 @@ def health(ctx: Ctx) -> Health:
     return Health(status=status, database=database, schema_current=current, version=__version__)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (from memory, no I/O)")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses=problem_responses(401),
+    summary="Prometheus metrics (from memory, no I/O): metrics.bearer_token, or a client on this machine",
+)
 def metrics(ctx: Ctx) -> Response:
     # A sync route: FastAPI runs it in its thread pool, so a big render never stalls the event loop.
     return Response(ctx.telemetry.render(), media_type=PROMETHEUS_CONTENT_TYPE)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from canhgac_api.auth import Reader, scoped, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
+from canhgac_collector.storage.events import record_event
 from canhgac_collector.storage.models import Host, Site
 
+log = logging.getLogger("canhgac.api")
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def _summary(host: Host, site: Site) -> dict[str, object]:
@@ -72,11 +77,15 @@ def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
     if row is None:  # out of scope looks exactly like absent: no probing other communes' hosts
         raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r} within your scope")
     host, site = row
-    latest: dict[str, Any] = orjson.loads(host.latest_report) if host.latest_report else {}
+    try:
+        latest: dict[str, Any] = orjson.loads(host.latest_report) if host.latest_report else {}
+    except orjson.JSONDecodeError:  # stored before the schema bounded every number: show the rest
+        log.warning("host_id=%s: its stored latest report cannot be read; shown without it", host.id)
+        latest = {}
     return HostDetail.model_validate(
         {
             **_summary(host, site),
-            "machine_id": host.machine_id,
+            "machine_id": host.machine_id if principal.role == "admin" else None,
             "enrolled_at": host.enrolled_at,
             "last_collected_at": host.last_collected_at,
             "identity": latest.get("host"),
@@ -88,3 +97,32 @@ def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
             "errors": latest.get("errors"),
         }
     )
+
+
+@router.delete(
+    "/{host_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+    summary="Remove a host with its reports and tokens (admin): a PC that moved to another site, "
+    "or was retired, then enrolls afresh",
+)
+def delete_host(host_id: str, principal: Admin, ctx: Ctx) -> Response:
+    with ctx.sessions.begin() as session:
+        host = session.get(Host, host_id)
+        if host is None:
+            raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r}")
+        record_event(
+            session,
+            kind="host.removed",
+            subject_type="host",
+            subject_id=host.id,
+            site_id=host.site_id,
+            actor=principal.token_id,
+            message=f"Xoá máy {host.hostname} / host removed",
+        )
+        session.delete(host)
+    ctx.tokens.clear()  # its agent token stops working now
+    ctx.telemetry.forget_host(host_id)
+    log.info("host removed host_id=%s by=%s", host_id, principal.token_id)
+    return Response(status_code=204)

@@ -82,7 +82,9 @@ class HostList(BaseModel):
 
 
 class HostDetail(HostSummary):
-    machine_id: str
+    machine_id: str | None = Field(
+        None, description="the machine's identity, which enrollment is bound to: shown to admins only"
+    )
     enrolled_at: dt.datetime
     last_collected_at: dt.datetime | None
     identity: dict[str, Any] | None

@@ -134,7 +134,7 @@ def _span_checked(info: FieldInfo) -> bool:
 
 
 def _span_checker(names: tuple[str, ...]) -> Any:
-    def __post_init__(self: Any) -> None:  # noqa: N807 (msgspec's hook name)
+    def __post_init__(self: Any) -> None:
         for name in names:
             value = getattr(self, name)
             if value is not None:

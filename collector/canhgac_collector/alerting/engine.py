@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,6 +99,8 @@ class AlertEngine:
     site_ids: dict[str, int]
     signer: LinkSigner
     _am_sent: dict[int, dt.datetime] = field(default_factory=dict)
+    # failures confined to one host/device/interface/condition during evaluation, by stage
+    confined: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.cfg = self.config.alerting
@@ -120,24 +123,20 @@ class AlertEngine:
         now = now or dt.datetime.now(dt.UTC)
         res = EvalResult()
         with self.sessions.begin() as session:
-            conditions = collect_conditions(session, self.cfg, self.book, self.tree, self.site_codes, now)
+            conditions = collect_conditions(
+                session, self.cfg, self.book, self.tree, self.site_codes, now, self.confined
+            )
             res.conditions = len(conditions)
             open_alerts = {a.key: a for a in session.scalars(select(Alert).where(Alert.state.in_(OPEN)))}
             windows = self.windows + maintenance.from_store(session)
             for c in conditions:
                 if c.site_code not in self.site_ids:
                     continue
-                alert = open_alerts.pop(c.key, None)
-                if alert is None:
-                    alert = self._open(session, c, now)
-                    res.opened += 1
-                else:
-                    self._update(session, alert, c, now)
-                s = self.book.get(c.rule, c.site_code)
-                if alert.state == "pending" and (now - alert.started_at).total_seconds() >= s.for_s:
-                    alert.firing_at = now
-                    transition(session, alert, "firing", now, "điều kiện kéo dài / condition held")
-                    res.fired += 1
+                try:
+                    self._apply(session, c, open_alerts, now, res)
+                except Exception:  # one odd condition never stops the others
+                    self.confined["condition"] += 1
+                    log.exception("alert evaluation skipped condition %s", c.key)
             for alert in open_alerts.values():  # conditions no longer true
                 if self._clear(session, alert, now):
                     res.resolved += 1
@@ -147,6 +146,22 @@ class AlertEngine:
                 res.notifications += self._route(session, alert, windows, now, res)
             res.notifications += self._forward(session, now)
         return res
+
+    def _apply(
+        self, session: Session, c: Condition, open_alerts: dict[str, Alert], now: dt.datetime, res: EvalResult
+    ) -> None:
+        """Open or update the alert of one condition; pending → firing once it held its `for` time."""
+        alert = open_alerts.pop(c.key, None)
+        if alert is None:
+            alert = self._open(session, c, now)
+            res.opened += 1
+        else:
+            self._update(session, alert, c, now)
+        s = self.book.get(c.rule, c.site_code)
+        if alert.state == "pending" and (now - alert.started_at).total_seconds() >= s.for_s:
+            alert.firing_at = now
+            transition(session, alert, "firing", now, "điều kiện kéo dài / condition held")
+            res.fired += 1
 
     def _open(self, session: Session, c: Condition, now: dt.datetime) -> Alert:
         s = self.book.get(c.rule, c.site_code)

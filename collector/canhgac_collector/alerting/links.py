@@ -106,7 +106,8 @@ class LinkSigner:
         if len(parts) != 5 or parts[0] != "v1":
             raise LinkError("invalid", "not an acknowledge link token")
         payload, mac = ".".join(parts[:4]), parts[4]
-        if not hmac.compare_digest(self._mac(payload), mac):
+        # bytes: compare_digest refuses str with non-ASCII characters (a forged link may hold any)
+        if not hmac.compare_digest(self._mac(payload).encode(), mac.encode("utf-8", "replace")):
             raise LinkError("invalid", "the link's signature does not match (altered or from elsewhere)")
         try:
             alert_id, expires = int(parts[1]), int(parts[2])

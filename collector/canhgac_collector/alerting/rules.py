@@ -9,6 +9,8 @@ and none of them raises its own.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session
 from canhgac_collector.alerting.settings import AlertingConfig, RuleOverride, check_site_references
 from canhgac_collector.sitetree import SiteNode
 from canhgac_collector.storage.models import Device, DeviceInterface, DeviceNeighbor, Event, Host
+
+log = logging.getLogger("canhgac.alerting")
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,12 @@ def collect_conditions(
     tree: dict[str, SiteNode],
     site_codes: dict[int, str],
     now: dt.datetime,
+    confined: Counter[str] | None = None,
 ) -> list[Condition]:
-    """Every condition true now, across all rules (grouped by root cause)."""
+    """Every condition true now, across all rules (grouped by root cause). A host, device, interface or
+    event whose stored data cannot be read is skipped alone (logged, counted in `confined` by stage):
+    one poisoned record never blinds alerting for the rest of the province."""
+    confined = confined if confined is not None else Counter()
     hosts = session.execute(
         select(Host.id, Host.hostname, Host.site_id, Host.state, Host.last_report_at, Host.latest_report)
     ).all()
@@ -211,20 +219,26 @@ def collect_conditions(
         site = site_codes.get(h.site_id)
         if site is None or site in covered or h.state not in ("up", "stale") or not h.latest_report:
             continue
-        report: dict[str, Any] = orjson.loads(h.latest_report)
-        out.extend(_host_metric_conditions(h.id, h.hostname, site, report, on, now))
+        try:
+            report: dict[str, Any] = orjson.loads(h.latest_report)
+            out.extend(_host_metric_conditions(h.id, h.hostname, site, report, on, now))
+        except Exception:
+            _confine(confined, "host", h.id)
     # devices: temperature; interfaces: link down, errors, utilisation
     dev_by_id = {d.id: d for d in devices}
     for d in devices:
         site = site_codes.get(d.site_id)
         if site is None or d.state != "up":
             continue
-        s = on("temperature", site)
-        temps = (d.resources or {}).get("temperatures_c") or {}
-        values = list(temps.values()) if isinstance(temps, dict) else list(temps)
-        hot = max((float(t) for t in values if isinstance(t, int | float)), default=None)
-        if s and hot is not None and hot >= s.threshold:
-            out.append(Condition("temperature", "device", d.name, d.name, site, now, hot, s.threshold))
+        try:
+            s = on("temperature", site)
+            temps = (d.resources or {}).get("temperatures_c") or {}
+            values = list(temps.values()) if isinstance(temps, dict) else list(temps)
+            hot = max((float(t) for t in values if isinstance(t, int | float)), default=None)
+            if s and hot is not None and hot >= s.threshold:
+                out.append(Condition("temperature", "device", d.name, d.name, site, now, hot, s.threshold))
+        except Exception:
+            _confine(confined, "device", d.name)
     linked = {
         (dev, idx)
         for dev, idx in session.execute(select(DeviceNeighbor.device_id, DeviceNeighbor.local_if_index))
@@ -247,32 +261,10 @@ def collect_conditions(
         owner = dev_by_id.get(itf.device_id)
         if owner is None or owner.state != "up" or owner.site_id not in site_codes:
             continue
-        site = site_codes[owner.site_id]
-        name = f"{owner.name} {itf.if_name or itf.if_descr or itf.if_index}"
-        sid = f"{owner.name}/{itf.if_index}"
-        # A "link" is a port with a neighbour (LLDP/CDP) or a description: access ports going down when
-        # a PC is switched off are not news.
-        is_link = (itf.device_id, itf.if_index) in linked or bool(itf.if_alias)
-        if (
-            is_link
-            and itf.admin_status == "up"
-            and itf.oper_status in ("down", "lowerLayerDown")
-            and on("link_down", site)
-        ):
-            out.append(
-                Condition("link_down", "interface", sid, name, site, now, data={"alias": itf.if_alias})
-            )
-        s = on("interface_errors", site)
-        errs = (itf.in_errors_ps or 0.0) + (itf.out_errors_ps or 0.0)
-        if s and errs >= s.threshold and errs > 0:
-            out.append(Condition("interface_errors", "interface", sid, name, site, now, errs, s.threshold))
-        s = on("interface_utilisation", site)
-        if s and itf.utilisation is not None and itf.utilisation >= s.threshold:
-            out.append(
-                Condition(
-                    "interface_utilisation", "interface", sid, name, site, now, itf.utilisation, s.threshold
-                )
-            )
+        try:
+            out.extend(_interface_conditions(itf, owner.name, site_codes[owner.site_id], linked, on, now))
+        except Exception:
+            _confine(confined, "interface", f"{owner.name}/{itf.if_index}")
     # event rules: an event of the kind within the hold time (threshold seconds) keeps the alert
     longest = max(book.get(r, None).threshold for r in EVENT_RULES)
     events = session.scalars(
@@ -299,6 +291,46 @@ def collect_conditions(
                     )
                 )
     return _dedupe(out)
+
+
+def _interface_conditions(
+    itf: DeviceInterface,
+    device: str,
+    site: str,
+    linked: set[tuple[int, int]],
+    on: Any,
+    now: dt.datetime,
+) -> list[Condition]:
+    out: list[Condition] = []
+    name = f"{device} {itf.if_name or itf.if_descr or itf.if_index}"
+    sid = f"{device}/{itf.if_index}"
+    # A "link" is a port with a neighbour (LLDP/CDP) or a description: access ports going down when a PC
+    # is switched off are not news.
+    is_link = (itf.device_id, itf.if_index) in linked or bool(itf.if_alias)
+    if (
+        is_link
+        and itf.admin_status == "up"
+        and itf.oper_status in ("down", "lowerLayerDown")
+        and on("link_down", site)
+    ):
+        out.append(Condition("link_down", "interface", sid, name, site, now, data={"alias": itf.if_alias}))
+    s = on("interface_errors", site)
+    errs = (itf.in_errors_ps or 0.0) + (itf.out_errors_ps or 0.0)
+    if s and errs >= s.threshold and errs > 0:
+        out.append(Condition("interface_errors", "interface", sid, name, site, now, errs, s.threshold))
+    s = on("interface_utilisation", site)
+    if s and itf.utilisation is not None and itf.utilisation >= s.threshold:
+        out.append(
+            Condition(
+                "interface_utilisation", "interface", sid, name, site, now, itf.utilisation, s.threshold
+            )
+        )
+    return out
+
+
+def _confine(confined: Counter[str], stage: str, subject: str) -> None:
+    confined[stage] += 1
+    log.exception("alert evaluation skipped %s %s: its stored data cannot be read", stage, subject)
 
 
 def _dedupe(conditions: list[Condition]) -> list[Condition]:

@@ -97,6 +97,10 @@ class AlertService:
 
     # -- metrics (registered on the telemetry registry by the app) ----------------------------------
 
+    def metric_skipped(self) -> Iterator[tuple[tuple[str, ...], float]]:
+        for stage, n in sorted(self.engine.confined.items()):
+            yield (stage,), n
+
     def metric_alerts(self) -> Iterator[tuple[tuple[str, ...], float]]:
         for (site, state, sev), n in sorted(self.alerts_by_state.items()):
             yield (site, state, sev), float(n)
@@ -119,6 +123,14 @@ class AlertService:
             "Open alerts by site, state and severity.",
             ("site", "state", "severity"),
             self.metric_alerts,
+        )
+        dynamic(
+            "canhgac_alert_evaluation_skipped_total",
+            "counter",
+            "Hosts, devices, interfaces or conditions skipped by alert evaluation because their stored "
+            "data could not be read (the rest were evaluated), by stage.",
+            ("stage",),
+            self.metric_skipped,
         )
         dynamic(
             "canhgac_alert_channel_up",
