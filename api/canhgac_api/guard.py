@@ -30,7 +30,11 @@ METRICS_PATH = "/metrics"
 class BodyTooLarge(ProblemError):
     def __init__(self, limit: int) -> None:
         super().__init__(
-            413, "body-too-large", "Request body too large", f"the body exceeds the limit of {limit} bytes"
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body exceeds the limit of {limit} bytes",
+            headers={"Connection": "close"},  # the rest of the body is never read: drop the connection
         )
 
 

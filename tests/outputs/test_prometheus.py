@@ -84,7 +84,7 @@ def test_exposition_of_fed_state_passes_promtool_and_parses_back() -> None:
     host = (("host", "pc-01"), ("host_id", "agent-1"), ("site", "HT-CAMXUYEN"))
     assert report.metrics.cpu is not None
     assert samples[("canhgac_host_cpu_usage_ratio", host)] == pytest.approx(report.metrics.cpu.percent / 100)
-    assert samples[("canhgac_host_up", host)] == 1  # received now (collected 2026-11-22: a spooled report)
+    assert samples[("canhgac_host_up", host)] == 1  # received now (collected days ago: a spooled report)
     itf = (("device", "sw-01"), ("ifname", HOSTILE), ("site", "HT-TTDL"))
     assert samples[("canhgac_interface_in_bytes_per_second", itf)] == 1_000_000  # bits → bytes
     assert samples[("canhgac_interface_oper_up", itf)] == 1
