@@ -16,7 +16,6 @@ from canhgac_collector.inputs.snmp.results import (  # re-exported for the tests
     Neighbor,
     SystemInfo,
 )
-from canhgac_collector.storage.db import make_engine, session_factory
 from canhgac_collector.storage.devices import DeviceSink, make_device_sink
 from tests.api.conftest import Api
 
@@ -60,7 +59,7 @@ def make_device_api(make_api: Callable[..., Api], tmp_path: Path, **overrides: A
 
 
 def sink(api: Api) -> DeviceSink:
-    return make_device_sink(session_factory(make_engine(api.config.database_url)))
+    return make_device_sink(api.sessions)
 
 
 def ports(n: int) -> list[InterfaceSample]:
