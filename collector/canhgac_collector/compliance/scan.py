@@ -33,7 +33,8 @@ from canhgac_collector.storage.events import record_event
 from canhgac_collector.storage.models import Device, Finding, Scan, Site
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
-from canhgac_rules.loader import LoadedPack, LoadedRule, load_default_packs
+from canhgac_rules.loader import LoadedPack, LoadedRule
+from canhgac_rules.validate import load_default_packs
 
 log = logging.getLogger("canhgac.compliance")
 
