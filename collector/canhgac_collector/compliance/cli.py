@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from canhgac_collector.compliance.scan import ScanInputError, report_bytes, run_site_scan
+from canhgac_collector.compliance.scan import ScanInputError, run_site_scan
 from canhgac_collector.compliance.scheduler import scan_options
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
 from canhgac_collector.storage.secrets import SecretBox, SecretsError
 from canhgac_rules.loader import LoadedPack
-
-STEM = "canhgac-audit"  # the offline auditor's report file names
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ def audit_site(
     """Scan `site`'s subtree from the store at `level` (default: declared), store it, write reports.
 
     Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
-    from canhgac_rules.report import sha256_file, write_reports
+    from canhgac_rules.report import write_reports
 
     engine = make_engine(config.database_url)
     try:
@@ -61,14 +59,5 @@ def audit_site(
             scan_id = scan.id
     finally:
         engine.dispose()
-    # The JSON file is written here with the exact bytes the scan's report_sha256 hashes; the other
-    # formats by the offline auditor's writers; SHA256SUMS then lists them all in the order asked.
-    others = write_reports(report, out_dir, [f for f in formats if f != "json"])[:-1]
-    written: dict[str, Path] = {path.suffix.lstrip("."): path for path in others}
-    if "json" in formats:
-        written["json"] = out_dir / f"{STEM}.json"
-        written["json"].write_bytes(report_bytes(report))
-    files = [written[f] for f in formats]
-    sums = out_dir / "SHA256SUMS"
-    sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files), encoding="utf-8")
-    return AuditOutcome(scan_id=scan_id, report=report, files=[*files, sums])
+    # The offline auditor's writers: its JSON file has exactly the bytes the scan's report_sha256 hashes.
+    return AuditOutcome(scan_id=scan_id, report=report, files=write_reports(report, out_dir, formats))
