@@ -368,10 +368,12 @@ def poll(
 
 
 # Compliance: `canhgac rules check|list|schema` and `canhgac audit` (heavy imports inside the commands).
-from canhgac_rules.cli import audit, rules_app  # noqa: E402
+# The rules library's `audit` command runs `--site CODE` through the server's handler (store, stored scan).
+from canhgac_collector.compliance.cli import audit_online  # noqa: E402
+from canhgac_rules.cli import audit_command, rules_app  # noqa: E402
 
 app.add_typer(rules_app, name="rules")
-app.command()(audit)
+app.command("audit")(audit_command(online=audit_online))
 
 # Alerts (issue 6): `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py).
 from canhgac_collector.alerting.cli import alerts_app  # noqa: E402
