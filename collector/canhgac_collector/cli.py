@@ -359,15 +359,24 @@ def poll(
 
 
 # Compliance: `canhgac rules check|list|schema` and `canhgac audit` (heavy imports inside the commands).
-from canhgac_rules.cli import audit, rules_app  # noqa: E402
+# The rules library's `audit` command runs `--site CODE` through the server's handler (store, stored scan).
+from canhgac_collector.compliance.cli import audit_online  # noqa: E402
+from canhgac_rules.cli import audit_command, rules_app  # noqa: E402
 
 app.add_typer(rules_app, name="rules")
-app.command()(audit)
+app.command("audit")(audit_command(online=audit_online))
 
-# Alerts (issue 6): `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py).
-from canhgac_collector.alerting.cli import alerts_app  # noqa: E402
 
-app.add_typer(alerts_app, name="alerts")
+def _store_sessions(config: Path | None) -> sessionmaker[Session]:
+    """Sessions on the store of the server config at `config`, for commands defined in other modules."""
+    return _open_sessions(_load(config))
+
+
+# Alerts: `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py), opening the
+# store the way every command here does.
+from canhgac_collector.alerting.cli import make_alerts_app  # noqa: E402
+
+app.add_typer(make_alerts_app(_store_sessions), name="alerts")
 
 
 def main() -> None:

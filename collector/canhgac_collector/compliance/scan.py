@@ -2,9 +2,9 @@
 previous scan of the same site and level, and raise a `compliance.drift` event per rule × target that
 went from pass to fail.
 
-The JSON report built here has the offline report's shape (`scan`, `summary`, `findings`,
-`manual_review`, `diff`); its SHA-256 (as `canhgac_rules.report.write_json` writes it) is recorded on
-the scan, so a report file handed to an inspector can be matched to the scan history.
+The JSON report is built by the offline auditor's builder (`canhgac_rules.report.report_document`, with
+the server's `scan` section); the SHA-256 of its file bytes (`canhgac_rules.report.report_bytes`) is
+recorded on the scan, so a report file handed to an inspector can be matched to the scan history.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import orjson
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,9 @@ from canhgac_collector.storage.events import record_event
 from canhgac_collector.storage.models import Device, Finding, Scan, Site
 from canhgac_collector.storage.secrets import SecretBox
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
-from canhgac_rules.loader import LoadedPack, LoadedRule, load_default_packs
+from canhgac_rules.loader import LoadedPack, LoadedRule
+from canhgac_rules.report import finding_docs, report_bytes, report_document, tool_version
+from canhgac_rules.validate import load_default_packs
 
 log = logging.getLogger("canhgac.compliance")
 
@@ -132,21 +133,6 @@ def _merge(results: list[ScanResult], packs: list[LoadedPack], level: int) -> Sc
     return merged
 
 
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("canhgac")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def report_bytes(report: dict[str, Any]) -> bytes:
-    """The JSON report file's bytes (UTF-8, 2-space indent): what `Scan.report_sha256` hashes and what
-    `audit_site` writes. orjson: the stdlib's indenting encoder took ~45 % of a 25k-finding scan."""
-    return orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str)
-
-
 def run_site_scan(
     session: Session,
     site_code: str,
@@ -197,12 +183,7 @@ def run_site_scan(
         .order_by(Scan.id.desc())
         .limit(1)
     )
-    findings = []
-    for f in result.findings:
-        doc = f.to_json()
-        doc["hostname"] = f.target.hostname
-        doc["role"] = f.target.role
-        findings.append(doc)
+    findings = finding_docs(result)
     diff: dict[str, Any] | None = None
     if previous is not None:
         before = [
@@ -270,13 +251,7 @@ def run_site_scan(
                 for doc in findings
             ],
         )
-    report = {
-        "scan": scan_meta(scan, scope.code, scope.name, scope.declared_level, result.rules, len(findings)),
-        "summary": scores,
-        "findings": findings,
-        "manual_review": scan.manual_review,
-        "diff": diff,
-    }
+    report = scan_report(scan, scope, result, findings, diff)
     scan.report_sha256 = hashlib.sha256(report_bytes(report)).hexdigest()
     if diff is not None:
         _drift_events(session, scan, scope, diff, findings)
@@ -292,6 +267,19 @@ def run_site_scan(
         scan.score,
     )
     return scan, report
+
+
+def scan_report(
+    scan: Scan,
+    scope: StoreScope,
+    result: ScanResult,
+    findings: list[dict[str, Any]],
+    diff: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The stored scan's JSON report: the offline auditor's document (`report_document`) with the
+    server's `scan` section; `findings` are `finding_docs(result)`."""
+    meta = scan_meta(scan, scope.code, scope.name, scope.declared_level, result.rules, len(findings))
+    return report_document(meta, scan.summary, findings, scan.manual_review, diff)
 
 
 def scan_meta(

@@ -1,9 +1,9 @@
 """Engine targets from the state store, for a site subtree.
 
-- host targets: each agent's newest security facts plus its identity (the offline auditor's shape;
-  built by `canhgac_rules.online.store_targets`, shared with `canhgac audit --site`);
-- device-config targets: one per device; no running configs are pulled yet, so each is an `error`
-  target "no config available" (never a silent pass);
+- host targets: each agent's newest security facts plus its identity from its latest report (the shape
+  the offline auditor reads from `canhgac-agent once --json` outputs);
+- device-config targets: one per device; running configs are not pulled from devices (yet), so each is
+  an `error` target "no config available" (never a silent pass), its platform taken from the vendor;
 - `snmp` device targets: what the poller stored (system group, IF-MIB, resources) plus the answer of an
   optional active probe of the vendor-default communities;
 - one `site` target: inventory and topology (roles, LLDP links between known devices, redundancy,
@@ -32,8 +32,8 @@ from canhgac_collector.storage.models import (
     Site,
 )
 from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_rules.configs import PLATFORMS
 from canhgac_rules.engine import Target
-from canhgac_rules.online import SiteScope, store_targets
 
 DEFAULT_COMMUNITIES = ("public", "private")
 # IF-MIB ifType values of physical Ethernet ports (ethernetCsmacd, iso88023Csmacd, fastEther,
@@ -48,6 +48,10 @@ VENDOR_PLATFORM = {
 }
 ROLE_TIERS = ("core", "firewall", "router", "distribution", "access", "other")
 NEVER_POLLED = "chưa thăm dò SNMP thành công / never polled successfully over SNMP"
+NO_CONFIG = (
+    "không có cấu hình / no config available: running configs are not pulled from devices yet "
+    "(audit saved configs with --offline --configs DIR)"
+)
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,6 @@ class StoreScope:
     name: str
     path: str
     declared_level: int | None
-
-    @property
-    def rules_scope(self) -> SiteScope:
-        return SiteScope(code=self.code, name=self.name, path=self.path, declared_level=self.declared_level)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -110,6 +110,64 @@ def _host_macs(report: dict[str, Any]) -> set[str]:
     return macs
 
 
+def _identity(latest_report: bytes | None) -> dict[str, Any] | None:
+    """The `host` section (identity: hostname, os…) of an agent's latest report, if it has one."""
+    host = _host_identity(latest_report).get("host")
+    return host if isinstance(host, dict) else None
+
+
+def store_targets(session: Session, scope: StoreScope) -> list[Target]:
+    """Hosts and devices of the site subtree as audit targets (hosts first, by name); a device is an
+    `error` target "no config available", with no platform yet."""
+    in_subtree = Site.path.startswith(scope.path, autoescape=True)
+    targets: list[Target] = []
+    hosts = session.execute(
+        select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
+    )
+    for host, site_code in hosts:
+        identity = _identity(host.latest_report)
+        source = f"store:{site_code}/host/{host.id}"
+        if not host.security:
+            reason = "chưa nhận dữ liệu bảo mật / no security facts received yet from this agent (hourly)"
+            targets.append(Target(name=host.hostname, kind="host", facts=None, source=source, error=reason))
+            continue
+        facts = dict(host.security)
+        if identity is not None:
+            facts["host"] = identity
+        os_info = (identity or {}).get("os") or {}
+        targets.append(
+            Target(
+                name=host.hostname,
+                kind="host",
+                facts=facts,
+                platform=str(facts.get("platform")) if facts.get("platform") else None,
+                os=os_info.get("distro_id") or (str(os_info.get("system", "")).lower() or None),
+                source=source,
+                hostname=host.hostname,
+            )
+        )
+    devices = session.execute(
+        select(Device, Site.code)
+        .join(Site, Device.site_id == Site.id)
+        .where(in_subtree)
+        .order_by(Device.name)
+    )
+    for device, site_code in devices:
+        targets.append(
+            Target(
+                name=device.name,
+                kind="device",
+                facts=None,
+                role=device.role,
+                source=f"store:{site_code}/device/{device.name}",
+                error=NO_CONFIG,
+                hostname=device.sys_name,
+                candidate_platforms=PLATFORMS,
+            )
+        )
+    return targets
+
+
 def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]:
     """Hosts (security facts + identity) and device-config targets (`error`: no config available), with
     the config platform set from the device's vendor where the device-config pack knows it."""
@@ -121,7 +179,7 @@ def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]
             .where(Site.path.startswith(scope.path, autoescape=True))
         ).all()
     )
-    for target in store_targets(session, scope.rules_scope):
+    for target in store_targets(session, scope):
         if target.kind == "device":
             platform = VENDOR_PLATFORM.get(vendors.get(target.name) or "")
             out.append(dataclasses.replace(target, platform=platform))
