@@ -52,9 +52,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from canhgac_collector.config import InfluxConfig
-    from canhgac_collector.inputs.snmp.results import DevicePoll, InterfaceSample
-    from canhgac_collector.outputs.influx import InfluxWriter, line, tag_set
-    from canhgac_collector.telemetry import device_lines
+    from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample
+    from canhgac_collector.metrics.history import InfluxWriter, line, tag_set
+    from canhgac_collector.metrics.telemetry import device_lines
 
     binary = shutil.which("victoria-metrics")
     if binary is None:

@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError
-from canhgac_collector.storage.models import Site, Token
-from canhgac_collector.storage.tokens import hash_secret
+from canhgac_collector.store.models import Site, Token
+from canhgac_collector.store.tokens import hash_secret
 
 CACHE_TTL_S = 30.0
 READERS = ("admin", "operator", "officer", "auditor")

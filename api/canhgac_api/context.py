@@ -10,14 +10,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from canhgac_api.auth import TokenCache
     from canhgac_api.ingest_worker import IngestClient
     from canhgac_api.ratelimit import RateLimiter
-    from canhgac_collector.storage.secrets import SecretBox
+    from canhgac_collector.server import Server
+    from canhgac_collector.store.secrets import SecretBox
 
 
 @dataclass
@@ -38,7 +39,8 @@ class AppContext:
     scan_limiter: RateLimiter  # on-demand scans per token
     site_codes: dict[int, str] = field(default_factory=dict)  # id → code
     settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
-    device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (storage/secrets.py)
+    device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (store/secrets.py)
+    server: Server | None = None  # the domain services (canhgac_collector.server)
 
 
 async def get_context(request: Request) -> AppContext:

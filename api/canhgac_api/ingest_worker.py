@@ -30,19 +30,12 @@ from typing import Any
 
 import orjson
 
-from canhgac_api.ingest import (
-    IngestJob,
-    IngestLimits,
-    IngestResult,
-    IngestStore,
-    Refusal,
-    decode_batch,
-    make_job,
-)
+from canhgac_api.ingest import decode_batch, make_job
 from canhgac_api.problems import ProblemError
+from canhgac_collector.hosts.ingest import IngestJob, IngestLimits, IngestResult, IngestStore, Refusal
 from canhgac_collector.logs import setup_logging
-from canhgac_collector.storage.db import make_engine
-from canhgac_collector.telemetry import Telemetry, host_lines, host_observation
+from canhgac_collector.metrics.telemetry import Telemetry, host_lines, host_observation
+from canhgac_collector.store.db import make_engine
 
 log = logging.getLogger("canhgac.ingest")
 

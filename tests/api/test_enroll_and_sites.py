@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from canhgac_collector.hoststate import evaluate_host_states
-from canhgac_collector.storage.db import make_engine, session_factory
-from canhgac_collector.storage.models import Host
+from canhgac_collector.hosts.states import evaluate_host_states
+from canhgac_collector.store.db import make_engine, session_factory
+from canhgac_collector.store.models import Host
 from tests.api.conftest import Api
 from tests.harness.reports import make_report
 

@@ -18,9 +18,9 @@ from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Host, Token
-from canhgac_collector.storage.tokens import create_token
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Host, Token
+from canhgac_collector.store.tokens import create_token
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 

@@ -21,7 +21,7 @@ from canhgac_api.schemas.alerts import AckIn, AlertList, AlertOut, AlertState, C
 from canhgac_collector.alerting.engine import AckError, acknowledge
 from canhgac_collector.alerting.links import LinkError
 from canhgac_collector.alerting.service import AlertService
-from canhgac_collector.storage.models import Alert, Site
+from canhgac_collector.store.models import Alert, Site
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 Id = Annotated[int, PathParam(ge=1, le=2**62)]  # beyond a 64-bit key: 422, not a database error

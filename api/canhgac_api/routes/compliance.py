@@ -29,15 +29,14 @@ from canhgac_api.schemas.compliance import (
 )
 from canhgac_collector.compliance.scan import (
     ScanInputError,
-    latest_scores,
     run_site_scan,
     scan_meta,
     store_scope,
 )
 from canhgac_collector.compliance.scheduler import scan_options
 from canhgac_collector.config import SITE_CODE_RE
-from canhgac_collector.storage.models import Finding, Scan, Site
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.store.models import Finding, Scan, Site
+from canhgac_collector.store.secrets import SecretBox, SecretsError
 
 router = APIRouter(tags=["compliance"])
 Scanner = Annotated[Principal, Depends(require("admin", "auditor"))]
@@ -81,13 +80,6 @@ def _visible_scan(session: Session, principal: Principal, scan_id: int) -> tuple
     return row[0], row[1]
 
 
-def publish_scores(ctx: AppContext) -> None:
-    """Refresh the newest score per (site, level) for /metrics (`canhgac_compliance_score_ratio`)."""
-    with ctx.sessions() as session:
-        scores = latest_scores(session)
-    ctx.telemetry.set_compliance_scores(scores)
-
-
 def _box(ctx: AppContext) -> SecretBox | None:
     if ctx.device_secrets is not None:
         return ctx.device_secrets
@@ -114,7 +106,8 @@ def _scan(ctx: AppContext, body: ScanRequest, principal: Principal) -> dict[str,
         site = session.get(Site, scan.site_id)
         assert site is not None
         summary = _summary(scan, site, _declared(session, site.code))
-    publish_scores(ctx)
+    if ctx.server is not None:
+        ctx.server.publish_scores()
     return summary
 
 

@@ -32,9 +32,9 @@ from canhgac_api.schemas.devices import (
     snmp_config,
 )
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig
-from canhgac_collector.storage.devices import device_fields, new_device
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import (
+from canhgac_collector.devices.store import device_fields, new_device
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import (
     ArpEntry,
     Device,
     DeviceInterface,
@@ -42,7 +42,7 @@ from canhgac_collector.storage.models import (
     MacLocation,
     Site,
 )
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.store.secrets import SecretBox, SecretsError
 
 log = logging.getLogger("canhgac.api.devices")
 

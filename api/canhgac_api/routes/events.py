@@ -11,7 +11,7 @@ from canhgac_api.auth import Reader
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
 from canhgac_api.schemas.api import EventList, EventOut
-from canhgac_collector.storage.models import Event, Site
+from canhgac_collector.store.models import Event, Site
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 

@@ -10,8 +10,8 @@ from canhgac_api import __version__
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
 from canhgac_api.schemas.api import Health
-from canhgac_collector.outputs.prometheus import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
-from canhgac_collector.storage.db import is_up_to_date
+from canhgac_collector.metrics.exposition import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
+from canhgac_collector.store.db import is_up_to_date
 
 router = APIRouter(tags=["health"])
 

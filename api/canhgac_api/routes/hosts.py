@@ -14,8 +14,8 @@ from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_pa
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Host, Site
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Host, Site
 
 log = logging.getLogger("canhgac.api")
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])

@@ -21,8 +21,8 @@ from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
 from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import ArpPair, Located, MacPort
-from canhgac_collector.storage.devices import UNKNOWN_VLAN
-from canhgac_collector.storage.models import ArpEntry, Device, DeviceNeighbor, MacLocation, Site
+from canhgac_collector.devices.store import UNKNOWN_VLAN
+from canhgac_collector.store.models import ArpEntry, Device, DeviceNeighbor, MacLocation, Site
 
 router = APIRouter(prefix="/api/v1/locate", tags=["devices"])
 

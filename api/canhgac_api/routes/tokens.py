@@ -14,8 +14,8 @@ from sqlalchemy import select
 from canhgac_api.auth import Principal, require
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
-from canhgac_collector.storage.models import Site, Token
-from canhgac_collector.storage.tokens import revoke_token
+from canhgac_collector.store.models import Site, Token
+from canhgac_collector.store.tokens import revoke_token
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 Admin = Annotated[Principal, Depends(require("admin"))]

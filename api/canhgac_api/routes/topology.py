@@ -19,7 +19,7 @@ from canhgac_api.problems import problem_responses
 from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
 from canhgac_collector.config import SITE_CODE_RE
-from canhgac_collector.storage.models import Device, DeviceNeighbor, Host, Site
+from canhgac_collector.store.models import Device, DeviceNeighbor, Host, Site
 
 router = APIRouter(prefix="/api/v1/topology", tags=["devices"])
 

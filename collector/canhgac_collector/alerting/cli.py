@@ -79,7 +79,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
         as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
     ) -> None:
         """List alerts, newest first."""
-        from canhgac_collector.storage.models import Alert, Site
+        from canhgac_collector.store.models import Alert, Site
 
         for s in state or []:
             if s not in STATES:
@@ -159,7 +159,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
         comment: str | None = None,
     ) -> None:
         """Add a maintenance window (one-off, weekly or dates)."""
-        from canhgac_collector.storage.models import Silence, Site
+        from canhgac_collector.store.models import Silence, Site
 
         try:
             w = MaintenanceWindow(
@@ -204,7 +204,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
         config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
     ) -> None:
         """List maintenance windows stored in the database (config windows are in server.yaml)."""
-        from canhgac_collector.storage.models import Silence, Site
+        from canhgac_collector.store.models import Silence, Site
 
         with open_sessions(config)() as session:
             rows = session.execute(
@@ -239,7 +239,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
     @silence_app.command("delete")
     def silence_delete(silence_id: int, config: ConfigOpt = None) -> None:
         """Delete a maintenance window."""
-        from canhgac_collector.storage.models import Silence
+        from canhgac_collector.store.models import Silence
 
         with open_sessions(config).begin() as session:
             s = session.get(Silence, silence_id)

@@ -27,8 +27,8 @@ from canhgac_collector.alerting.rules import Condition, RuleBook, collect_condit
 from canhgac_collector.alerting.settings import check_site_references
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Alert
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Alert
 
 log = logging.getLogger("canhgac.alerting")
 

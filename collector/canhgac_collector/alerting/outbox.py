@@ -21,8 +21,8 @@ from canhgac_collector.alerting.channels import smtp as smtp_channel
 from canhgac_collector.alerting.channels import telegram as telegram_channel
 from canhgac_collector.alerting.channels import webhook as webhook_channel
 from canhgac_collector.alerting.settings import AlertingConfig
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Notification
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Notification
 
 log = logging.getLogger("canhgac.alerting.outbox")
 

@@ -44,8 +44,8 @@ def audit_site(
     Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
     from canhgac_collector.compliance.scan import ScanInputError, run_site_scan
     from canhgac_collector.compliance.scheduler import scan_options
-    from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
-    from canhgac_collector.storage.secrets import SecretBox, SecretsError
+    from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory
+    from canhgac_collector.store.secrets import SecretBox, SecretsError
     from canhgac_rules.report import write_reports
 
     engine = make_engine(config.database_url)

@@ -28,9 +28,9 @@ from canhgac_collector.compliance.targets import (
     site_target,
     snmp_targets,
 )
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Device, Finding, Scan, Site
-from canhgac_collector.storage.secrets import SecretBox
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Device, Finding, Scan, Site
+from canhgac_collector.store.secrets import SecretBox
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
 from canhgac_rules.loader import LoadedPack, LoadedRule
 from canhgac_rules.report import finding_docs, report_bytes, report_document, tool_version
@@ -83,10 +83,10 @@ def probe_default_communities(
 ) -> dict[str, list[str]]:
     """Ask each (name, address, port) for sysObjectID with `public` and `private` (SNMPv2c, one try);
     returns name → the communities that got an answer. Only run with the auditor's consent (config)."""
-    from canhgac_collector.inputs.snmp.client import SnmpEngine
-    from canhgac_collector.inputs.snmp.errors import SnmpError
-    from canhgac_collector.inputs.snmp.types import Credentials
-    from canhgac_collector.inputs.snmp.types import Target as SnmpTarget
+    from canhgac_collector.devices.snmp.client import SnmpEngine
+    from canhgac_collector.devices.snmp.errors import SnmpError
+    from canhgac_collector.devices.snmp.types import Credentials
+    from canhgac_collector.devices.snmp.types import Target as SnmpTarget
 
     async def one(engine: SnmpEngine, address: str, port: int, community: str) -> bool:
         target = SnmpTarget(address, port, timeout_s=timeout_s, retries=0)

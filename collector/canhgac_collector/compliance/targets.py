@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canhgac_collector.storage.models import (
+from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
     DeviceNeighbor,
@@ -31,7 +31,7 @@ from canhgac_collector.storage.models import (
     MacLocation,
     Site,
 )
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.store.secrets import SecretBox, SecretsError
 from canhgac_rules.configs import PLATFORMS
 from canhgac_rules.engine import Target
 

@@ -268,7 +268,7 @@ def generate_province(
     site_list = list(sites) if sites else list(DEFAULT_SITES)
     dc_site = site_list[0]
     access_sites = site_list[1:] or [dc_site]
-    rng = random.Random(seed)  # noqa: S311 - simulated data, reproducible by seed
+    rng = random.Random(seed)
     n_core, n_dist, n_access = _plan(devices, ports, core, distribution)
     out_dir.mkdir(parents=True, exist_ok=True)
 
