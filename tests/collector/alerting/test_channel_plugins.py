@@ -59,6 +59,7 @@ def test_every_channel_has_a_config_model_a_sender_and_a_style(name: str) -> Non
     secrets = [f for f in plugin.config.model_fields if any(w in f for w in ("password", "token", "secret"))]
     for field in secrets:
         assert SecretStr in typing.get_args(plugin.config.model_fields[field].annotation), field
+    assert (Path(__file__).parent / "channels" / f"test_{name}.py").is_file()  # its test, named after it
 
 
 def test_channel_sections_of_the_alerting_config_are_the_channels_models() -> None:
