@@ -174,7 +174,7 @@ def channel_sections() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for plugin in CHANNELS.values():
         if plugin.many:
-            fields[plugin.section] = (list[plugin.config], [])  # type: ignore[name-defined]
+            fields[plugin.section] = (list[plugin.config], [])  # type: ignore[name-defined]  # known at run time
         else:
             fields[plugin.section] = (plugin.config, plugin.config())
     return fields

@@ -111,9 +111,10 @@ class ChannelPlugin(Generic[C]):
     feed: Feed[C] | None = None
 
     def configs(self, alerting: BaseModel) -> list[C]:
-        """This channel's config sections in the assembled `alerting` config."""
-        value = getattr(alerting, self.section)
-        items = value if self.many else [value]
+        """This channel's config sections in the assembled `alerting` config (none in a model without
+        the channel's section, such as `AlertingSettings` alone)."""
+        value = getattr(alerting, self.section, None)
+        items = (value or []) if self.many else [value]
         return [c for c in items if isinstance(c, self.config)]
 
     def endpoints(self, alerting: BaseModel) -> list[Endpoint[C]]:
