@@ -22,8 +22,6 @@ def _get_ssl_context() -> Any:
 
 
 MAX_REDIRECTS = 10  # as urllib
-
-
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 
 

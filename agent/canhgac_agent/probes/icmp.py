@@ -29,11 +29,7 @@ from canhgac_agent.probes.common import (
 from canhgac_agent.probes.tcp import TcpAttempts
 
 DEFAULT_ICMP_FALLBACK_PORT = 443
-
-
 ICMP_PAYLOAD = b"canhgac-probe-v1"  # 16 bytes, recognisable in a capture
-
-
 _ids = itertools.count(os.getpid())  # next() on a count is atomic under the GIL
 
 

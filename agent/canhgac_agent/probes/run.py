@@ -30,8 +30,6 @@ from canhgac_agent.probes.icmp import DEFAULT_ICMP_FALLBACK_PORT, plan_icmp, pro
 from canhgac_agent.probes.tcp import plan_tcp, probe_tcp
 
 MAX_COUNT = 100
-
-
 _KINDS = ("icmp", "tcp", "http", "dns")
 
 

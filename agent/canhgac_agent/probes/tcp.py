@@ -15,8 +15,6 @@ from canhgac_agent.probes.common import Attempts, Planned, describe, drive, reso
 
 # Windows reports these as WSA codes (10035, 10061), not as the C library's errno values.
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, getattr(errno, "WSAEWOULDBLOCK", -1)}
-
-
 _REFUSED = {errno.ECONNREFUSED, getattr(errno, "WSAECONNREFUSED", -1)}
 
 
