@@ -1,4 +1,4 @@
-"""The plugin registry: order kept, a duplicate name refused."""
+"""The plugin registry: order kept, a duplicate name refused; the agent's two registries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from canhgac_agent.collectors import COLLECTORS
+from canhgac_agent.facts import FACTS
 from canhgac_agent.plugins import registry
+from canhgac_api.schemas.report import SecurityFacts
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,8 @@ def test_empty_registry() -> None:
 
 def test_each_collector_is_registered_under_its_own_name() -> None:
     assert all(name == plugin.name for name, plugin in COLLECTORS.items())
+
+
+def test_each_fact_family_is_registered_under_its_own_name_in_report_order() -> None:
+    assert all(name == plugin.name for name, plugin in FACTS.items())
+    assert list(FACTS) == [field for field in SecurityFacts.model_fields if field != "platform"]
