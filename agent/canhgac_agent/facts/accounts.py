@@ -148,6 +148,7 @@ def read_lastlog(path: str, uids: Iterable[int | None]) -> dict[int, str | None]
 
 
 def read_linux(host: LinuxHost) -> list[dict[str, Any]]:
+    """`LocalAccount` dicts on Linux."""
     passwd = host.read("/etc/passwd")
     if passwd is None:
         raise RuntimeError("/etc/passwd is not readable")
@@ -214,6 +215,7 @@ def parse_local_users(users_json: Any, admins: list[str]) -> list[dict[str, Any]
 
 
 def read_windows(host: WindowsHost) -> list[dict[str, Any]]:
+    """`LocalAccount` dicts on Windows."""
     admins = parse_net_localgroup(host.command(["net", "localgroup", "Administrators"]))
     return parse_local_users(host.powershell("users"), admins)
 

@@ -50,6 +50,7 @@ def journal_storage(conf_texts: Iterable[str]) -> str | None:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`AuditLogging` on Linux."""
     procs = host.process_names()
     rule_files = [host.path("/etc/audit/audit.rules"), *host.glob("/etc/audit/rules.d/*.rules")]
     read = {f: read_text(f) for f in rule_files}
@@ -124,6 +125,7 @@ def parse_audit_bundle(audit: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`AuditLogging` on Windows."""
     return parse_audit_bundle(host.powershell("audit"))
 
 

@@ -54,6 +54,7 @@ def getty_autologin(text: str) -> str | None:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`Autologin` on Linux."""
     entries: list[dict[str, Any]] = []
     sources = (
         ("gdm", ("/etc/gdm3/custom.conf", "/etc/gdm3/daemon.conf", "/etc/gdm/custom.conf")),
@@ -89,6 +90,7 @@ def parse_winlogon(winlogon: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`Autologin` on Windows."""
     return parse_winlogon(host.powershell("winlogon"))
 
 

@@ -35,10 +35,12 @@ def parse_dconf_keyfiles(texts: Iterable[str]) -> dict[str, str]:
 
 
 def gvariant_bool(text: str | None) -> bool | None:
+    """A GVariant boolean's text as a bool, None when it is not one."""
     return {"true": True, "false": False}.get((text or "").strip().lower())
 
 
 def gvariant_uint(text: str | None) -> int | None:
+    """A GVariant integer's text (`uint32 300` or `300`) as a non-negative int, else None."""
     value = (text or "").strip()
     for prefix in ("uint32 ", "int32 ", "uint64 "):
         value = value.removeprefix(prefix)

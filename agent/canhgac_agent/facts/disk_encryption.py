@@ -72,6 +72,7 @@ def _crypt_backed(host: LinuxHost, name: str, depth: int = 0) -> bool:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`DiskEncryption` on Linux."""
     mounts_text = host.read("/proc/mounts")
     if mounts_text is None:
         raise RuntimeError("/proc/mounts is not readable")
@@ -128,6 +129,7 @@ def parse_bitlocker(volumes: Any, system_drive: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`DiskEncryption` on Windows."""
     volumes = host.powershell("bitlocker")
     return parse_bitlocker(volumes, host.powershell_value("systemdrive"))
 

@@ -36,6 +36,7 @@ def parse_resolv_conf(text: str) -> list[str]:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`DnsResolvers` on Linux."""
     resolv = host.read("/etc/resolv.conf")
     if resolv is None:
         raise RuntimeError("/etc/resolv.conf is missing or not readable")
@@ -90,6 +91,7 @@ def parse_dns_client(rows: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`DnsResolvers` on Windows."""
     return parse_dns_client(host.powershell("dns"))
 
 

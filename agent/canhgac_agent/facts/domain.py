@@ -35,6 +35,7 @@ def nsswitch_sources(text: str, database: str = "passwd") -> list[str]:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`DomainMembership` on Linux."""
     sssd_path = host.path("/etc/sssd/sssd.conf")
     sssd_text = read_text(sssd_path)
     parts = [sssd_text or ""] + [read_text(p) or "" for p in host.glob("/etc/sssd/conf.d/*.conf")]
@@ -71,6 +72,7 @@ def parse_computer_system(computer: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`DomainMembership` on Windows."""
     return parse_computer_system(host.powershell("computer"))
 
 

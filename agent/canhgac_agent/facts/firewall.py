@@ -111,6 +111,7 @@ def _permission_problem(result: CommandResult) -> bool:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`FirewallState` on Linux."""
     details: list[str] = []
     ufw_text = host.read("/etc/ufw/ufw.conf")
     ufw_enabled = parse_ufw_conf(ufw_text) if ufw_text is not None else None
@@ -228,6 +229,7 @@ def firewall_from_profiles(profiles: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`FirewallState` on Windows."""
     return firewall_from_profiles(
         parse_netsh_allprofiles(host.command(["netsh", "advfirewall", "show", "allprofiles"]))
     )

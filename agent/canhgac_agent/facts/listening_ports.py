@@ -12,10 +12,12 @@ from canhgac_agent.facts.windows import WindowsHost
 
 
 def read_linux(host: LinuxHost) -> list[dict[str, Any]]:
+    """`ListeningPort` dicts on Linux."""
     return host.listening_ports()
 
 
 def read_windows(host: WindowsHost) -> list[dict[str, Any]]:
+    """`ListeningPort` dicts on Windows."""
     return host.listening_ports()
 
 

@@ -61,6 +61,7 @@ LOG_SHIPPERS = ("filebeat", "fluent-bit", "td-agent-bit", "fluentd", "nxlog", "v
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`LogForwarding` on Linux."""
     procs = host.process_names()
     targets: list[dict[str, Any]] = []
     for daemon, patterns, parse in (
@@ -106,6 +107,7 @@ def parse_wef(subscriptions: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`LogForwarding` on Windows."""
     forwarding = parse_wef(host.powershell("wef"))
     shippers = {"winlogbeat.exe", "nxlog.exe", "splunkd.exe", "wazuh-agent.exe", "fluent-bit.exe"}
     running = sorted(shippers & process_names())

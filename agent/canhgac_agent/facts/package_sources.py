@@ -77,6 +77,7 @@ def package_source_entries(found: Iterable[tuple[str, str]]) -> list[dict[str, A
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`PackageSources` on Linux; None without a package manager it knows."""
     found: list[tuple[str, str]] = []
     if os.path.isdir(host.path("/etc/apt")):
         for path in [host.path("/etc/apt/sources.list"), *host.glob("/etc/apt/sources.list.d/*.list")]:
@@ -108,6 +109,7 @@ def parse_wsus(wsus: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`PackageSources` on Windows."""
     return parse_wsus(host.powershell("wsus"))
 
 

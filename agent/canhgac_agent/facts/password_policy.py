@@ -126,6 +126,7 @@ def password_policy_from(
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`PasswordPolicy` on Linux."""
     files = {
         "login.defs": "/etc/login.defs",
         "pwquality": "/etc/security/pwquality.conf",
@@ -203,6 +204,7 @@ def parse_net_accounts(text: str) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`PasswordPolicy` on Windows."""
     return parse_net_accounts(host.command(["net", "accounts"]))
 
 

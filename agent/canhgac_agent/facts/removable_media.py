@@ -39,10 +39,12 @@ def gnome_removable_media(installed: bool, dconf: dict[str, str]) -> dict[str, A
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`RemovableMedia` on Linux."""
     return gnome_removable_media(*gnome_settings(host))
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`RemovableMedia` on Windows."""
     return parse_session_policy(host.powershell("session"))[0]
 
 

@@ -45,10 +45,12 @@ def gnome_screen_lock(installed: bool, dconf: dict[str, str]) -> dict[str, Any]:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`ScreenLock` on Linux."""
     return gnome_screen_lock(*gnome_settings(host))
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`ScreenLock` on Windows."""
     return parse_session_policy(host.powershell("session"))[1]
 
 

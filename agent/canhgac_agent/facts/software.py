@@ -77,6 +77,7 @@ def parse_rpm_query(text: str) -> list[dict[str, Any]]:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`SoftwareInventory` on Linux; None without a package manager it knows."""
     status = host.path("/var/lib/dpkg/status")
     if os.path.exists(status):
 
@@ -117,6 +118,7 @@ def parse_uninstall(rows: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`SoftwareInventory` on Windows."""
     return parse_uninstall(host.powershell("software"))
 
 

@@ -117,6 +117,7 @@ def ssh_running(process_names: Iterable[str], ports: list[dict[str, Any]], setti
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`SshServer` on Linux."""
     config_path = host.path("/etc/ssh/sshd_config")
     text = read_text(config_path)
     installed = text is not None or os.path.exists(config_path) or which("sshd") is not None
@@ -130,6 +131,7 @@ def read_linux(host: LinuxHost) -> dict[str, Any] | None:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`SshServer` on Windows."""
     program_data = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
     config_path = os.path.join(program_data, "ssh", "sshd_config")
     text = read_text(config_path)

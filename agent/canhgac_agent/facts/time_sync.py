@@ -66,6 +66,7 @@ _TIME_DAEMONS = (("chronyd", "chrony"), ("systemd-timesyncd", "systemd-timesyncd
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`TimeSync` on Linux."""
     procs = host.process_names()
     service = next((label for proc, label in _TIME_DAEMONS if any_running(procs, (proc,))), None)
     result: dict[str, Any] = {"service": service, "synchronized": None, "source": None, "offset_ms": None}
@@ -118,6 +119,7 @@ def parse_w32tm_status(text: str) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`TimeSync` on Windows."""
     res = run_command(["w32tm", "/query", "/status", "/verbose"])
     if res is None:
         raise RuntimeError("w32tm not found")

@@ -71,6 +71,7 @@ _DNF_INPUTS = ("/var/lib/rpm", "/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packag
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`PendingUpdates` on Linux; None without a package manager it knows."""
     if which("apt-get"):
         return _apt_updates(host)
     if which("dnf"):
@@ -130,6 +131,7 @@ def parse_update_results(results: Any) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`PendingUpdates` on Windows."""
     return parse_update_results(host.powershell("wu"))
 
 

@@ -64,6 +64,7 @@ def parse_nmcli_wifi(text: str) -> dict[str, Any]:
 
 
 def read_linux(host: LinuxHost) -> dict[str, Any] | None:
+    """`Wireless` on Linux."""
     interfaces = sorted(
         os.path.basename(os.path.dirname(p)) for p in glob.glob(host.path("/sys/class/net/*/wireless"))
     )
@@ -108,6 +109,7 @@ def parse_netsh_wlan(text: str) -> dict[str, Any]:
 
 
 def read_windows(host: WindowsHost) -> dict[str, Any] | None:
+    """`Wireless` on Windows."""
     res = run_command(["netsh", "wlan", "show", "interfaces"])
     if res is None:
         raise RuntimeError("netsh not found")
