@@ -11,17 +11,19 @@ import struct
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from canhgac_agent.facts.common import as_list, clip, parse_login_defs, parse_ps_date, to_int
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
 
 ADMIN_GROUPS = frozenset({"sudo", "wheel", "admin"})
 NOLOGIN_SHELLS = frozenset(
     {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "/bin/sync"}
 )
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 class PasswdEntry(NamedTuple):

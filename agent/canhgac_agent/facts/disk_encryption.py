@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import as_list, clip
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 # Filesystems that never hold data at rest of their own (read-only images, pseudo filesystems).
 _NOT_DATA_FS = frozenset({"squashfs", "iso9660", "udf", "erofs"})

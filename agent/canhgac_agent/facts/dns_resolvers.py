@@ -9,12 +9,14 @@ Requirement HS-29 (rules/canhgac_rules/requirements.yaml).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import as_list, clip
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 RESOLVED_STUBS = frozenset({"127.0.0.53", "127.0.0.54"})  # systemd-resolved stub and proxy listeners
 

@@ -9,12 +9,14 @@ Requirement HS-17 (rules/canhgac_rules/requirements.yaml).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import clip, parse_ini, read_text
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 def sssd_domains(text: str) -> list[tuple[str, str]]:

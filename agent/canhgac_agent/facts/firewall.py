@@ -8,12 +8,14 @@ Windows: `netsh advfirewall show allprofiles`, every profile on and its inbound 
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from canhgac_agent.facts.common import CommandResult, clip, run_command, which
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 class Ruleset(NamedTuple):

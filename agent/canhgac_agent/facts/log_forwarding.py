@@ -9,12 +9,14 @@ Requirement HS-22 (rules/canhgac_rules/requirements.yaml).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import any_running, as_list, clip, parse_ini, process_names, read_text
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 _RSYSLOG_LEGACY = re.compile(r"^\S+\s+-?@@?(?:\([^)]*\))?(\[[0-9A-Fa-f:.]+\]|[^\s:;@\[]+)")
 _RSYSLOG_ACTION = re.compile(r"\baction\s*\((.*?)\)", re.S | re.I)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from canhgac_agent.facts.common import clip, parse_login_defs, read_text, to_int
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 def parse_conf_assignments(text: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ Requirement HS-03 (rules/canhgac_rules/requirements.yaml).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.desktop import (
     NO_GNOME,
@@ -19,7 +19,9 @@ from canhgac_agent.facts.desktop import (
 )
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 def gnome_removable_media(installed: bool, dconf: dict[str, str]) -> dict[str, Any]:

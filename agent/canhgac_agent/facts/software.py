@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import as_list, clip, run_command, which
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 MAX_PACKAGES = 20000
 

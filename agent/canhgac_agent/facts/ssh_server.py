@@ -10,12 +10,11 @@ import fnmatch
 import glob
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import clip, process_names, read_text, to_int, which
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
 
 # Keywords sshd accumulates over several lines instead of keeping the first value.
 SSHD_MULTI_VALUE = frozenset(
@@ -25,6 +24,9 @@ SSHD_MULTI_VALUE = frozenset(
         "channeltimeout", "permitlisten", "permitopen",
     }
 )  # fmt: skip
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 
 def _sshd_tokens(line: str) -> tuple[str, str] | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canhgac_agent.facts.common import iso_mtime, parse_ps_date, run_command, which
 from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.facts.linux import LinuxHost
-from canhgac_agent.facts.windows import WindowsHost
+
+if TYPE_CHECKING:  # the Windows host is only imported on Windows
+    from canhgac_agent.facts.windows import WindowsHost
 
 _APT_INST = re.compile(r"^Inst\s+(\S+)(?:\s+\[[^\]]*\])?\s+\((.*)\)")
 
