@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from canhgac_agent.config import PROBE_KINDS
 from canhgac_agent.probes.common import (
     ATTEMPT_SPACING_S,
     Planned,
@@ -30,7 +31,6 @@ from canhgac_agent.probes.icmp import DEFAULT_ICMP_FALLBACK_PORT, plan_icmp, pro
 from canhgac_agent.probes.tcp import plan_tcp, probe_tcp
 
 MAX_COUNT = 100
-_KINDS = ("icmp", "tcp", "http", "dns")
 
 
 def _probe_target(target: dict[str, Any], count: int, timeout_s: float, allow_icmp: bool) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def run_probes(
         if gw is not None:
             jobs.append({"kind": "gateway", "name": "gateway", "host": gw})
     for target in targets:
-        if not isinstance(target, dict) or target.get("kind") not in _KINDS:
+        if not isinstance(target, dict) or target.get("kind") not in PROBE_KINDS:
             log.warning("skipping probe target with unknown kind: %r", target)
             continue
         jobs.append(target)
