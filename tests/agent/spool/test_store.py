@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import sqlite3
-import stat
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,8 +17,7 @@ from typing import Any
 import pytest
 
 from canhgac_agent.spool import SEQ_BLOCK, SPOOL_FILE, STATE_FILE, Spool, StateFile, read_snapshot
-
-from .conftest import AgentDir, make_report
+from tests.agent.conftest import AgentDir, make_report
 
 
 def _open(path: Path, **kwargs: Any) -> Spool:
@@ -175,30 +173,6 @@ def test_corrupt_spool_is_moved_aside_and_seq_stays_monotonic(
     spool.close()
 
 
-def test_state_file_is_private_atomic_and_hides_the_token(tmp_path: Path) -> None:
-    state = StateFile(tmp_path / "d" / STATE_FILE)
-    state.update(agent_id="a-1", token="secret-token", server_url="https://x", seq_high_water=5)
-    state.update(seq_high_water=3)  # never goes back
-    path = tmp_path / "d" / STATE_FILE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert [p.name for p in path.parent.iterdir()] == [STATE_FILE]  # no tmp file left behind
-    assert json.loads(path.read_text())["seq_high_water"] == 5
-    assert "secret-token" not in repr(state)
-
-    other = StateFile(path)  # another process (`enroll`) rewrites it
-    other.update(token="new-token")
-    assert state.refresh() is True
-    assert state.get("token") == "new-token"
-    assert state.refresh() is False
-
-
-def test_unreadable_state_file_is_moved_aside(tmp_path: Path) -> None:
-    (tmp_path / STATE_FILE).write_text("{not json")
-    state = StateFile(tmp_path / STATE_FILE)
-    assert state.data == {}
-    assert len(list(tmp_path.glob(f"{STATE_FILE}.corrupt-*"))) == 1
-
-
 def test_size_bound_drops_oldest_and_counts(tmp_path: Path) -> None:
     spool = _open(tmp_path, max_bytes=20_000)
     _fill(spool, 40, durable=True)
@@ -253,9 +227,6 @@ def test_snapshot_reads_counters_while_the_writer_is_open(agent_dir: AgentDir) -
     assert (snap.counters.backlog, snap.counters.next_seq) == (4, 5)
     assert snap.last_send == {"result": "retry", "http_status": 503}
     assert read_snapshot(agent_dir.path / "nowhere") is None
-
-
-# --- full disk ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(params=["tmpfs", "page_limit"])

@@ -1,5 +1,4 @@
-"""Software inventory (HS-27): dpkg's status file (checked against dpkg-query on this machine), rpm's
-query output and the Windows Uninstall keys, with malformed input staying inside the schema."""
+"""Software inventory: dpkg status and rpm on Linux; the Uninstall keys on Windows; the bounds."""
 
 from __future__ import annotations
 
@@ -11,10 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canhgac_agent.facts import collect_from
-from canhgac_agent.facts.common import software_inventory
-from canhgac_agent.facts.linux import LinuxProvider, parse_dpkg_status, parse_rpm_query
-from canhgac_agent.facts.windows import parse_uninstall
+from canhgac_agent.facts import FACTS, collect_from
+from canhgac_agent.facts.linux import LinuxHost
+from canhgac_agent.facts.software import (
+    parse_dpkg_status,
+    parse_rpm_query,
+    parse_uninstall,
+    software_inventory,
+)
 from canhgac_api.schemas.report import SecurityFacts, SoftwareInventory
 
 DPKG_STATUS = """\
@@ -61,7 +64,7 @@ def test_dpkg_status_lists_installed_packages_only() -> None:
 
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="not a dpkg system")
 def test_this_machine_matches_dpkg_query() -> None:
-    facts = LinuxProvider().software()
+    facts = FACTS["software"].linux(LinuxHost())
     assert facts is not None
     out = subprocess.run(
         ["dpkg-query", "-W", "-f", "${db:Status-Status}\t${Package}\t${Version}\n"],
@@ -78,7 +81,7 @@ def test_linux_provider_reads_dpkg_in_its_root(tmp_path: Path) -> None:
     status = tmp_path / "var/lib/dpkg/status"
     status.parent.mkdir(parents=True)
     status.write_text(DPKG_STATUS)
-    provider = LinuxProvider(root=str(tmp_path))
+    provider = LinuxHost(root=str(tmp_path))
     provider._procs = set()  # the process list is the live system's
     facts, _errors = collect_from(provider)
     assert [p["name"] for p in facts["software"]["packages"]] == ["libc6", "no-version", "openssh-server"]

@@ -1,5 +1,4 @@
-"""Removable-media autorun (HS-03) and idle screen lock (HS-09): GNOME's system dconf defaults on Linux
-desktops (servers have none), the Explorer/System/screen-saver machine policies on Windows."""
+"""Desktop policies shared by removable media and screen lock: dconf keyfiles, Windows machine policies."""
 
 from __future__ import annotations
 
@@ -11,21 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from canhgac_agent.facts import collect_from
-from canhgac_agent.facts.linux import (
-    LinuxProvider,
-    gnome_removable_media,
-    gnome_screen_lock,
-    parse_dconf_keyfiles,
-)
-from canhgac_agent.facts.windows import parse_session_policy
+from canhgac_agent.facts.desktop import parse_dconf_keyfiles, parse_session_policy
+from canhgac_agent.facts.linux import LinuxHost
+from canhgac_agent.facts.removable_media import gnome_removable_media
+from canhgac_agent.facts.screen_lock import gnome_screen_lock
 from canhgac_api.schemas.report import RemovableMedia, ScreenLock, SecurityFacts
-
-MEDIA = """\
-# hardened by the province
-[org/gnome/desktop/media-handling]
-autorun-never=true
-automount-open=false
-"""
+from tests.agent.facts.samples import MEDIA
 
 
 def test_dconf_keyfiles_later_files_override_and_comments_are_skipped() -> None:
@@ -47,43 +37,6 @@ def test_without_gnome_there_is_nothing_to_autorun_or_lock() -> None:
     ScreenLock.model_validate(lock)
 
 
-@pytest.mark.parametrize(
-    ("keyfile", "disabled"),
-    [
-        ("", False),  # GNOME's defaults offer to run and open every medium
-        (MEDIA, True),
-        ("[org/gnome/desktop/media-handling]\nautorun-never=true\n", False),  # still opens the medium
-        ("[org/gnome/desktop/media-handling]\nautorun-never=yes\nautomount-open=false\n", False),
-    ],
-)
-def test_gnome_autorun(keyfile: str, disabled: bool) -> None:
-    media = gnome_removable_media(True, parse_dconf_keyfiles([keyfile]))
-    assert media["autorun_disabled"] is disabled
-    RemovableMedia.model_validate(media)
-
-
-@pytest.mark.parametrize(
-    ("keyfile", "lock_after"),
-    [
-        ("", 300),  # GNOME's defaults: blank after 5 min, lock at once
-        (
-            "[org/gnome/desktop/session]\nidle-delay=uint32 600\n"
-            "[org/gnome/desktop/screensaver]\nlock-delay=uint32 30\n",
-            630,
-        ),
-        ("[org/gnome/desktop/screensaver]\nlock-enabled=false\n", None),
-        ("[org/gnome/desktop/session]\nidle-delay=uint32 0\n", None),  # never idle
-        ("[org/gnome/desktop/session]\nidle-delay=soon\n", None),
-    ],
-)
-def test_gnome_screen_lock(keyfile: str, lock_after: int | None) -> None:
-    lock = gnome_screen_lock(True, parse_dconf_keyfiles([keyfile]))
-    assert lock["lock_after_s"] == lock_after
-    ScreenLock.model_validate(lock)
-    if "soon" in keyfile:
-        assert "unreadable value" in lock["detail"]
-
-
 def test_linux_provider_reads_its_root(tmp_path: Path) -> None:
     (tmp_path / "usr/bin").mkdir(parents=True)
     (tmp_path / "usr/bin/gnome-shell").write_text("")
@@ -91,7 +44,7 @@ def test_linux_provider_reads_its_root(tmp_path: Path) -> None:
     db.mkdir(parents=True)
     (db / "00-media").write_text(MEDIA)
     (db / "01-lock").write_text("[org/gnome/desktop/session]\nidle-delay=uint32 1800\n")
-    provider = LinuxProvider(root=str(tmp_path))
+    provider = LinuxHost(root=str(tmp_path))
     provider._procs = set()  # the process list is the live system's
     facts, _errors = collect_from(provider)
     assert facts["removable_media"]["autorun_disabled"] is True

@@ -1,16 +1,12 @@
-"""Store-and-forward: every report lands in a SQLite spool before any send, and leaves it only when the
-server has acknowledged it (or a bound dropped it, counted).
+"""The spool's queue storage: `<state_dir>/spool.sqlite` (WAL, synchronous=NORMAL) holds the `pending`
+reports (gzip'd JSON, oldest seq first), the `rejected` reports the server refused individually, and
+`meta` counters (`next_seq`, `dropped_total`, `rejected_total`) plus the last send result.
 
-Files under `<state_dir>`:
-- `spool.sqlite` (WAL, synchronous=NORMAL): `pending` reports (gzip'd JSON, oldest seq first), `rejected`
-  reports the server refused individually, and `meta` counters (`next_seq`, `dropped_total`,
-  `rejected_total`) plus the last send result.
-- `state.json` (0600, atomic tmp+fsync+rename): enrollment (agent_id, token, server_url, site), the
-  server's last settings, and the seq high-water mark, reserved a block of seqs ahead before any of them
-  is used so that the seq stays monotonic even if the spool is lost or found corrupt.
-- `spool.reserve`: a small ballast file. A WAL database on a full disk can wedge (the checkpoint needs to
-  grow the database, the delete that would make room needs to grow the WAL); releasing the ballast
-  un-wedges it, after which the spool reuses its own free pages instead of growing.
+Seqs are reserved in `state.json` (see `state.py`) a block ahead before any of them is used, so the seq
+stays monotonic even if the spool is lost or found corrupt. `spool.reserve` is a small ballast file: a
+WAL database on a full disk can wedge (the checkpoint needs to grow the database, the delete that would
+make room needs to grow the WAL); releasing the ballast un-wedges it, after which the spool reuses its
+own free pages instead of growing.
 
 A corrupt spool (not a database, malformed, foreign schema) is moved aside to
 `spool.sqlite.corrupt-<UTC time>` and a fresh one started; the agent keeps running either way.
@@ -27,214 +23,32 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from canhgac_agent.config import MiB, fields
+from canhgac_agent.spool.db import (
+    COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SPOOL_FILE,
+    SpoolCorrupt,
+    SpoolCounters,
+    as_int,
+    is_corruption,
+    is_full,
+    meta_value,
+)
+from canhgac_agent.spool.state import StateFile, utc_stamp
 
-SPOOL_FILE = "spool.sqlite"
-STATE_FILE = "state.json"
 RESERVE_FILE = "spool.reserve"
-SCHEMA_VERSION = 1
 REJECTED_KEEP = 200  # rejected reports kept for inspection; rejected_total counts them all
 SEQ_BLOCK = 64  # seqs reserved in state.json at a time (one fsync'd rewrite per block)
 WAL_AUTOCHECKPOINT_PAGES = 128
 DEFAULT_RESERVE_BYTES = 1 * MiB
-_SQLITE_CORRUPT = 11
-_SQLITE_FULL = 13
-_SQLITE_NOTADB = 26
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("canhgac_agent.spool")  # the name log lines have always carried
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE pending (
-    seq INTEGER PRIMARY KEY,
-    collected_at REAL NOT NULL,     -- unix time, for the age bound
-    agent_id TEXT NOT NULL,         -- as stamped in the body, re-stamped if enrollment changes it
-    body BLOB NOT NULL,             -- gzip of the report's JSON
-    size INTEGER NOT NULL           -- len(body), for the size bound
-);
-CREATE TABLE rejected (
-    seq INTEGER PRIMARY KEY,
-    rejected_at REAL NOT NULL,
-    reason TEXT NOT NULL,           -- the server's problem detail
-    body BLOB NOT NULL
-);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value);
-"""
-_COLUMNS = {
-    "pending": ["seq", "collected_at", "agent_id", "body", "size"],
-    "rejected": ["seq", "rejected_at", "reason", "body"],
-    "meta": ["key", "value"],
-}
-
-
-class SpoolCorrupt(sqlite3.DatabaseError):
-    """The spool file is a database, but not ours or not intact."""
-
-
-def _errorcode(exc: BaseException) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code & 0xFF if isinstance(code, int) else None
-
-
-def _is_corruption(exc: BaseException) -> bool:
-    if isinstance(exc, SpoolCorrupt):
-        return True
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return False
-    code = _errorcode(exc)
-    if code is not None:
-        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc)
-    return "file is not a database" in text or "malformed" in text
-
-
-def _is_full(exc: BaseException) -> bool:
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = _errorcode(exc)
-    return code == _SQLITE_FULL if code is not None else "database or disk is full" in str(exc)
-
-
-def utc_stamp(t: float | None = None) -> str:
-    """Compact UTC time for file names: 20261115T101502Z."""
-    return datetime.fromtimestamp(time.time() if t is None else t, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-# --- state.json ------------------------------------------------------------------------------------
-
-
-class StateFile:
-    """`<state_dir>/state.json`: enrollment, settings and the seq high-water mark.
-
-    Several processes touch it (`run`, and `enroll` while `run` is up), so `update()` locks, re-reads,
-    merges and rewrites atomically; `refresh()` lets a long-running process notice another's write.
-    The token lives here and nowhere else: `repr()` never shows it.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._data: dict[str, Any] = {}
-        self._stamp: tuple[int, int, int] | None = None
-        self.reload()
-
-    def __repr__(self) -> str:
-        return f"StateFile({str(self.path)!r})"
-
-    @property
-    def data(self) -> Mapping[str, Any]:
-        return self._data
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
-
-    @property
-    def seq_high_water(self) -> int:
-        value = self._data.get("seq_high_water", 0)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    def _file_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def reload(self) -> None:
-        """Read the file (missing: empty). An unreadable file is moved aside, never silently reused."""
-        stamp = self._file_stamp()
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            self._data, self._stamp = {}, None
-            return
-        except OSError as exc:
-            _log.warning("cannot read state file", extra=fields(path=str(self.path), error=str(exc)))
-            return
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            dest = self.path.with_name(f"{self.path.name}.corrupt-{utc_stamp()}")
-            with contextlib.suppress(OSError):
-                os.replace(self.path, dest)
-            _log.error(
-                "state file is not valid JSON; moved it aside (the agent must be re-enrolled)",
-                extra=fields(path=str(self.path), moved_to=str(dest), error=str(exc)),
-            )
-            data, stamp = {}, None
-        self._data, self._stamp = data, stamp
-
-    def refresh(self) -> bool:
-        """Reload if another process rewrote the file; True if it did."""
-        stamp = self._file_stamp()
-        if stamp == self._stamp:
-            return False
-        self.reload()
-        return True
-
-    def update(self, **changes: Any) -> None:
-        """Merge `changes` (None deletes a key) and write atomically. `seq_high_water` only ever grows.
-
-        Raises OSError (e.g. disk full); the file on disk is then unchanged.
-        """
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._locked():
-            self.refresh()
-            data = dict(self._data)
-            for key, given in changes.items():
-                value = max(int(given), self.seq_high_water) if key == "seq_high_water" else given
-                if value is None:
-                    data.pop(key, None)
-                else:
-                    data[key] = value
-            if data == self._data and self._stamp is not None:
-                return
-            self._write(data)
-            self._data = data
-            self._stamp = self._file_stamp()
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            import fcntl
-        except ImportError:
-            yield
-            return
-        fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
-
-    def _write(self, data: Mapping[str, Any]) -> None:
-        # Compact: without indent, json uses its C encoder.
-        payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode() + b"\n"
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(f.fileno(), 0o600)  # whatever the umask or a previous tmp said
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        if os.name == "posix":  # make the rename itself durable
-            dfd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
 
 
 # --- the spool -------------------------------------------------------------------------------------
@@ -249,15 +63,6 @@ class Pending(NamedTuple):
 
     def json_bytes(self) -> bytes:
         return gzip.decompress(self.body)
-
-
-class SpoolCounters(NamedTuple):
-    backlog: int  # pending reports
-    backlog_bytes: int  # their compressed size
-    dropped_total: int
-    rejected_total: int
-    next_seq: int
-    oldest_collected_at: float | None = None
 
 
 class Spool:
@@ -306,7 +111,7 @@ class Spool:
         try:
             self._conn = self._connect()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._move_aside(exc)
             self._conn = self._connect()
@@ -331,7 +136,7 @@ class Spool:
             elif version != SCHEMA_VERSION:
                 raise SpoolCorrupt(f"schema version {version}, expected {SCHEMA_VERSION}")
             else:
-                for table, columns in _COLUMNS.items():
+                for table, columns in COLUMNS.items():
                     found = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
                     if found != columns:
                         raise SpoolCorrupt(f"table {table} has columns {found}, expected {columns}")
@@ -344,10 +149,10 @@ class Spool:
     def _create(self, conn: sqlite3.Connection) -> None:
         # A fresh spool (first start, or after corruption) continues the seq and counters from state.json.
         start = self.state.seq_high_water + 1
-        dropped = _int(self.state.get("dropped_total"))
-        rejected = _int(self.state.get("rejected_total"))
+        dropped = as_int(self.state.get("dropped_total"))
+        rejected = as_int(self.state.get("rejected_total"))
         conn.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.split(";"):
+        for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.executemany(
@@ -362,7 +167,7 @@ class Spool:
             "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM pending"
         ).fetchone()
         max_rejected = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM rejected").fetchone()[0]
-        meta_next = _int(_meta(conn, "next_seq"))
+        meta_next = as_int(meta_value(conn, "next_seq"))
         self._count, self._bytes = int(count), int(size)
         # After a power cut, synchronous=NORMAL may have lost the last commits: state.json (fsync'd
         # before a block of seqs is used) holds a mark at or above the highest seq handed out.
@@ -398,7 +203,7 @@ class Spool:
         try:
             return op()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._recover(exc)
             return op()
@@ -500,7 +305,7 @@ class Spool:
                 excess = self._bytes + size - self.max_bytes
                 self._with_room(lambda: self._drop_oldest(excess, "spool.max_bytes reached"))
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc):
+            if not is_full(exc):
                 raise  # a full disk is handled below, around the insert
         free = self._disk_free()
         low_disk = free < self.reserve_bytes
@@ -538,7 +343,7 @@ class Spool:
                     self._ensure_reserve()
                 return True
             except sqlite3.OperationalError as exc:
-                if not _is_full(exc):
+                if not is_full(exc):
                     raise
                 if attempt == 0:
                     _log.error(
@@ -592,7 +397,7 @@ class Spool:
         try:
             return op()
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc):
+            if not is_full(exc):
                 raise
             if not self._checkpoint() and self._release_reserve():
                 self._checkpoint()
@@ -605,7 +410,7 @@ class Spool:
         try:
             self._drop_oldest(nbytes, "disk full")
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc) or not self._release_reserve():
+            if not is_full(exc) or not self._release_reserve():
                 return
             self._checkpoint()
             with contextlib.suppress(sqlite3.OperationalError):
@@ -622,7 +427,7 @@ class Spool:
             try:
                 self._drop_oldest(needed * page_size, "disk almost full")
             except sqlite3.OperationalError as exc:
-                if not _is_full(exc):
+                if not is_full(exc):
                     raise
                 self._make_room(needed * page_size)
             self._checkpoint()
@@ -727,7 +532,7 @@ class Spool:
                 try:
                     done += self._with_room(functools.partial(delete_chunk, wanted[i : i + 64]))
                 except sqlite3.OperationalError as exc:
-                    if not _is_full(exc):
+                    if not is_full(exc):
                         raise
                     _log.error(
                         "disk full: cannot remove acknowledged reports; they stay and will be resent",
@@ -764,7 +569,7 @@ class Spool:
         try:
             done = self._guarded(lambda: self._with_room(op))
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc):
+            if not is_full(exc):
                 raise
             _log.error("disk full: cannot set a refused report aside", extra=fields(seq=seq, error=str(exc)))
             return False
@@ -812,8 +617,8 @@ class Spool:
             return SpoolCounters(
                 backlog=self._count,
                 backlog_bytes=self._bytes,
-                dropped_total=_int(meta.get("dropped_total")) + self._unsaved_drops,
-                rejected_total=_int(meta.get("rejected_total")),
+                dropped_total=as_int(meta.get("dropped_total")) + self._unsaved_drops,
+                rejected_total=as_int(meta.get("rejected_total")),
                 next_seq=self._next_seq,
                 oldest_collected_at=oldest[0] if oldest else None,
             )
@@ -838,50 +643,3 @@ def _encode(report: Mapping[str, Any]) -> bytes:
 
 
 _COUNTERS_QUERY = "SELECT key, value FROM meta WHERE key IN ('dropped_total', 'rejected_total')"
-
-
-def _meta(conn: sqlite3.Connection, key: str) -> Any:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-class SpoolSnapshot(NamedTuple):
-    """What a reader (`status`, `once`) sees without opening the spool for writing."""
-
-    counters: SpoolCounters
-    last_send: dict[str, Any] | None
-
-
-def read_snapshot(state_dir: Path) -> SpoolSnapshot | None:
-    """Counters and last send result, read-only; None if there is no readable spool."""
-    path = state_dir / SPOOL_FILE
-    if not path.is_file():
-        return None
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
-    except sqlite3.Error:
-        return None
-    try:
-        count, size, max_seq = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM pending"
-        ).fetchone()
-        oldest = conn.execute("SELECT collected_at FROM pending ORDER BY seq LIMIT 1").fetchone()
-        raw_last = _meta(conn, "last_send")
-        last = json.loads(raw_last) if isinstance(raw_last, str) else None
-        counters = SpoolCounters(
-            backlog=int(count),
-            backlog_bytes=int(size),
-            dropped_total=_int(_meta(conn, "dropped_total")),
-            rejected_total=_int(_meta(conn, "rejected_total")),
-            next_seq=max(_int(_meta(conn, "next_seq")), max_seq + 1, 1),
-            oldest_collected_at=oldest[0] if oldest else None,
-        )
-        return SpoolSnapshot(counters, last if isinstance(last, dict) else None)
-    except (sqlite3.Error, ValueError):
-        return None
-    finally:
-        conn.close()

@@ -1,5 +1,4 @@
-"""Wi-Fi connections (NW-28): nmcli's terse output on Linux, `netsh wlan show interfaces` on Windows in
-English and Vietnamese, classified enterprise / shared key / insecure."""
+"""Wi-Fi: nmcli on Linux, netsh wlan on Windows (English and Vietnamese), and the classification."""
 
 from __future__ import annotations
 
@@ -9,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canhgac_agent.facts import collect_from
-from canhgac_agent.facts.common import wifi_connection
-from canhgac_agent.facts.linux import LinuxProvider, parse_nmcli_wifi
-from canhgac_agent.facts.windows import parse_netsh_wlan
+from canhgac_agent.facts import FACTS, collect_from
+from canhgac_agent.facts.linux import LinuxHost
+from canhgac_agent.facts.wireless import parse_netsh_wlan, parse_nmcli_wifi, wifi_connection
 from canhgac_api.schemas.report import SecurityFacts, Wireless
 
 NETSH_EN = """\
@@ -40,6 +38,7 @@ There is 1 interface on the system:
     Hosted network status  : Not available
 """
 
+
 # Vietnamese display language: labels translated, values (SSID, authentication names) are not
 NETSH_VI = """\
 Có 2 giao diện trên hệ thống:
@@ -56,6 +55,7 @@ Có 2 giao diện trên hệ thống:
     Mô tả                  : USB Wireless
     Trạng thái             : đã ngắt kết nối
 """
+
 
 NETSH_WEP = """\
     Name                   : Wi-Fi
@@ -128,7 +128,7 @@ def test_classification(auth: str | None, enterprise: bool, insecure: bool) -> N
 
 def test_linux_without_wireless_interface(tmp_path: Path) -> None:
     (tmp_path / "sys/class/net/eth0").mkdir(parents=True)
-    provider = LinuxProvider(root=str(tmp_path))
+    provider = LinuxHost(root=str(tmp_path))
     provider._procs = set()  # the process list is the live system's
     facts, _errors = collect_from(provider)
     assert facts["wireless"] == {"connected": False, "connections": [], "detail": "no wireless interface"}
@@ -136,7 +136,7 @@ def test_linux_without_wireless_interface(tmp_path: Path) -> None:
 
 
 def test_this_machine() -> None:
-    Wireless.model_validate(LinuxProvider().wireless())
+    Wireless.model_validate(FACTS["wireless"].linux(LinuxHost()))
 
 
 @given(st.text(max_size=2000))
