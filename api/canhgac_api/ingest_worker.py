@@ -8,7 +8,9 @@ in length-prefixed frames:
 - request (API → worker): `!IQBHH` = frame length, request id, gzip flag, host id length, site code
   length; then the host id, the site code and the raw body;
 - reply (worker → API): `!I` length, then one orjson object per group:
-  `{"commit_s": …, "replies": [[request id, {"ok": …} | {"problem": …}], …]}`.
+  `{"commit_s": …, "replies": [[request id, {"ok": …} | {"problem": …}], …]}`; an accepted request's
+  `ok` carries its host's `HostObservation` (`canhgac_collector.hosts.metrics`, a JSON array encoded by
+  msgspec and spliced in as is) and, with history on, its history lines.
 
 A request is answered after its group is committed. If the worker dies, the API answers the pending
 and new requests 503 (agents retry; a retried batch is a duplicate where it was committed, so nothing is
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+import msgspec
 import orjson
 
 from canhgac_api.ingest import decode_batch, make_job
@@ -45,6 +48,7 @@ LENGTH = struct.Struct("!I")
 MAX_GROUP = 512  # requests per transaction
 RESTART_DELAY_S = 0.5  # doubled after each worker that dies before answering anything, up to a minute
 MAX_RESTART_DELAY_S = 60.0
+OBSERVATION = msgspec.json.Encoder()
 
 
 class IngestUnavailable(RuntimeError):
@@ -216,7 +220,8 @@ def _answer(
     }
     if outcome.stored:
         try:  # committed already: metrics and history must not turn it into an error
-            ok["observation"] = host_metrics.host_observation(outcome.stored)
+            observation = host_metrics.host_observation(outcome.stored)
+            ok["observation"] = orjson.Fragment(OBSERVATION.encode(observation))
             if history:
                 ok["lines"] = host_metrics.host_lines(site, job.host_id, outcome.stored)
         except Exception:

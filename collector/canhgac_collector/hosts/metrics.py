@@ -1,7 +1,7 @@
 """Hosts on `/metrics` and in history: host and probe series, agent spool, the ingest path's self-metrics,
 and the `host` and `probe` history measurements.
 
-The ingest worker, which holds the validated reports, computes each host's observation and history
+The ingest worker, which holds the validated reports, computes each host's `HostObservation` and history
 lines after the commit and sends them in its reply; the API applies them here on the event loop
 (`apply_handover`). Host state and report age are derived from the last report time at scrape, so a
 silent host turns stale, then down, without anyone writing to it; `seed_from_store` loads every known host
@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from canhgac_collector.metrics.exposition import Registry, escape_label
 from canhgac_collector.metrics.history import line, tag_set
@@ -36,27 +38,69 @@ MAX_PROBES = 200_000
 MAX_FILESYSTEMS = 200_000
 
 
-def host_observation(reports: Sequence[Any]) -> dict[str, Any]:
-    """What `/metrics` shows of a host, from its newest report, as plain JSON-able values: computed by
-    the ingest worker (which holds the validated reports), applied by `HostMetrics.apply_handover`."""
+# --- the hand-over from the ingest worker ------------------------------------------------------------
+
+
+class FilesystemSample(msgspec.Struct, array_like=True, frozen=True):
+    mountpoint: str
+    usage_ratio: float
+    size_bytes: int
+    free_bytes: int
+
+
+class DiskSample(msgspec.Struct, array_like=True, frozen=True):
+    device: str
+    read_bytes: int
+    written_bytes: int
+
+
+class ProbeSample(msgspec.Struct, array_like=True, frozen=True):
+    target: str
+    kind: str
+    ok: bool
+    loss_ratio: float
+    latency_seconds: float | None
+    jitter_seconds: float | None
+
+
+class HostObservation(msgspec.Struct, array_like=True):
+    """What `/metrics` shows of a host, from its newest report. Encoded as a JSON array (field order is
+    the wire order): the worker and the API run the same code, so no field names travel."""
+
+    hostname: str
+    cpu_ratio: float | None
+    load1: float | None
+    memory_ratio: float | None
+    memory_total_bytes: int | None
+    filesystems: list[FilesystemSample]
+    disks: list[DiskSample]
+    spool_dropped: int
+    cycle_cpu_seconds: float
+    probes: list[ProbeSample]
+
+
+def host_observation(reports: Sequence[Any]) -> HostObservation:
+    """The observation of a host from its stored reports (the newest counts)."""
     newest = reports[-1]
     m = newest.metrics
-    return {
-        "hostname": newest.host.hostname,
-        "cpu": m.cpu.percent / 100.0 if m.cpu is not None else None,
-        "load1": m.cpu.load_1m if m.cpu is not None else None,
-        "mem": 1.0 - m.memory.available_bytes / m.memory.total_bytes
-        if m.memory is not None and m.memory.total_bytes
+    cpu, memory = m.cpu, m.memory
+    return HostObservation(
+        newest.host.hostname,
+        cpu.percent / 100.0 if cpu is not None else None,
+        cpu.load_1m if cpu is not None else None,
+        1.0 - memory.available_bytes / memory.total_bytes
+        if memory is not None and memory.total_bytes
         else None,
-        "mem_total": m.memory.total_bytes if m.memory is not None else None,
-        "fs": [
-            (fs.mountpoint, fs.percent / 100.0, fs.total_bytes, fs.free_bytes) for fs in m.filesystems or ()
+        memory.total_bytes if memory is not None else None,
+        [
+            FilesystemSample(fs.mountpoint, fs.percent / 100.0, fs.total_bytes, fs.free_bytes)
+            for fs in m.filesystems or ()
         ],
-        "disk": [(d.device, d.read_bytes, d.write_bytes) for d in m.disk_io or ()],
-        "spool_dropped": newest.agent.spool_dropped_total,
-        "cycle_cpu": newest.agent.cycle_cpu_s,
-        "probes": [
-            (
+        [DiskSample(d.device, d.read_bytes, d.write_bytes) for d in m.disk_io or ()],
+        newest.agent.spool_dropped_total,
+        newest.agent.cycle_cpu_s,
+        [
+            ProbeSample(
                 p.name,
                 p.kind,
                 p.ok,
@@ -66,7 +110,7 @@ def host_observation(reports: Sequence[Any]) -> dict[str, Any]:
             )
             for p in newest.probes
         ],
-    }
+    )
 
 
 # --- /metrics ------------------------------------------------------------------------------------------
@@ -389,50 +433,58 @@ class HostMetrics:
         for key in [k for k in self.agent_spool_backlog if k[1] == host_id]:
             del self.agent_spool_backlog[key]
 
-    def apply_handover(self, host_id: str, site: str, obs: dict[str, Any], lines: list[str] | None) -> None:
-        """The newest report's values (`host_observation`) become the host's current series; `lines`
-        (its reports' history points) go to the history writer."""
+    def apply_handover(self, host_id: str, site: str, observation: object, lines: list[str] | None) -> None:
+        """One request's share of the ingest worker's reply, as decoded JSON: the observation (a
+        `HostObservation` array) becomes the host's current series, `lines` go to the history writer."""
+        try:
+            self.apply(host_id, site, msgspec.convert(observation, HostObservation))
+        except msgspec.ValidationError:
+            self.handoff_dropped += 1
+            log.exception("could not read the observation of host_id=%s", host_id)
+        if lines:
+            self.telemetry.write_history(lines)
+
+    def apply(self, host_id: str, site: str, obs: HostObservation) -> None:
+        """The newest report's values become the host's current series."""
         try:
             self._apply(host_id, site, obs)
         except Exception:  # metrics must never stop ingest: log, count and go on
             self.handoff_dropped += 1
             log.exception("could not apply the reports of host_id=%s to metrics", host_id)
-        if lines:
-            self.telemetry.write_history(lines)
 
-    def _apply(self, host_id: str, site: str, obs: dict[str, Any]) -> None:
-        hostname = obs["hostname"]
-        key: tuple[str, ...] = (site, host_id, hostname)
+    def _apply(self, host_id: str, site: str, obs: HostObservation) -> None:
+        key: tuple[str, ...] = (site, host_id, obs.hostname)
         # received now, as the store's last_report_at (a spooled report's collected_at is old)
-        self.see_host(host_id, site, hostname, time.time())
-        if obs["cpu"] is not None:
-            self.cpu.set(key, obs["cpu"])
-        if obs["load1"] is not None:
-            self.load1.set(key, obs["load1"])
-        if obs["mem"] is not None:
-            self.mem.set(key, obs["mem"])
-            self.mem_total.set(key, obs["mem_total"])
-        for mountpoint, usage, size, free in obs["fs"]:
-            k = (*key, mountpoint)
-            self.fs_usage.set(k, usage)
-            self.fs_size.set(k, size)
-            self.fs_free.set(k, free)
-        for device, read, written in obs["disk"]:
-            k = (*key, device)
-            self.disk_read.set(k, read)
-            self.disk_written.set(k, written)
-        self.spool_dropped.set(key, obs["spool_dropped"])
-        self.agent_cycle_cpu.set(key, obs["cycle_cpu"])
-        for name, kind, ok, loss, latency, jitter in obs["probes"]:
-            k = (*key, name, kind)
-            self.probe_up.set(k, 1 if ok else 0)
-            self.probe_loss.set(k, loss)
-            if latency is not None:
-                self.probe_latency.set(k, latency)
+        self.see_host(host_id, site, obs.hostname, time.time())
+        if obs.cpu_ratio is not None:
+            self.cpu.set(key, obs.cpu_ratio)
+        if obs.load1 is not None:
+            self.load1.set(key, obs.load1)
+        if obs.memory_ratio is not None:
+            self.mem.set(key, obs.memory_ratio)
+            if obs.memory_total_bytes is not None:
+                self.mem_total.set(key, obs.memory_total_bytes)
+        for fs in obs.filesystems:
+            k = (*key, fs.mountpoint)
+            self.fs_usage.set(k, fs.usage_ratio)
+            self.fs_size.set(k, fs.size_bytes)
+            self.fs_free.set(k, fs.free_bytes)
+        for disk in obs.disks:
+            k = (*key, disk.device)
+            self.disk_read.set(k, disk.read_bytes)
+            self.disk_written.set(k, disk.written_bytes)
+        self.spool_dropped.set(key, obs.spool_dropped)
+        self.agent_cycle_cpu.set(key, obs.cycle_cpu_seconds)
+        for probe in obs.probes:
+            k = (*key, probe.target, probe.kind)
+            self.probe_up.set(k, 1 if probe.ok else 0)
+            self.probe_loss.set(k, probe.loss_ratio)
+            if probe.latency_seconds is not None:
+                self.probe_latency.set(k, probe.latency_seconds)
             else:
                 self.probe_latency.remove(k)
-            if jitter is not None:
-                self.probe_jitter.set(k, jitter)
+            if probe.jitter_seconds is not None:
+                self.probe_jitter.set(k, probe.jitter_seconds)
             else:
                 self.probe_jitter.remove(k)
 

@@ -5,12 +5,13 @@ prometheus_client's parser."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from canhgac_api.ingest_worker import OBSERVATION
 from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, Resources
+from canhgac_collector.hosts.metrics import HostObservation
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.server import METRICS
 
@@ -23,9 +24,9 @@ def installed() -> Telemetry:
     return telemetry
 
 
-def handed_over(observation: dict[str, Any]) -> Any:
+def handed_over(observation: HostObservation) -> object:
     """The observation as the API reads it from the ingest worker's reply."""
-    reply = orjson.dumps({"ok": {"observation": observation}})
+    reply = orjson.dumps({"ok": {"observation": orjson.Fragment(OBSERVATION.encode(observation))}})
     return orjson.loads(reply)["ok"]["observation"]
 
 
