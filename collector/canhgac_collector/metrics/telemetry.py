@@ -65,8 +65,8 @@ class Telemetry:
         """Register each plugin's families (in order: the order of `/metrics`), then the shared ones."""
         if self._sets:
             raise RuntimeError("metric plugins are installed already")
-        for name, plugin in plugins.items():
-            self._sets[name] = plugin.register(self.registry, self)
+        for plugin in plugins.values():
+            self._sets[plugin.name] = plugin.register(self.registry, self)
         self._register_shared()
 
     def get(self, plugin: MetricsPlugin[S]) -> S:
