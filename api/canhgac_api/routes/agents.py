@@ -16,6 +16,7 @@ from canhgac_api.context import AppContext, Ctx
 from canhgac_api.ingest import dumps
 from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
@@ -24,6 +25,7 @@ from canhgac_collector.store.models import Host, Token
 from canhgac_collector.store.tokens import create_token
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+PLUGIN = Routes("agents", router)
 
 
 @router.post(

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from canhgac_api.auth import Principal, Reader
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import HostCounts, SiteStatus, SitesTree
 from canhgac_collector.store.models import Host, Site
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+PLUGIN = Routes("sites", router)
 
 
 def _status(counts: HostCounts) -> str:
