@@ -9,7 +9,7 @@ Starts VictoriaMetrics (Debian) on a loopback port with a temp storage dir, then
     .venv/bin/python bench/influx_write.py [--json] [--points 1000000] [--series 50000] [--batch 10000]
 
 Last line: JSON {"points", "write_s", "points_per_s", "format_points_per_s", "stored", ...}.
-Target (issue 5): >= 100k points/s sustained.
+Target: >= 100k points/s sustained.
 """
 
 from __future__ import annotations

@@ -127,8 +127,8 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_problem_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
+    for routes in ROUTERS.values():
+        app.include_router(routes.router)
     app.add_middleware(AgentReportsFastPath)  # agent reports skip the framework's routing (ADR 0009)
     # Outermost: bodies bounded and timed before anything reads them; /metrics kept from strangers.
     app.add_middleware(HttpGuard, config=config, refused=refused)

@@ -21,17 +21,22 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.plugins import registry
 from canhgac_collector.alerting.service import AlertService
+from canhgac_collector.compliance import metrics as compliance_metrics
 from canhgac_collector.compliance.retention import prune_scans
 from canhgac_collector.compliance.scan import latest_scores
 from canhgac_collector.compliance.scheduler import ComplianceScheduler
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.snmp.service import SnmpService
 from canhgac_collector.devices.store import prune_locations, sync_config_devices
+from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.retention import prune_reports
 from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_state
+from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
-from canhgac_collector.metrics.telemetry import Telemetry, seed_hosts
+from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitetree import SiteNode, resolve_tree
 from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory, upgrade
 from canhgac_collector.store.secrets import SecretBox
@@ -40,6 +45,14 @@ from canhgac_collector.store.tokens import revocation_mark
 
 log = logging.getLogger("canhgac.server")
 PRUNE_EVERY_S = 3600.0
+
+# The domains' metrics: one line each, in the order /metrics shows them.
+METRICS = registry(
+    site_metrics.PLUGIN,
+    host_metrics.PLUGIN,
+    device_metrics.PLUGIN,
+    compliance_metrics.PLUGIN,
+)
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -73,7 +86,7 @@ class Server:
         """The newest compliance score per (site, level) onto /metrics."""
         with self.sessions() as session:
             scores = latest_scores(session)
-        self.telemetry.set_compliance_scores(scores)
+        self.telemetry.get(compliance_metrics.PLUGIN).set_scores(scores)
 
     async def start(self) -> None:
         if self.influx is not None:
@@ -110,7 +123,7 @@ class Server:
         with self.sessions.begin() as session:
             evaluate_host_states(session, self.config.host_state)
         with self.sessions() as session:
-            self.telemetry.hosts_by_site_state = hosts_by_site_state(session)
+            self.telemetry.get(host_metrics.PLUGIN).hosts_by_site_state = hosts_by_site_state(session)
 
     def revocations(self) -> tuple[int, dt.datetime | None]:
         with self.sessions() as session:
@@ -166,13 +179,15 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     with sessions.begin() as session:
         site_ids = sync_sites(session, tree)
     telemetry = telemetry or Telemetry()
+    telemetry.install(METRICS)
     device_secrets = SecretBox.for_config(config)
     with sessions.begin() as session:  # configured devices in; API-created ones stay
         sync_config_devices(session, config, device_secrets)
-    telemetry.set_sites(tree, site_ids)
-    telemetry.host_stale_after_s = config.host_state.stale_after_s
-    telemetry.host_down_after_s = config.host_state.down_after_s
-    seed_hosts(telemetry, sessions)
+    telemetry.get(site_metrics.PLUGIN).set_tree(tree)
+    hosts = telemetry.get(host_metrics.PLUGIN)
+    hosts.stale_after_s = config.host_state.stale_after_s
+    hosts.down_after_s = config.host_state.down_after_s
+    hosts.seed_from_store(sessions)
     influx = InfluxWriter(config.influx) if config.influx.enabled else None
     telemetry.influx = influx
     alerting = AlertService(config, sessions, tree, site_ids)
@@ -188,7 +203,9 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
         alerting=alerting,
         compliance=ComplianceScheduler(config, sessions, device_secrets),
         influx=influx,
-        snmp=SnmpService(config.snmp, sessions, device_secrets, telemetry) if config.snmp.enabled else None,
+        snmp=SnmpService(config.snmp, sessions, device_secrets, telemetry.get(device_metrics.PLUGIN))
+        if config.snmp.enabled
+        else None,
     )
     server.compliance.on_scan = lambda _scan, _report: server.publish_scores()
     return server

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_api.app import create_app
 from canhgac_collector.config import ServerConfig
@@ -21,10 +23,14 @@ from tests.harness.reports import gzip_batch
 class Api:
     client: TestClient
     config: ServerConfig
+    engine: Engine  # the app's own: one pool per test, not one per helper call (file descriptors)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
 
     def token(self, role: str, site: str | None = None) -> str:
-        sessions = session_factory(make_engine(self.config.database_url))
-        with sessions.begin() as session:
+        with self.sessions.begin() as session:
             return create_token(session, role=role, name=f"test {role}", site_code=site).token
 
     def auth(self, token: str) -> dict[str, str]:
@@ -60,6 +66,7 @@ class Api:
 @pytest.fixture
 def make_api(make_config: Callable[..., ServerConfig]) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
+    engines: list[Engine] = []
 
     def make(**overrides: Any) -> Api:
         config = make_config(**overrides)
@@ -68,11 +75,14 @@ def make_api(make_config: Callable[..., ServerConfig]) -> Iterator[Callable[...,
         client = TestClient(create_app(config, engine), client=("127.0.0.1", 50000))
         client.__enter__()
         clients.append(client)
-        return Api(client, config)
+        engines.append(engine)
+        return Api(client, config, engine)
 
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+    for e in engines:
+        e.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from canhgac_collector.devices.snmp.results import (  # re-exported for the test
     SystemInfo,
 )
 from canhgac_collector.devices.store import DeviceSink, make_device_sink
-from canhgac_collector.store.db import make_engine, session_factory
 from tests.api.conftest import Api
 
 COMMUNITY = "pr0vince-c0mmunity"
@@ -60,7 +59,7 @@ def make_device_api(make_api: Callable[..., Api], tmp_path: Path, **overrides: A
 
 
 def sink(api: Api) -> DeviceSink:
-    return make_device_sink(session_factory(make_engine(api.config.database_url)))
+    return make_device_sink(api.sessions)
 
 
 def ports(n: int) -> list[InterfaceSample]:

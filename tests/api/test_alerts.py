@@ -13,7 +13,6 @@ import pytest
 
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.alerting.service import AlertService
-from canhgac_collector.store.db import make_engine, session_factory
 from canhgac_collector.store.models import Host
 from tests.api.conftest import Api
 from tests.collector.alerting.conftest import devices, province
@@ -30,7 +29,7 @@ def _api(make_api: Callable[..., Api], tmp_path: Path) -> Api:
 
 def _raise(api: Api, *hosts: tuple[str, str]) -> dict[str, int]:
     """Hosts down in the store, one engine evaluation; returns alert ids by host."""
-    sessions = session_factory(make_engine(api.config.database_url))
+    sessions = api.sessions
     now = dt.datetime.now(dt.UTC)
     # Each commune also has a PC that still reports, so no site is wholly cut off (no grouping).
     states = [(h, site, "down") for h, site in hosts] + [(f"ok-{c}", c, "up") for c in ("XA-A", "XA-B")]

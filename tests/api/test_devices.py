@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from canhgac_collector.devices.store import load_device_targets
-from canhgac_collector.store.db import make_engine, session_factory
 from canhgac_collector.store.models import Event
 from canhgac_collector.store.secrets import SecretBox
 from tests.api.conftest import Api
@@ -188,7 +187,7 @@ def test_admin_manages_api_devices_and_secrets_never_come_back(
         assert_no_secret(api.get("/api/v1/events", admin).text)
 
         # The poller gets the new credentials, decrypted.
-        sessions = session_factory(make_engine(api.config.database_url))
+        sessions = api.sessions
         with sessions() as session:
             targets = {
                 t.name: t

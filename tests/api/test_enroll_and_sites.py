@@ -7,7 +7,6 @@ import datetime as dt
 from sqlalchemy import update
 
 from canhgac_collector.hosts.states import evaluate_host_states
-from canhgac_collector.store.db import make_engine, session_factory
 from canhgac_collector.store.models import Host
 from tests.api.conftest import Api
 from tests.harness.reports import make_report
@@ -56,7 +55,7 @@ def test_sites_tree_rolls_up_host_states(api: Api) -> None:
     for agent in agents.values():
         assert api.push(agent["token"], [make_report(agent["agent_id"], 1)]).status_code == 200
     # Age two hosts: one stale, one down.
-    sessions = session_factory(make_engine(api.config.database_url))
+    sessions = api.sessions
     now = dt.datetime.now(dt.UTC)
     with sessions.begin() as session:
         session.execute(

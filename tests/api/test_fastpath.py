@@ -30,7 +30,7 @@ def twin_apis(make_config: Callable[..., ServerConfig]) -> Iterator[tuple[Api, A
     framework = create_app(config, engine)
     framework.user_middleware = [m for m in framework.user_middleware if m.cls is not AgentReportsFastPath]
     with TestClient(fast) as a, TestClient(framework) as b:
-        yield Api(a, config), Api(b, config)
+        yield Api(a, config, engine), Api(b, config, engine)
 
 
 def _requests(agent: dict[str, Any]) -> list[tuple[str, bytes, dict[str, str]]]:

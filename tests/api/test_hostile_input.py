@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from canhgac_collector.store.db import make_engine, session_factory
 from canhgac_collector.store.models import Event
 from canhgac_collector.store.tokens import revoke_token
 from tests.api.conftest import Api
@@ -32,7 +31,7 @@ def _problem(r: Any, status: int, slug: str) -> dict[str, Any]:
 
 
 def _events(api: Api, kind: str) -> list[Event]:
-    sessions = session_factory(make_engine(api.config.database_url))
+    sessions = api.sessions
     with sessions() as session:
         return list(session.scalars(select(Event).where(Event.kind == kind).order_by(Event.id)))
 
@@ -218,7 +217,7 @@ def test_a_token_revoked_from_the_cli_stops_within_the_check_interval(
     api = make_api(host_state={"stale_after_s": 60, "down_after_s": 120, "check_interval_s": 0.2})
     officer = api.token("officer", "XA-A")
     assert api.get("/api/v1/hosts", officer).status_code == 200  # cached for 30 s
-    sessions = session_factory(make_engine(api.config.database_url))
+    sessions = api.sessions
     with sessions.begin() as session:  # what `canhgac token revoke` does, from another process
         token_id = next(
             t["id"]

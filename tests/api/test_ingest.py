@@ -257,7 +257,7 @@ def test_ingest_worker_outlives_a_group_stop_signal_and_ends_with_the_api(
     engine = make_engine(config.database_url)
     upgrade(engine)
     with TestClient(create_app(config, engine)) as client:
-        api = Api(client, config)
+        api = Api(client, config, engine)
         agent = api.enroll(KEY_A, "m-term", "pc-term")
         ingest = client.app.state.ctx.ingest  # type: ignore[attr-defined]
         pid = ingest.worker_pid

@@ -78,14 +78,13 @@ def test_reading_needs_a_token(api: Api) -> None:
 
 
 def test_revoked_token_stops_working(api: Api) -> None:
-    from canhgac_collector.store.db import make_engine, session_factory
     from canhgac_collector.store.models import Token
     from canhgac_collector.store.tokens import revoke_token
 
     token = api.token("operator")
     assert api.get("/api/v1/hosts", token).status_code == 200
     token_id = token.split("_")[1]
-    sessions = session_factory(make_engine(api.config.database_url))
+    sessions = api.sessions
     with sessions.begin() as session:
         assert revoke_token(session, token_id)
         assert session.get(Token, token_id) is not None

@@ -16,13 +16,16 @@ from canhgac_api.context import AppContext, Ctx
 from canhgac_api.ingest import dumps
 from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
+from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Host, Token
 from canhgac_collector.store.tokens import create_token
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+PLUGIN = Routes("agents", router)
 
 
 @router.post(
@@ -193,16 +196,16 @@ async def ingest_reports(request: Request) -> Response:
 async def receive_reports(ctx: AppContext, headers: dict[bytes, bytes], receive: Receive) -> bytes:
     """One agent request, from its ASGI headers and body messages to the acknowledgement's JSON bytes
     (ProblemError for every refusal)."""
-    telemetry = ctx.telemetry
+    metrics = ctx.telemetry.get(host_metrics.PLUGIN)
     try:
         principal = await principal_for(headers.get(b"authorization", b"").decode("latin-1"), ctx)
         if principal.role != "agent":
             raise ProblemError(403, "forbidden", "Forbidden", f"role {principal.role} may not push reports")
         ack = dumps(await _ingest(headers, receive, principal, ctx))
     except ProblemError as exc:
-        telemetry.ingest_requests[str(exc.status)] += 1
+        metrics.ingest_requests[str(exc.status)] += 1
         raise
-    telemetry.ingest_requests["200"] += 1
+    metrics.ingest_requests["200"] += 1
     return ack
 
 
@@ -264,22 +267,22 @@ async def _ingest(
         raise ProblemError(
             503, "storage-unavailable", "Storage unavailable", "the reports could not be stored; retry later"
         ) from None
-    telemetry = ctx.telemetry
+    metrics = ctx.telemetry.get(host_metrics.PLUGIN)
     ok = reply.get("ok")
     if ok is None:
         problem = reply["problem"]
-        telemetry.ingest_reports["refused"] += reply.get("refused", 0)
+        metrics.ingest_reports["refused"] += reply.get("refused", 0)
         if reply.get("clock"):
-            telemetry.clock_refused[site_code] += reply.get("refused", 0)
+            metrics.clock_refused[site_code] += reply.get("refused", 0)
         raise ProblemError(
             problem["status"], problem["slug"], problem["title"], problem["detail"], **problem["extra"]
         )
-    telemetry.ingest_reports["accepted"] += len(ok["accepted"])
-    telemetry.ingest_reports["duplicate"] += len(ok["duplicates"])
-    telemetry.agent_spool_backlog[(site_code, principal.host_id, ok["hostname"])] = ok["spool_backlog"]
+    metrics.ingest_reports["accepted"] += len(ok["accepted"])
+    metrics.ingest_reports["duplicate"] += len(ok["duplicates"])
+    metrics.agent_spool_backlog[(site_code, principal.host_id, ok["hostname"])] = ok["spool_backlog"]
     observation = ok.get("observation")
     if observation is not None:
-        telemetry.apply_host_observation(principal.host_id, principal.site_id, observation, ok.get("lines"))
+        metrics.apply_handover(principal.host_id, site_code, observation, ok.get("lines"))
     return {
         "accepted": ok["accepted"],
         "duplicates": ok["duplicates"],

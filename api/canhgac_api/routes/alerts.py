@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.alerts import AckIn, AlertList, AlertOut, AlertState, ChannelList, ChannelOut
 from canhgac_collector.alerting.engine import AckError, acknowledge
 from canhgac_collector.alerting.links import LinkError
@@ -24,6 +25,7 @@ from canhgac_collector.alerting.service import AlertService
 from canhgac_collector.store.models import Alert, Site
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+PLUGIN = Routes("alerts", router)
 Id = Annotated[int, PathParam(ge=1, le=2**62)]  # beyond a 64-bit key: 422, not a database error
 Acker = Annotated[Principal, Depends(require("admin", "officer"))]
 

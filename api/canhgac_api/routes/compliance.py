@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.compliance import (
     Counts,
     FindingList,
@@ -39,6 +40,7 @@ from canhgac_collector.store.models import Finding, Scan, Site
 from canhgac_collector.store.secrets import SecretBox, SecretsError
 
 router = APIRouter(tags=["compliance"])
+PLUGIN = Routes("compliance", router)
 Scanner = Annotated[Principal, Depends(require("admin", "auditor"))]
 ScanId = Annotated[int, Path(ge=1, le=2**62, description="the scan's id")]
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, describe_errors, problem_responses, validation_errors
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.devices import (
     NAME_RE,
     DeviceCounts,
@@ -48,6 +49,7 @@ log = logging.getLogger("canhgac.api.devices")
 
 DeviceName = Annotated[str, Path(pattern=NAME_RE, description="the device's name")]
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+PLUGIN = Routes("devices", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 

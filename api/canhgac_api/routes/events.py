@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 from canhgac_api.auth import Reader
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EventList, EventOut
 from canhgac_collector.store import events
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
+PLUGIN = Routes("events", router)
 
 
 @router.get(

@@ -12,12 +12,14 @@ from fastapi.responses import Response
 from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
 from canhgac_collector.hosts import queries as host_queries
 from canhgac_collector.store.models import Host, Site
 
 log = logging.getLogger("canhgac.api")
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+PLUGIN = Routes("hosts", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 

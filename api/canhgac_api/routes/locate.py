@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from canhgac_api.auth import Principal, Reader, scoped
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import ArpPair, Located, MacPort
 from canhgac_collector.devices.store import UNKNOWN_VLAN
 from canhgac_collector.store.models import ArpEntry, Device, DeviceNeighbor, MacLocation, Site
 
 router = APIRouter(prefix="/api/v1/locate", tags=["devices"])
+PLUGIN = Routes("locate", router)
 
 # Sightings older than the newest by more than this are "where it was", not "where it is".
 FRESH = dt.timedelta(minutes=10)

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from canhgac_api.auth import Principal, Reader, require
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.alerts import DatesIn, OnceIn, SilenceIn, SilenceList, SilenceOut, WeeklyIn
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Silence, Site
 
 router = APIRouter(prefix="/api/v1/silences", tags=["alerts"])
+PLUGIN = Routes("silences", router)
 Id = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # silences.id is a 32-bit INTEGER
 Writer = Annotated[Principal, Depends(require("admin", "officer"))]
 

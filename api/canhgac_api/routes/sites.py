@@ -7,11 +7,13 @@ from fastapi import APIRouter
 from canhgac_api.auth import Principal, Reader
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import HostCounts, SiteStatus, SitesTree
 from canhgac_collector.hosts.queries import state_counts
 from canhgac_collector.store.sites import active_sites
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+PLUGIN = Routes("sites", router)
 
 
 def _status(counts: HostCounts) -> str:

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 from canhgac_api.auth import Principal, require
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_collector.store import token_queries
 from canhgac_collector.store.tokens import revoke_token
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+PLUGIN = Routes("tokens", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
 TokenId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from canhgac_api.auth import Reader, scoped, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.routes.devices import name_keys
 from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
 from canhgac_collector.config import SITE_CODE_RE
 from canhgac_collector.store.models import Device, DeviceNeighbor, Host, Site
 
 router = APIRouter(prefix="/api/v1/topology", tags=["devices"])
+PLUGIN = Routes("topology", router)
 
 
 def _port_of(edge: TopologyEdge, node: str) -> str | None:

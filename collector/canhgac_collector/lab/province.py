@@ -1,4 +1,4 @@
-"""Generate a simulated province's switches as snmpsim recordings (issue 3, scope 6).
+"""Generate a simulated province's switches as snmpsim recordings.
 
 Topology: core switch(es) at the provincial data center, an optional distribution tier (added
 automatically when the core runs out of ports), and access switches spread over the commune sites, each

@@ -1,9 +1,10 @@
 """Prometheus text exposition from in-memory state: families of series whose lines are kept render-ready.
 
-Why not prometheus_client: with labelled Gauges, 500k series take ~9 s and ~560 MB to render (lab
-notes), because every scrape re-formats every label set. Here each series stores its label string once,
-built and escaped when the series is created, and its current line is rebuilt only when its value
-changes, so a scrape is one `"".join` over the lines: render time is the join, not formatting.
+Why not prometheus_client: with labelled Gauges, 500k series take several seconds and ~400 MB to render
+(`bench/exposition.py` compares both), because every scrape re-formats every label set. Here each series
+stores its label string once, built and escaped when the series is created, and its current line is
+rebuilt only when its value changes, so a scrape is one `"".join` over the lines: render time is the
+join, not formatting.
 
 Cardinality is bounded: each family has a cap; series past it are not created and are counted in
 `dropped` (exposed as `canhgac_metrics_series_dropped_total{family}`), so a flood of label values (a

@@ -273,7 +273,7 @@ class ArpEntry(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-# --- alerting (issue 6, collector/canhgac_collector/alerting/) -------------------------------------------
+# --- alerting (collector/canhgac_collector/alerting/) ---------------------------------------------------
 
 
 class Alert(Base):
@@ -354,7 +354,7 @@ class Silence(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-# --- compliance (issue 4, server side: collector/canhgac_collector/compliance/) --------------------------
+# --- compliance (server side: collector/canhgac_collector/compliance/) ----------------------------------
 
 
 class Scan(Base):

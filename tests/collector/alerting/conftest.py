@@ -117,6 +117,15 @@ def poll(name: str, state: str, at: dt.datetime, links: dict[int, str] | None = 
     )
 
 
+def cut_off_a(store: Store, at: dt.datetime) -> None:
+    """Xã A cut off at `at`: both its PCs and its switch down; Xã B up."""
+    for site in ("XA-A", "XA-B"):
+        store.host(f"{site.lower()}-pc1", site, "up", at)
+    store.host("xa-a-pc1", "XA-A", "down", at)
+    store.host("xa-a-pc2", "XA-A", "down", at)
+    store.polls(poll("sw-xa-a", "down", at), poll("sw-xa-b", "up", at))
+
+
 @dataclass
 class Store:
     config: ServerConfig

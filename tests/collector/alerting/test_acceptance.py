@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from canhgac_collector.devices.store import record_polls
-from canhgac_collector.store.db import make_engine, session_factory
 from tests.api.conftest import Api
 from tests.collector.alerting.conftest import (
     DISTRICT,
@@ -40,7 +39,7 @@ class Province:
         self.api = api
         self.agents: dict[str, list[dict[str, Any]]] = {}
         self.seq: dict[str, int] = {}
-        self.sessions = session_factory(make_engine(api.config.database_url))
+        self.sessions = api.sessions
         for site, key in (("XA-A", "commune-a-key-0123456789"), ("XA-B", "commune-b-key-0123456789")):
             self.agents[site] = [api.enroll(key, f"m-{site}-{i}", f"{site.lower()}-pc{i}") for i in (1, 2)]
 

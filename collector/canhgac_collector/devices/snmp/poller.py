@@ -57,7 +57,7 @@ async def poll_device(
 ) -> DevicePoll:
     """Poll `device` once with `modules` (default: all of MODULES, system first) and fill rates from
     `previous`. Never raises SnmpError: failures become the poll's state, reason and detail."""
-    chosen = MODULES if modules is None else modules
+    chosen = list(MODULES.values()) if modules is None else modules
     started = time.time()
     clock = time.perf_counter()
     session = Session(engine, device.target, device.credentials, max_repetitions)

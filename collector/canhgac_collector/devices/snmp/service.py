@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import SnmpPollConfig
+from canhgac_collector.devices.metrics import DeviceMetrics
 from canhgac_collector.devices.snmp.client import SnmpEngine
 from canhgac_collector.devices.snmp.results import DevicePoll
 from canhgac_collector.devices.snmp.scheduler import PollScheduler
 from canhgac_collector.devices.snmp.types import DeviceTarget
 from canhgac_collector.devices.store import DeviceSink, load_device_targets
-from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox
 
@@ -41,7 +41,7 @@ class SnmpService:
         config: SnmpPollConfig,
         sessions: sessionmaker[Session],
         box: SecretBox,
-        telemetry: Telemetry,
+        telemetry: DeviceMetrics,
     ) -> None:
         self.config = config
         self.sessions = sessions

@@ -107,7 +107,7 @@ def recorded(community: str, prefix: str) -> list[tuple[str, str]]:
 
 
 def test_registry_runs_system_first_then_interfaces() -> None:
-    names = [m.name for m in MODULES]
+    names = list(MODULES)
     assert names[:2] == ["system", "interfaces"]
     assert set(names) == {"system", "interfaces", "lldp", "cdp", "fdb", "arp", "resources"}
 

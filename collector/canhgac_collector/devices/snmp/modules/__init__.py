@@ -5,17 +5,19 @@
 
 from __future__ import annotations
 
+from canhgac_agent.plugins import registry
 from canhgac_collector.devices.snmp.modules import arp, cdp, fdb, interfaces, lldp, resources, system
 from canhgac_collector.devices.snmp.modules.base import Module, Session
 
-MODULES: list[Module] = [
-    system.MODULE,
-    interfaces.MODULE,
-    lldp.MODULE,
-    cdp.MODULE,
-    fdb.MODULE,
-    arp.MODULE,
-    resources.MODULE,
-]
+# Registration: one line per module, in poll order.
+MODULES: dict[str, Module] = registry(
+    system.PLUGIN,
+    interfaces.PLUGIN,
+    lldp.PLUGIN,
+    cdp.PLUGIN,
+    fdb.PLUGIN,
+    arp.PLUGIN,
+    resources.PLUGIN,
+)
 
 __all__ = ["MODULES", "Module", "Session"]

@@ -45,4 +45,4 @@ def _order(entry: ArpEntry) -> tuple[int, int, int]:
     return (entry.ifIndex or 0, address.version, int(address))
 
 
-MODULE = Module("arp", collect)
+PLUGIN = Module("arp", collect)

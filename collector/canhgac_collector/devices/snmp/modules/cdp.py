@@ -44,4 +44,4 @@ async def collect(session: Session, poll: DevicePoll) -> None:
     poll.neighbors = [n for n in poll.neighbors if n.protocol != "cdp"] + neighbors
 
 
-MODULE = Module("cdp", collect)
+PLUGIN = Module("cdp", collect)

@@ -144,4 +144,4 @@ def _status(value: int | None) -> str | None:
     return None if value is None else STATUS.get(value, str(value))
 
 
-MODULE = Module("fdb", collect)
+PLUGIN = Module("fdb", collect)

@@ -134,4 +134,4 @@ async def collect(session: Session, poll: DevicePoll) -> None:
     poll.interfaces = samples
 
 
-MODULE = Module("interfaces", collect)
+PLUGIN = Module("interfaces", collect)

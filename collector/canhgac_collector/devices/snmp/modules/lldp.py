@@ -103,4 +103,4 @@ def _port_name(poll: DevicePoll, if_index: int | None) -> str | None:
     return None if sample is None else sample.ifName or sample.ifDescr
 
 
-MODULE = Module("lldp", collect)
+PLUGIN = Module("lldp", collect)

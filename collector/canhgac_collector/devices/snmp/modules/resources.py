@@ -91,4 +91,4 @@ async def collect(session: Session, poll: DevicePoll) -> None:
     poll.resources = res if has_any else None
 
 
-MODULE = Module("resources", collect)
+PLUGIN = Module("resources", collect)

@@ -45,4 +45,4 @@ async def collect(session: Session, poll: DevicePoll) -> None:
     )
 
 
-MODULE = Module("system", collect)
+PLUGIN = Module("system", collect)

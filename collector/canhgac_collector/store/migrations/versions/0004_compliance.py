@@ -1,4 +1,4 @@
-"""compliance: scans and their findings (server-side compliance, issue 4)
+"""compliance: scans and their findings (server-side compliance scans)
 
 Revision ID: 0004
 Revises: 0003
