@@ -192,12 +192,21 @@ def server_config(
     probe_targets: list[dict[str, Any]] | None = None,
     agent_defaults: dict[str, Any] | None = None,
 ) -> Path:
-    """A server.yaml for a throw-away server: SQLite in `workdir`, one site, rate limit out of the way."""
+    """A server.yaml for a throw-away server: SQLite in `workdir`, one site, rate limits out of the way."""
     cfg: dict[str, Any] = {
         "listen": {"host": "127.0.0.1", "port": port},
         "database_url": f"sqlite:///{workdir / 'canhgac.sqlite'}",
         "log_level": "WARNING",
         "ingest": {"rate_limit_per_agent_rps": 1.0e9, "rate_limit_burst": 1_000_000},
+        # Hundreds of bench agents enroll from a few loopback addresses within a second.
+        "enrollment": {
+            "per_address_rps": 1000,
+            "per_address_burst": 10_000,
+            "per_site_rps": 1000,
+            "per_site_burst": 100_000,
+            "global_rps": 10_000,
+            "global_burst": 100_000,
+        },
         "sites": [
             {
                 "code": SITE_CODE,

@@ -25,7 +25,7 @@ from canhgac_agent.plugins import registry
 from canhgac_collector.alerting.service import AlertService
 from canhgac_collector.compliance import metrics as compliance_metrics
 from canhgac_collector.compliance.retention import prune_scans
-from canhgac_collector.compliance.scan import latest_scores
+from canhgac_collector.compliance.scan import clause_scores, latest_clause_scores, latest_scores
 from canhgac_collector.compliance.scheduler import ComplianceScheduler
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices import metrics as device_metrics
@@ -39,6 +39,7 @@ from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitetree import SiteNode, resolve_tree
 from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory, upgrade
+from canhgac_collector.store.models import Scan
 from canhgac_collector.store.secrets import SecretBox
 from canhgac_collector.store.sites import sync_sites
 from canhgac_collector.store.tokens import revocation_mark
@@ -83,10 +84,22 @@ class Server:
         return {v: k for k, v in self.site_ids.items()}
 
     def publish_scores(self) -> None:
-        """The newest compliance score per (site, level) onto /metrics."""
+        """The newest compliance scores per (site, level), overall and per clause, onto /metrics."""
         with self.sessions() as session:
             scores = latest_scores(session)
-        self.telemetry.get(compliance_metrics.PLUGIN).set_scores(scores)
+            clauses = latest_clause_scores(session)
+        published = self.telemetry.get(compliance_metrics.PLUGIN)
+        published.set_scores(scores)
+        published.set_clause_scores(clauses)
+
+    def publish_scan(self, scan: Scan) -> None:
+        """A scan just stored replaces its own site and level's scores on /metrics (cheap: no reload)."""
+        code = self.site_codes.get(scan.site_id)
+        if code is None:  # a site the configuration does not name: reload everything
+            self.publish_scores()
+            return
+        published = self.telemetry.get(compliance_metrics.PLUGIN)
+        published.set_scan(code, scan.level, scan.score, clause_scores(scan.summary))
 
     async def start(self) -> None:
         if self.influx is not None:
@@ -207,7 +220,7 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
         if config.snmp.enabled
         else None,
     )
-    server.compliance.on_scan = lambda _scan, _report: server.publish_scores()
+    server.compliance.on_scan = lambda scan, _report: server.publish_scan(scan)
     return server
 
 

@@ -108,7 +108,7 @@ def _scan(ctx: AppContext, body: ScanRequest, principal: Principal) -> dict[str,
         assert site is not None
         summary = _summary(scan, site, _declared(session, site.code))
     if ctx.server is not None:
-        ctx.server.publish_scores()
+        ctx.server.publish_scan(scan)
     return summary
 
 

@@ -367,3 +367,36 @@ def latest_scores(session: Session) -> dict[tuple[str, int], float]:
         .join(Site, Scan.site_id == Site.id)
     ).all()
     return {(code, level): score for code, level, score in rows if score is not None}
+
+
+def clause_scores(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Legal clause ("TCVN 14423:2026 8.1.2") → score from a scan's summary; clauses nothing judged are
+    left out."""
+    clauses = summary.get("clause")
+    if not isinstance(clauses, Mapping):
+        return {}
+    return {
+        clause: float(counts["score"])
+        for clause, counts in clauses.items()
+        if isinstance(counts, Mapping) and isinstance(counts.get("score"), int | float)
+    }
+
+
+def latest_clause_scores(session: Session) -> dict[tuple[str, int, str], float]:
+    """(site code, level, clause) → clause score of the newest scan of each site and level, for /metrics
+    (`canhgac_compliance_clause_score_ratio{site,level,clause}`)."""
+    newest = (
+        select(Scan.site_id, Scan.level, func.max(Scan.id).label("id"))
+        .group_by(Scan.site_id, Scan.level)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Site.code, Scan.level, Scan.summary)
+        .join(newest, Scan.id == newest.c.id)
+        .join(Site, Scan.site_id == Site.id)
+    ).all()
+    return {
+        (code, level, clause): score
+        for code, level, summary in rows
+        for clause, score in clause_scores(summary).items()
+    }

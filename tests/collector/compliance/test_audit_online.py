@@ -19,7 +19,7 @@ from canhgac_collector.store.db import make_engine, session_factory, upgrade
 from canhgac_collector.store.models import Device, Host, Site
 from canhgac_collector.store.sites import sync_sites
 
-HOSTS = Path(__file__).parents[1] / "rules" / "fixtures" / "hosts"
+HOSTS = Path(__file__).parents[2] / "rules" / "fixtures" / "hosts"
 CANHGAC = [sys.executable, "-m", "canhgac_collector.cli"]
 CONFIG = """\
 database_url: sqlite:///{db}

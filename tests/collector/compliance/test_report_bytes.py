@@ -16,7 +16,7 @@ from canhgac_rules.engine import Target, run_scan
 from canhgac_rules.report import finding_docs, report_bytes, write_reports
 from canhgac_rules.validate import load_default_packs
 
-FIXTURES = Path(__file__).parents[1] / "rules" / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "rules" / "fixtures"
 NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
 
 
