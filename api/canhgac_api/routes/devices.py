@@ -4,7 +4,6 @@ admin create/update/delete. Readers see only their subtree's devices; SNMP secre
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -33,9 +32,9 @@ from canhgac_api.schemas.devices import (
     snmp_config,
 )
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig
+from canhgac_collector.devices import changes
 from canhgac_collector.devices import queries as device_queries
-from canhgac_collector.devices.store import device_fields, new_device
-from canhgac_collector.store.events import record_event
+from canhgac_collector.devices.store import device_fields
 from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox, SecretsError
 from canhgac_collector.store.sites import visible_site
@@ -266,18 +265,7 @@ def create_device(body: DeviceCreate, principal: Admin, ctx: Ctx) -> DeviceDetai
             fields = device_fields(cfg, site.id, box(ctx))
         except SecretsError as exc:
             raise _secrets_unavailable(exc) from None
-        device = new_device(body.name, fields, "api")
-        session.add(device)
-        session.flush()
-        record_event(
-            session,
-            kind="device.added",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Thêm thiết bị {device.name} qua API / device added through the API",
-        )
+        device = changes.add_device(session, body.name, site, fields, actor=principal.token_id)
         log.info("device added name=%s site=%s by=%s", device.name, site.code, principal.token_id)
         return detail(session, device, site)
 
@@ -293,10 +281,10 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
         device, site = find_device(session, principal, name)
         if device.source == "config":
             raise _read_only(device)
-        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site"})
+        columns = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site"})
         if body.site is not None:
             site = _site_for_write(session, principal, body.site)
-            changes["site_id"] = site.id
+            columns["site_id"] = site.id
         if body.snmp is not None:
             # Validate the whole device with its new credentials as the config would.
             snmp = body.snmp
@@ -309,21 +297,10 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
                 secret = device_fields(merged, site.id, box(ctx))
             except SecretsError as exc:
                 raise _secrets_unavailable(exc) from None
-            changes["snmp_version"] = secret["snmp_version"]
-            changes["snmp_secret_enc"] = secret["snmp_secret_enc"]
-        for key, value in changes.items():
-            setattr(device, key, value)
-        device.updated_at = dt.datetime.now(dt.UTC)
-        session.flush()
-        record_event(
-            session,
-            kind="device.updated",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Sửa thiết bị {device.name} / device updated",
-            data={"fields": sorted(k for k in body.model_fields_set)},  # names only, never values
+            columns["snmp_version"] = secret["snmp_version"]
+            columns["snmp_secret_enc"] = secret["snmp_secret_enc"]
+        changes.change_device(
+            session, device, site, columns, asked=body.model_fields_set, actor=principal.token_id
         )
         log.info(
             "device updated name=%s fields=%s by=%s",
@@ -346,15 +323,6 @@ def delete_device(name: DeviceName, principal: Admin, ctx: Ctx) -> Response:
         device, site = find_device(session, principal, name)
         if device.source == "config":
             raise _read_only(device)
-        record_event(
-            session,
-            kind="device.removed",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Xoá thiết bị {device.name} / device removed",
-        )
-        session.delete(device)
+        changes.remove_device(session, device, site, actor=principal.token_id)
     log.info("device removed name=%s by=%s", name, principal.token_id)
     return Response(status_code=204)
