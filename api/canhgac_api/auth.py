@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVarTuple
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from canhgac_api.context import CACHE_TTL_S, AppContext, Ctx, Principal, TokenCache
 from canhgac_api.problems import ProblemError
-from canhgac_collector.sitetree import within
 from canhgac_collector.store import sites
 from canhgac_collector.store.token_queries import token_by_hash
 from canhgac_collector.store.tokens import hash_secret
@@ -33,17 +31,10 @@ __all__ = [
     "authenticate",
     "principal_for",
     "require",
-    "scoped",
     "visible_site_path",
 ]
 
 READERS = ("admin", "operator", "officer", "auditor")
-Ts = TypeVarTuple("Ts")
-
-
-def scoped(principal: Principal, stmt: Select[*Ts]) -> Select[*Ts]:
-    """Limit a statement joined to Site to the caller's subtree."""
-    return within(stmt, principal.scope_path)
 
 
 def visible_site_path(session: Session, principal: Principal, code: str) -> str:
