@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.metrics.telemetry import Telemetry
-from canhgac_collector.sitetree import SiteNode, in_scope
+from canhgac_collector.sitetree import SiteNode
 
 if TYPE_CHECKING:
     from canhgac_api.ingest_worker import IngestClient
@@ -33,9 +33,6 @@ class Principal:
     site_id: int | None
     scope_path: str | None  # None: the whole province
     host_id: str | None  # agents only
-
-    def sees_path(self, path: str) -> bool:
-        return in_scope(path, self.scope_path)
 
 
 class TokenCache:

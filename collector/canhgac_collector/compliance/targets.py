@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canhgac_collector.devices.queries import name_keys
 from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
@@ -67,17 +68,6 @@ class StoreScope:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _name_keys(name: str | None) -> list[str]:
-    """'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1'] (how LLDP names are matched to devices)."""
-    low = (name or "").strip().lower()
-    if not low:
-        return []
-    if low.replace(".", "").isdigit():
-        return [low]
-    short = low.split(".", 1)[0]
-    return [low, short] if short and short != low else [low]
 
 
 def _norm_mac(text: Any) -> str | None:
@@ -341,12 +331,12 @@ def site_target(
     all_devices = session.execute(select(Device.id, Device.name, Device.sys_name)).all()
     device_by_key: dict[str, str] = {}
     for _id, name, sys_name in all_devices:
-        for key in (*_name_keys(name), *_name_keys(sys_name)):
+        for key in (*name_keys(name), *name_keys(sys_name)):
             device_by_key.setdefault(key, name)
     hosts = session.execute(
         select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
     ).all()
-    host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in _name_keys(hn)}
+    host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in name_keys(hn)}
     known_macs: set[str] = set()
     for (report,) in session.execute(select(Host.latest_report)).all():
         known_macs |= _host_macs(_host_identity(report))
@@ -368,13 +358,13 @@ def site_target(
     unknown: dict[str, dict[str, Any]] = {}
     for n in neighbors:
         me = names[n.device_id]
-        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if peer is not None and peer != me:
             local_uplinks.setdefault(me, set()).add(n.local_port or str(n.local_if_index))
             uplink_ports.setdefault(me, set()).update(
                 p for p in (n.local_if_index, n.local_port) if p is not None
             )
-        elif peer is None and not any(k in host_keys for k in _name_keys(n.remote_name)):
+        elif peer is None and not any(k in host_keys for k in name_keys(n.remote_name)):
             ident = n.remote_name or n.remote_chassis_id or "?"
             unknown.setdefault(
                 f"neighbor:{ident}",
@@ -386,7 +376,7 @@ def site_target(
     all_names = {d_id: name for d_id, name, _ in all_devices}
     for n in inbound:
         src = all_names.get(n.device_id)
-        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if src and peer and peer != src:
             remote_uplinks.setdefault(peer, set()).add((src, n.local_port or str(n.local_if_index)))
 

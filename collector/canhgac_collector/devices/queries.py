@@ -26,9 +26,10 @@ from canhgac_collector.store.models import (
 from canhgac_collector.store.sites import Page, page
 
 
-def name_keys(name: str) -> list[str]:
-    """Lookup keys for a system name: 'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1']."""
-    low = name.strip().lower()
+def name_keys(name: str | None) -> list[str]:
+    """Lookup keys for a system name: 'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1'] (how LLDP and
+    CDP names are matched to devices and hosts); none for an empty name."""
+    low = (name or "").strip().lower()
     if not low:
         return []
     if low.replace(".", "").isdigit():  # an IPv4 address is not a domain name
