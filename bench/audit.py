@@ -101,7 +101,7 @@ def main() -> None:
 
     from canhgac_rules.audit import iter_device_targets, iter_host_targets
     from canhgac_rules.engine import Target, run_scan
-    from canhgac_rules.loader import load_default_packs
+    from canhgac_rules.validate import load_default_packs
 
     packs = load_default_packs()
     with tempfile.TemporaryDirectory(prefix="canhgac-audit-bench-") as tmp:

@@ -23,19 +23,19 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.inputs.snmp.results import (
+from canhgac_collector.devices.snmp.results import (
     ArpEntry,
     DevicePoll,
     FdbEntry,
     InterfaceSample,
     Neighbor,
 )
-from canhgac_collector.inputs.snmp.service import WRITE_BATCH_MAX
+from canhgac_collector.devices.snmp.service import WRITE_BATCH_MAX
+from canhgac_collector.devices.store import DeviceSink, sync_config_devices
 from canhgac_collector.sitetree import resolve_tree
-from canhgac_collector.storage.db import make_engine, session_factory, upgrade
-from canhgac_collector.storage.devices import DeviceSink, sync_config_devices
-from canhgac_collector.storage.secrets import SecretBox
-from canhgac_collector.storage.sites import sync_sites
+from canhgac_collector.store.db import make_engine, session_factory, upgrade
+from canhgac_collector.store.secrets import SecretBox
+from canhgac_collector.store.sites import sync_sites
 
 SITE = {"code": "P", "name": "Tỉnh", "kind": "province", "level": 3}
 

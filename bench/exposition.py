@@ -55,7 +55,7 @@ def run_case(kind: str, series: int, repeat: int) -> dict[str, Any]:
     render: Any
     if kind == "ours":
         sys.path[:0] = [str(ROOT / "collector")]
-        from canhgac_collector.outputs.prometheus import Registry
+        from canhgac_collector.metrics.exposition import Registry
 
         registry = Registry()
         for f, (name, help_text) in enumerate(FAMILIES):

@@ -9,7 +9,7 @@ Starts VictoriaMetrics (Debian) on a loopback port with a temp storage dir, then
     .venv/bin/python bench/influx_write.py [--json] [--points 1000000] [--series 50000] [--batch 10000]
 
 Last line: JSON {"points", "write_s", "points_per_s", "format_points_per_s", "stored", ...}.
-Target (issue 5): >= 100k points/s sustained.
+Target: >= 100k points/s sustained.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from canhgac_collector.config import InfluxConfig
-    from canhgac_collector.inputs.snmp.results import DevicePoll, InterfaceSample
-    from canhgac_collector.outputs.influx import InfluxWriter, line, tag_set
-    from canhgac_collector.telemetry import device_lines
+    from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample
+    from canhgac_collector.metrics.history import InfluxWriter, line, tag_set
+    from canhgac_collector.metrics.telemetry import device_lines
 
     binary = shutil.which("victoria-metrics")
     if binary is None:

@@ -1,91 +1,55 @@
 """Bearer-token authentication and role/site-scope authorization.
 
 Every route names the roles it admits; readers are further limited to their site subtree (`scope_path`).
-Token lookups are cached briefly so ingest does not hit the database per request; a revoked token stops
-working within `CACHE_TTL_S`.
+Token lookups are cached briefly (`TokenCache`) so ingest does not hit the database per request; a
+revoked token stops working within `CACHE_TTL_S`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, TypeVarTuple
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from canhgac_api.context import AppContext, Ctx
+from canhgac_api.context import CACHE_TTL_S, AppContext, Ctx, Principal, TokenCache
 from canhgac_api.problems import ProblemError
-from canhgac_collector.storage.models import Site, Token
-from canhgac_collector.storage.tokens import hash_secret
+from canhgac_collector.store import sites
+from canhgac_collector.store.token_queries import token_by_hash
+from canhgac_collector.store.tokens import hash_secret
 
-CACHE_TTL_S = 30.0
+__all__ = [
+    "CACHE_TTL_S",
+    "READERS",
+    "AgentCaller",
+    "Principal",
+    "Reader",
+    "TokenCache",
+    "authenticate",
+    "principal_for",
+    "require",
+    "visible_site_path",
+]
+
 READERS = ("admin", "operator", "officer", "auditor")
-
-
-@dataclass(frozen=True)
-class Principal:
-    token_id: str
-    role: str
-    site_id: int | None
-    scope_path: str | None  # None: the whole province
-    host_id: str | None  # agents only
-
-    def sees_path(self, path: str) -> bool:
-        return self.scope_path is None or path.startswith(self.scope_path)
-
-
-Ts = TypeVarTuple("Ts")
-
-
-def scoped(principal: Principal, stmt: Select[*Ts]) -> Select[*Ts]:
-    """Limit a statement joined to Site to the caller's subtree."""
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
-    return stmt
 
 
 def visible_site_path(session: Session, principal: Principal, code: str) -> str:
     """The path of site `code`, or 404 when it does not exist or lies outside the caller's subtree (the
     same answer, so a scoped caller cannot probe for other communes' codes)."""
-    path = session.scalar(select(Site.path).where(Site.code == code))
-    if path is None or not principal.sees_path(path):
+    path = sites.visible_site_path(session, code, principal.scope_path)
+    if path is None:
         raise ProblemError(404, "not-found", "Not found", f"no site {code!r} within your scope")
     return path
 
 
-class TokenCache:
-    """hash → (principal or None, expiry). Negative answers are cached too, against token guessing."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[Principal | None, float]] = {}
-
-    def get(self, key: str) -> tuple[bool, Principal | None]:
-        hit = self._entries.get(key)
-        if hit is None or hit[1] < time.monotonic():
-            return False, None
-        return True, hit[0]
-
-    def put(self, key: str, principal: Principal | None) -> None:
-        if len(self._entries) > 100_000:
-            self._entries.clear()
-        self._entries[key] = (principal, time.monotonic() + CACHE_TTL_S)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 def _lookup(ctx: AppContext, secret_hash: str) -> Principal | None:
+    """The principal of a live token with this secret hash; None if unknown, revoked or expired."""
     with ctx.sessions() as session:
-        row = session.execute(
-            select(Token, Site.path)
-            .outerjoin(Site, Token.site_id == Site.id)
-            .where(Token.secret_sha256 == secret_hash)
-        ).one_or_none()
+        row = token_by_hash(session, secret_hash)
     if row is None:
         return None
     token, path = row

@@ -1,7 +1,9 @@
-"""What every request handler shares: config, database, resolved site tree, ingest worker, telemetry."""
+"""What every request handler shares: config, database, resolved site tree, ingest worker, telemetry;
+and who is calling (`Principal`), remembered per token in a `TokenCache`."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,14 +12,48 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.telemetry import Telemetry
 
 if TYPE_CHECKING:
-    from canhgac_api.auth import TokenCache
     from canhgac_api.ingest_worker import IngestClient
     from canhgac_api.ratelimit import RateLimiter
-    from canhgac_collector.storage.secrets import SecretBox
+    from canhgac_collector.server import Server
+    from canhgac_collector.store.secrets import SecretBox
+
+CACHE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a token: its role and the subtree it may read."""
+
+    token_id: str
+    role: str
+    site_id: int | None
+    scope_path: str | None  # None: the whole province
+    host_id: str | None  # agents only
+
+
+class TokenCache:
+    """hash → (principal or None, expiry). Negative answers are cached too, against token guessing."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Principal | None, float]] = {}
+
+    def get(self, key: str) -> tuple[bool, Principal | None]:
+        hit = self._entries.get(key)
+        if hit is None or hit[1] < time.monotonic():
+            return False, None
+        return True, hit[0]
+
+    def put(self, key: str, principal: Principal | None) -> None:
+        if len(self._entries) > 100_000:
+            self._entries.clear()
+        self._entries[key] = (principal, time.monotonic() + CACHE_TTL_S)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 @dataclass
@@ -38,7 +74,8 @@ class AppContext:
     scan_limiter: RateLimiter  # on-demand scans per token
     site_codes: dict[int, str] = field(default_factory=dict)  # id → code
     settings_by_site_id: dict[int, dict[str, Any]] = field(default_factory=dict)
-    device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (storage/secrets.py)
+    device_secrets: SecretBox | None = None  # encrypts/decrypts device SNMP secrets (store/secrets.py)
+    server: Server | None = None  # the domain services (canhgac_collector.server)
 
 
 async def get_context(request: Request) -> AppContext:

@@ -8,7 +8,9 @@ in length-prefixed frames:
 - request (API → worker): `!IQBHH` = frame length, request id, gzip flag, host id length, site code
   length; then the host id, the site code and the raw body;
 - reply (worker → API): `!I` length, then one orjson object per group:
-  `{"commit_s": …, "replies": [[request id, {"ok": …} | {"problem": …}], …]}`.
+  `{"commit_s": …, "replies": [[request id, {"ok": …} | {"problem": …}], …]}`; an accepted request's
+  `ok` carries its host's `HostObservation` (`canhgac_collector.hosts.metrics`, a JSON array encoded by
+  msgspec and spliced in as is) and, with history on, its history lines.
 
 A request is answered after its group is committed. If the worker dies, the API answers the pending
 and new requests 503 (agents retry; a retried batch is a duplicate where it was committed, so nothing is
@@ -28,21 +30,16 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+import msgspec
 import orjson
 
-from canhgac_api.ingest import (
-    IngestJob,
-    IngestLimits,
-    IngestResult,
-    IngestStore,
-    Refusal,
-    decode_batch,
-    make_job,
-)
+from canhgac_api.ingest import decode_batch, make_job
 from canhgac_api.problems import ProblemError
+from canhgac_collector.hosts import metrics as host_metrics
+from canhgac_collector.hosts.ingest import IngestJob, IngestLimits, IngestResult, IngestStore, Refusal
 from canhgac_collector.logs import setup_logging
-from canhgac_collector.storage.db import make_engine
-from canhgac_collector.telemetry import Telemetry, host_lines, host_observation
+from canhgac_collector.metrics.telemetry import Telemetry
+from canhgac_collector.store.db import make_engine
 
 log = logging.getLogger("canhgac.ingest")
 
@@ -51,6 +48,7 @@ LENGTH = struct.Struct("!I")
 MAX_GROUP = 512  # requests per transaction
 RESTART_DELAY_S = 0.5  # doubled after each worker that dies before answering anything, up to a minute
 MAX_RESTART_DELAY_S = 60.0
+OBSERVATION = msgspec.json.Encoder()
 
 
 class IngestUnavailable(RuntimeError):
@@ -222,9 +220,10 @@ def _answer(
     }
     if outcome.stored:
         try:  # committed already: metrics and history must not turn it into an error
-            ok["observation"] = host_observation(outcome.stored)
+            observation = host_metrics.host_observation(outcome.stored)
+            ok["observation"] = orjson.Fragment(OBSERVATION.encode(observation))
             if history:
-                ok["lines"] = host_lines(site, job.host_id, outcome.stored)
+                ok["lines"] = host_metrics.host_lines(site, job.host_id, outcome.stored)
         except Exception:
             log.exception("could not extract metrics/history of host_id=%s", job.host_id)
     return {"ok": ok}
@@ -248,7 +247,7 @@ class IngestClient:
 
     def __init__(self, settings: WorkerSettings, telemetry: Telemetry | None = None) -> None:
         self._settings = settings
-        self._telemetry = telemetry
+        self._metrics = telemetry.get(host_metrics.PLUGIN) if telemetry is not None else None
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._next_id = 0
         self._transport: asyncio.Transport | None = None
@@ -342,10 +341,11 @@ class IngestClient:
         self.commits = self._base_commits + group["commits"]
         self.commit_seconds = self._base_seconds + group["commit_s"]
         pending = self._pending
-        if self._telemetry is not None:
-            self._telemetry.ingest_batches_committed = self.commits
-            self._telemetry.ingest_commit_seconds_sum = self.commit_seconds
-            self._telemetry.ingest_queue_depth = len(pending)
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.ingest_batches_committed = self.commits
+            metrics.ingest_commit_seconds_sum = self.commit_seconds
+            metrics.ingest_queue_depth = len(pending)
         for req_id, reply in group["replies"]:
             future = pending.get(req_id)
             if future is not None and not future.done():  # not done: the client may have gone away
@@ -397,8 +397,8 @@ class IngestClient:
             try:
                 await self.start()
                 self.restarts += 1
-                if self._telemetry is not None:
-                    self._telemetry.ingest_worker_restarts = self.restarts
+                if self._metrics is not None:
+                    self._metrics.ingest_worker_restarts = self.restarts
                 return
             except Exception:
                 log.exception("could not start the ingest worker; retrying")

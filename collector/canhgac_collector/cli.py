@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,19 +64,11 @@ def serve(
     migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
 ) -> None:
     """Run the API and the collectors (SNMP poller, host states) in one process."""
-    from canhgac_api.app import create_app
-    from canhgac_api.server import run
-    from canhgac_collector.storage.db import make_engine, upgrade
+    from canhgac_collector.server import serve as serve_all
 
     cfg = _load(config)
     setup_logging(cfg.log_level)
-    engine = make_engine(cfg.database_url)
-    if migrate:
-        upgrade(engine)
-    logging.getLogger("canhgac").info(
-        "serving listen=%s:%d database=%s", cfg.listen.host, cfg.listen.port, cfg.redacted_database_url()
-    )
-    run(create_app(cfg, engine), cfg)
+    serve_all(cfg, migrate=migrate)
 
 
 @app.command()
@@ -98,7 +89,7 @@ def demo(
     ] = 8,
 ) -> None:
     """Run the server and a simulated province on loopback (SQLite, real agent processes, SNMP switches)."""
-    from canhgac_collector.demo import run_demo
+    from canhgac_collector.lab.demo import run_demo
 
     raise typer.Exit(
         run_demo(
@@ -118,7 +109,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None) -> None:
     """Create or migrate the state store to the current schema."""
-    from canhgac_collector.storage.db import current_revision, make_engine, upgrade
+    from canhgac_collector.store.db import current_revision, make_engine, upgrade
 
     cfg = _load(config)
     engine = make_engine(cfg.database_url)
@@ -135,8 +126,8 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 def _open_sessions(cfg: ServerConfig) -> sessionmaker[Session]:
     """Sessions on a migrated store with the config's sites synced (tokens may name a site)."""
     from canhgac_collector.sitetree import resolve_tree
-    from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
-    from canhgac_collector.storage.sites import sync_sites
+    from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory
+    from canhgac_collector.store.sites import sync_sites
 
     engine = make_engine(cfg.database_url)
     if not is_up_to_date(engine):
@@ -158,7 +149,7 @@ def token_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API token; the token is printed once and only its hash is stored."""
-    from canhgac_collector.storage.tokens import TokenError, create_token
+    from canhgac_collector.store.tokens import TokenError, create_token
 
     sessions = _open_sessions(_load(config))
     try:
@@ -190,7 +181,7 @@ def token_list(
     config: ConfigOpt = None,
 ) -> None:
     """List people's tokens (never their secrets; agents' tokens are listed per host in the API)."""
-    from canhgac_collector.storage.models import Site, Token
+    from canhgac_collector.store.models import Site, Token
 
     sessions = _open_sessions(_load(config))
     with sessions() as session:
@@ -232,7 +223,7 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(token_id: str, config: ConfigOpt = None) -> None:
     """Revoke a token by id (effective within 30 s on a running server)."""
-    from canhgac_collector.storage.tokens import revoke_token
+    from canhgac_collector.store.tokens import revoke_token
 
     sessions = _open_sessions(_load(config))
     with sessions.begin() as session:
@@ -299,8 +290,8 @@ def poll(
 
     Exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other SNMP error.
     """
-    from canhgac_collector.inputs.snmp import oneshot
-    from canhgac_collector.inputs.snmp.types import Credentials, DeviceTarget, Target
+    from canhgac_collector.devices.snmp import oneshot
+    from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 
     def usage(message: str) -> typer.Exit:
         err.print(f"usage error: {message}", highlight=False, markup=False)
@@ -359,15 +350,24 @@ def poll(
 
 
 # Compliance: `canhgac rules check|list|schema` and `canhgac audit` (heavy imports inside the commands).
-from canhgac_rules.cli import audit, rules_app  # noqa: E402
+# The rules library's `audit` command runs `--site CODE` through the server's handler (store, stored scan).
+from canhgac_collector.compliance.cli import audit_online  # noqa: E402
+from canhgac_rules.cli import audit_command, rules_app  # noqa: E402
 
 app.add_typer(rules_app, name="rules")
-app.command()(audit)
+app.command("audit")(audit_command(online=audit_online))
 
-# Alerts (issue 6): `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py).
-from canhgac_collector.alerting.cli import alerts_app  # noqa: E402
 
-app.add_typer(alerts_app, name="alerts")
+def _store_sessions(config: Path | None) -> sessionmaker[Session]:
+    """Sessions on the store of the server config at `config`, for commands defined in other modules."""
+    return _open_sessions(_load(config))
+
+
+# Alerts: `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py), opening the
+# store the way every command here does.
+from canhgac_collector.alerting.cli import make_alerts_app  # noqa: E402
+
+app.add_typer(make_alerts_app(_store_sessions), name="alerts")
 
 
 def main() -> None:

@@ -58,7 +58,7 @@ class MetricsConfig(Strict):
 
 
 class Contact(Strict):
-    """Who hears about a site: alert routing (issue 6) reads these."""
+    """Who hears about a site: alert routing (alerting/routing.py) reads these."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     title: str | None = None
@@ -209,7 +209,7 @@ class SnmpCredentialsConfig(Strict):
 
 
 class DeviceConfig(Strict):
-    """A switch, router or firewall polled over SNMP (issue 3); SSH config pull comes later."""
+    """A switch, router or firewall polled over SNMP."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     address: Annotated[str, Field(min_length=1, max_length=255)]  # IP address or DNS name
@@ -223,7 +223,7 @@ class DeviceConfig(Strict):
 
 
 class SnmpPollConfig(Strict):
-    """The SNMP poller's defaults and limits (DESIGN §2, §9)."""
+    """The SNMP poller's defaults and limits (sized for ~1,000 switches on one server)."""
 
     enabled: bool = True
     poll_interval_s: Annotated[float, Field(ge=5, le=86400)] = 60
@@ -240,7 +240,7 @@ class SnmpPollConfig(Strict):
 
 
 class InfluxConfig(Strict):
-    """History writer to an InfluxDB v2 write API (DESIGN §5); off unless enabled."""
+    """History writer to an InfluxDB v2 write API (line protocol, batched, retried); off unless enabled."""
 
     enabled: bool = False
     url: str = "http://127.0.0.1:8086"
@@ -255,7 +255,7 @@ class InfluxConfig(Strict):
 
 
 class ComplianceConfig(Strict):
-    """Scheduled compliance scans (issue 4): every site with a declared level, every `interval_h`."""
+    """Scheduled compliance scans: every site with a declared level, every `interval_h`."""
 
     enabled: bool = False
     interval_h: Annotated[float, Field(gt=0, le=24 * 366)] = 24
@@ -288,8 +288,8 @@ class ServerConfig(BaseSettings):
     snmp: SnmpPollConfig = SnmpPollConfig()
     devices: list[DeviceConfig] = []
     influx: InfluxConfig = InfluxConfig()
-    alerting: AlertingConfig = AlertingConfig()  # issue 6: collector/canhgac_collector/alerting/
-    compliance: ComplianceConfig = ComplianceConfig()  # issue 4: collector/canhgac_collector/compliance/
+    alerting: AlertingConfig = AlertingConfig()  # collector/canhgac_collector/alerting/
+    compliance: ComplianceConfig = ComplianceConfig()  # collector/canhgac_collector/compliance/
 
     @classmethod
     def settings_customise_sources(

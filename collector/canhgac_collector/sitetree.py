@@ -1,12 +1,23 @@
-"""The site tree from the config: paths, inherited levels and the agent settings each site gets."""
+"""The site tree from the config: paths, inherited levels and the agent settings each site gets; and
+scopes over it.
+
+A scope is a site path prefix (`/P/D1/XA-A/`): a scoped caller sees that site's subtree and nothing
+else; `None` is the whole province. Every query that answers a caller takes its `scope_path` and
+applies it with `within`, so a caller never reads another subtree's rows.
+"""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
+
+from sqlalchemy import Select
 
 from canhgac_collector.config import ServerConfig, SiteConfig, walk_sites
+from canhgac_collector.store.models import Site
+
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -53,3 +64,23 @@ def site_for_enrollment_key(config: ServerConfig, key: str) -> SiteConfig | None
             if hmac.compare_digest(candidate.get_secret_value().encode(), key.encode()):
                 found = site
     return found
+
+
+def in_scope(path: str, scope_path: str | None) -> bool:
+    """Whether the site at `path` lies in the subtree `scope_path` (None: the whole province)."""
+    return scope_path is None or path.startswith(scope_path)
+
+
+def within(stmt: Select[*Ts], scope_path: str | None) -> Select[*Ts]:
+    """Limit a statement joined to `Site` to the subtree `scope_path` (None: no limit)."""
+    if scope_path is not None:
+        stmt = stmt.where(Site.path.startswith(scope_path, autoescape=True))
+    return stmt
+
+
+def under(stmt: Select[*Ts], scope_path: str | None, subtree: str | None) -> Select[*Ts]:
+    """`within` the caller's scope and, when `subtree` is given, within that site path too."""
+    stmt = within(stmt, scope_path)
+    if subtree is not None:
+        stmt = stmt.where(Site.path.startswith(subtree, autoescape=True))
+    return stmt

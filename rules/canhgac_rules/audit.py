@@ -21,6 +21,7 @@ import yaml
 
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
 from canhgac_rules.loader import LoadedPack
+from canhgac_rules.report import finding_docs, report_document, tool_version
 
 ROLES = ("core", "distribution", "access")
 _ROLE_HINTS = (
@@ -210,15 +211,6 @@ def iter_host_targets(facts_dir: Path) -> Iterator[Target]:
         yield host_target(path)
 
 
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("canhgac")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def run_offline_audit(
     packs: list[LoadedPack],
     *,
@@ -270,11 +262,8 @@ def build_report(
     facts_dir: Path | None,
     previous: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The JSON report: scan metadata, scores, findings, manual-review items, diff."""
-    findings = [finding.to_json() for finding in result.findings]
-    for finding, source in zip(findings, result.findings, strict=True):
-        finding["hostname"] = source.target.hostname
-        finding["role"] = source.target.role
+    """The offline JSON report: scan metadata (folders), scores, findings, manual-review items, diff."""
+    findings = finding_docs(result)
     kinds = [t.kind for t in result.targets]
     used_packs = {rule.pack.id for rule in result.rules}
     scan = {
@@ -307,14 +296,10 @@ def build_report(
         "rules_evaluated": len(result.rules),
         "findings": len(findings),
     }
-    report: dict[str, Any] = {
-        "scan": scan,
-        "summary": result.scores(),
-        "findings": findings,
-        "manual_review": result.manual_items(),
-        "diff": None,
-    }
+    summary = result.scores()
+    manual_review = result.manual_items()
+    diff: dict[str, Any] | None = None
     if previous is not None:
-        report["diff"] = diff_findings(findings, previous["findings"])
-        report["diff"]["previous_scan"] = previous.get("scan", {}).get("id")
-    return report
+        diff = dict(diff_findings(findings, previous["findings"]))
+        diff["previous_scan"] = previous.get("scan", {}).get("id")
+    return report_document(scan, summary, findings, manual_review, diff)

@@ -1,4 +1,8 @@
-"""`canhgac rules check|list|schema` and `canhgac audit` (registered on the collector's `canhgac` app).
+"""`canhgac rules check|list|schema` and `canhgac audit` (registered on the server's `canhgac` app).
+
+The rules library knows nothing of the server: `audit_command(online)` builds the `audit` command, and
+the server passes `online`, its own handler for `--site CODE` (targets from its store, the scan stored);
+`--offline` runs here entirely.
 
 Only typer/rich are imported at module load; the engine, packs, parsers and report libraries are
 imported inside the commands, so `canhgac --help` stays fast.
@@ -8,11 +12,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from canhgac_rules.loader import LoadedPack
 
 rules_app = typer.Typer(
     no_args_is_help=True, help="Gói quy tắc tuân thủ / compliance rule packs: check, list, schema."
@@ -109,143 +120,184 @@ def rules_schema() -> None:
     sys.stdout.write(pack_schema_json())
 
 
-def audit(
-    offline: Annotated[
-        bool, typer.Option("--offline", help="audit saved configs / agent outputs, no server")
-    ] = False,
-    configs: Annotated[Path | None, typer.Option("--configs", help="folder of saved device configs")] = None,
-    facts: Annotated[
-        Path | None, typer.Option("--facts", help="folder of `canhgac-agent once --json` outputs")
-    ] = None,
-    level: Annotated[
-        int | None,
-        typer.Option("--level", help="security level 1-5 (cấp độ); online: the site's declared one"),
-    ] = None,
-    platform: Annotated[
-        str | None, typer.Option("--platform", help="cisco_ios | huawei_vrp | hp_comware | juniper_junos")
-    ] = None,
-    formats: Annotated[str, typer.Option("--format", help="comma list of html,json,csv,pdf")] = "html,json",
-    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
-    previous: Annotated[
-        Path | None, typer.Option("--previous", help="a previous scan's JSON report, to diff")
-    ] = None,
-    site_name: Annotated[
-        str | None, typer.Option("--site-name", help="system / site name shown in the report")
-    ] = None,
-    roles: Annotated[
-        Path | None, typer.Option("--roles", help="YAML: devices: {name: {role: core|distribution|access}}")
-    ] = None,
-    site: Annotated[
-        str | None, typer.Option("--site", help="site code (online audit against the server)")
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml, for the online audit"),
-    ] = None,
-    packs_dir: Annotated[
-        list[Path] | None, typer.Option("--packs", help="extra/other pack files or folders")
-    ] = None,
-    now: Annotated[
-        str | None,
-        typer.Option("--now", hidden=True, help="evaluate as of this ISO time (reproducible re-runs)"),
-    ] = None,
-) -> None:
-    """Kiểm tra tuân thủ theo cấp độ / level-based compliance audit → reports + SHA256SUMS.
+@dataclass(frozen=True)
+class OnlineAuditRun:
+    """What the server's online audit hands back: the report it wrote and a line about where it is kept."""
 
-    Exit codes: 0 the scan ran (even with failures), 1 invalid rule packs, 2 usage error.
-    """
+    report: dict[str, Any]
+    files: list[Path]  # the report files, SHA256SUMS last
+    note: str  # printed after the summary, e.g. "scan #12 stored / đã lưu"
 
-    def usage(message: str) -> typer.Exit:
-        err.print(f"usage error: {message}", markup=False, highlight=False)
-        return typer.Exit(EXIT_USAGE)
 
-    if offline and site:
-        raise usage("--site is for the online audit; with --offline give --configs/--facts")
-    if not offline and not site:
-        raise usage(
-            "give --site CODE (online audit against the server's store) or --offline --configs/--facts"
-        )
-    if not offline and (configs or facts):
-        raise usage("--configs/--facts need --offline")
-    if offline and level is None:
-        raise usage("--level N (1-5) is required with --offline")
-    if level is not None and not 1 <= level <= 5:
-        raise usage(f"--level must be 1-5, got {level}")
-    if out is None:
-        raise usage("--out DIR is required")
-    import datetime as dt
+class OnlineAudit(Protocol):
+    """The server's `canhgac audit --site CODE`: scan the site's subtree from its store at `level` (None:
+    the site's declared level) with `packs`, keep the scan, write `formats` to `out` through
+    `canhgac_rules.report.write_reports`. A usage problem (unknown site, bad config) raises
+    `canhgac_rules.audit.AuditInputError` (exit 2)."""
 
-    try:
-        as_of = dt.datetime.fromisoformat(now) if now else None
-    except ValueError:
-        raise usage(f"--now {now!r}: not an ISO date-time") from None
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=dt.UTC)
-    from canhgac_rules.report import parse_formats
+    def __call__(
+        self,
+        site: str,
+        *,
+        level: int | None,
+        config: Path | None,
+        out: Path,
+        formats: list[str],
+        packs: list[LoadedPack],
+        now: dt.datetime | None,
+    ) -> OnlineAuditRun: ...
 
-    try:
-        chosen = parse_formats(formats)
-    except ValueError as exc:
-        raise usage(str(exc)) from None
-    if platform is not None:
-        from canhgac_rules.configs import PLATFORMS
 
-        if platform not in PLATFORMS:
-            raise usage(f"--platform {platform!r}: choose from {', '.join(PLATFORMS)}")
+def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
+    """The `canhgac audit` command; `--site CODE` runs `online` (given by the server's CLI)."""
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def audit(
+        offline: Annotated[
+            bool, typer.Option("--offline", help="audit saved configs / agent outputs, no server")
+        ] = False,
+        configs: Annotated[
+            Path | None, typer.Option("--configs", help="folder of saved device configs")
+        ] = None,
+        facts: Annotated[
+            Path | None, typer.Option("--facts", help="folder of `canhgac-agent once --json` outputs")
+        ] = None,
+        level: Annotated[
+            int | None,
+            typer.Option("--level", help="security level 1-5 (cấp độ); online: the site's declared one"),
+        ] = None,
+        platform: Annotated[
+            str | None, typer.Option("--platform", help="cisco_ios | huawei_vrp | hp_comware | juniper_junos")
+        ] = None,
+        formats: Annotated[
+            str, typer.Option("--format", help="comma list of html,json,csv,pdf")
+        ] = "html,json",
+        out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+        previous: Annotated[
+            Path | None, typer.Option("--previous", help="a previous scan's JSON report, to diff")
+        ] = None,
+        site_name: Annotated[
+            str | None, typer.Option("--site-name", help="system / site name shown in the report")
+        ] = None,
+        roles: Annotated[
+            Path | None,
+            typer.Option("--roles", help="YAML: devices: {name: {role: core|distribution|access}}"),
+        ] = None,
+        site: Annotated[
+            str | None, typer.Option("--site", help="site code (online audit against the server)")
+        ] = None,
+        config: Annotated[
+            Path | None,
+            typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml, for the online audit"),
+        ] = None,
+        packs_dir: Annotated[
+            list[Path] | None, typer.Option("--packs", help="extra/other pack files or folders")
+        ] = None,
+        now: Annotated[
+            str | None,
+            typer.Option("--now", hidden=True, help="evaluate as of this ISO time (reproducible re-runs)"),
+        ] = None,
+    ) -> None:
+        """Kiểm tra tuân thủ theo cấp độ / level-based compliance audit → reports + SHA256SUMS.
 
-    from canhgac_rules.audit import AuditInputError, run_offline_audit
-    from canhgac_rules.engine import Target
-    from canhgac_rules.validate import check_packs
+        Exit codes: 0 the scan ran (even with failures), 1 invalid rule packs, 2 usage error.
+        """
 
-    packs, problems = check_packs(packs_dir or None, run_examples=False)
-    if packs_dir:
-        shipped, more = check_packs(None, run_examples=False)
-        packs = [*shipped, *packs]
-        problems = [*more, *problems]
-    if problems:
-        for problem in problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(EXIT_INVALID)
-    if not offline:
-        assert site is not None
-        _audit_online(site, level, config, out, chosen, previous, site_name, packs, as_of)
-        return
-    assert level is not None
-    total = _count_inputs(configs, facts)
-    progress = Progress(
-        TextColumn("[bold]Đang kiểm tra / auditing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal or total < 20,
-    )
-    with progress:
-        task = progress.add_task("", total=total)
+        def usage(message: str) -> typer.Exit:
+            err.print(f"usage error: {message}", markup=False, highlight=False)
+            return typer.Exit(EXIT_USAGE)
 
-        def advance(target: Target) -> None:
-            progress.update(task, advance=1, description=target.name[:40])
+        if offline and site:
+            raise usage("--site is for the online audit; with --offline give --configs/--facts")
+        if not offline and not site:
+            raise usage(
+                "give --site CODE (online audit against the server's store) or --offline --configs/--facts"
+            )
+        if not offline and online is None:
+            raise usage("--site needs the server's online audit, which this command was built without")
+        if not offline and (configs or facts):
+            raise usage("--configs/--facts need --offline")
+        if offline and level is None:
+            raise usage("--level N (1-5) is required with --offline")
+        if level is not None and not 1 <= level <= 5:
+            raise usage(f"--level must be 1-5, got {level}")
+        if out is None:
+            raise usage("--out DIR is required")
+        import datetime as dt
 
         try:
-            _result, report = run_offline_audit(
-                packs,
-                level=level,
-                configs_dir=configs,
-                facts_dir=facts,
-                platform=platform,
-                roles_file=roles,
-                site_name=site_name,
-                previous=previous,
-                on_target=advance,
-                now=as_of,
-            )
-        except AuditInputError as exc:
+            as_of = dt.datetime.fromisoformat(now) if now else None
+        except ValueError:
+            raise usage(f"--now {now!r}: not an ISO date-time") from None
+        if as_of is not None and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=dt.UTC)
+        from canhgac_rules.report import parse_formats
+
+        try:
+            chosen = parse_formats(formats)
+        except ValueError as exc:
             raise usage(str(exc)) from None
-    _finish(report, out, chosen, level)
+        if platform is not None:
+            from canhgac_rules.configs import PLATFORMS
+
+            if platform not in PLATFORMS:
+                raise usage(f"--platform {platform!r}: choose from {', '.join(PLATFORMS)}")
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from canhgac_rules.audit import AuditInputError, run_offline_audit
+        from canhgac_rules.engine import Target
+        from canhgac_rules.validate import check_packs
+
+        packs, problems = check_packs(packs_dir or None, run_examples=False)
+        if packs_dir:
+            shipped, more = check_packs(None, run_examples=False)
+            packs = [*shipped, *packs]
+            problems = [*more, *problems]
+        if problems:
+            for problem in problems:
+                err.print(str(problem), markup=False, highlight=False)
+            raise typer.Exit(EXIT_INVALID)
+        if not offline:
+            assert site is not None
+            assert online is not None
+            _run_online(online, site, level, config, out, chosen, previous, site_name, packs, as_of)
+            return
+        assert level is not None
+        total = _count_inputs(configs, facts)
+        progress = Progress(
+            TextColumn("[bold]Đang kiểm tra / auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal or total < 20,
+        )
+        with progress:
+            task = progress.add_task("", total=total)
+
+            def advance(target: Target) -> None:
+                progress.update(task, advance=1, description=target.name[:40])
+
+            try:
+                _result, report = run_offline_audit(
+                    packs,
+                    level=level,
+                    configs_dir=configs,
+                    facts_dir=facts,
+                    platform=platform,
+                    roles_file=roles,
+                    site_name=site_name,
+                    previous=previous,
+                    on_target=advance,
+                    now=as_of,
+                )
+            except AuditInputError as exc:
+                raise usage(str(exc)) from None
+        _finish(report, out, chosen, level)
+
+    return audit
 
 
 def _finish(report: dict[str, Any], out: Path, formats: list[str], level: int) -> None:
@@ -273,7 +325,8 @@ def _print_summary(report: dict[str, Any], level: int, sums: Path) -> None:
     sys.stdout.write(sums.read_text(encoding="utf-8"))
 
 
-def _audit_online(
+def _run_online(
+    online: OnlineAudit,
     site: str,
     level: int | None,
     config: Path | None,
@@ -281,15 +334,13 @@ def _audit_online(
     formats: list[str],
     previous: Path | None,
     site_name: str | None,
-    packs: list[Any],
-    as_of: Any,
+    packs: list[LoadedPack],
+    as_of: dt.datetime | None,
 ) -> None:
     """`canhgac audit --site CODE`: hosts, devices (SNMP and configs) and the site network of the subtree,
-    from the server's store. The scan is stored (trigger "cli") with the SHA-256 of its JSON report, and
-    diffed against the previous stored scan of the same site and level."""
-    from canhgac_collector.compliance.cli import audit_site
-    from canhgac_collector.compliance.scan import ScanInputError
-    from canhgac_collector.config import ConfigError, load_config
+    from the server's store. The server stores the scan (trigger "cli") with the SHA-256 of its JSON
+    report, and diffs it against the previous stored scan of the same site and level."""
+    from canhgac_rules.audit import AuditInputError
 
     def usage(message: str) -> typer.Exit:
         err.print(f"usage error: {message}", markup=False, highlight=False)
@@ -300,17 +351,11 @@ def _audit_online(
     if site_name is not None:
         raise usage("--site-name is for --offline: a --site scan names the site as the store does")
     try:
-        cfg = load_config(config)
-    except ConfigError as exc:
-        raise usage(f"config: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        outcome = audit_site(cfg, site, level=level, out_dir=out, formats=formats, packs=packs, now=as_of)
-    except ScanInputError as exc:
-        raise usage(f"--site {site}: {exc}") from None
-    report = outcome.report
-    _print_summary(report, report["scan"]["level"], outcome.files[-1])
-    console.print(f"scan #{outcome.scan_id} stored / đã lưu", markup=False, highlight=False)
+        run = online(site, level=level, config=config, out=out, formats=formats, packs=packs, now=as_of)
+    except AuditInputError as exc:
+        raise usage(str(exc)) from None
+    _print_summary(run.report, run.report["scan"]["level"], run.files[-1])
+    console.print(run.note, markup=False, highlight=False)
 
 
 def _count_inputs(configs: Path | None, facts: Path | None) -> int:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from canhgac_rules.checks import CompiledCheck, Ctx, Outcome, Result
+from canhgac_rules.checks import CompiledCheck, Ctx, Outcome, Result, compile_predicate
+from canhgac_rules.checks.ops import UNARY
 from canhgac_rules.facts import FactMissing, Getter, compile_getter, parse_path
 from canhgac_rules.loader import LevelCompiler, LoadedPack, LoadedRule
 from canhgac_rules.requirements import Requirement, load_requirements
@@ -89,7 +90,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedRule:
     """A rule ready for one scan level: compiled check and applicability conditions."""
 
     rule: LoadedRule
@@ -97,17 +98,15 @@ class _Prepared:
     when: list[tuple[str, Callable[[Any, dt.datetime], bool], Getter]]
 
 
-def _prepare(rule: LoadedRule, level: int) -> _Prepared:
-    from canhgac_rules.checks import compile_predicate
-    from canhgac_rules.checks.ops import UNARY
-
+def prepare_rule(rule: LoadedRule, level: int) -> PreparedRule:
+    """Compile `rule`'s check and applicability conditions for `level`; CompileError names a mistake."""
     compiler = LevelCompiler(rule.rule.inputs, level)
     when = []
     for cond in rule.rule.applicability.when:
         predicate = compile_predicate(cond.op, cond.value, compiler)
         shown = "" if cond.op in UNARY else f" {compiler.value(cond.value)!r}"
         when.append((f"{cond.path} {cond.op}{shown}", predicate, compile_getter(parse_path(cond.path))))
-    return _Prepared(rule=rule, check=rule.compiled(level), when=when)
+    return PreparedRule(rule=rule, check=rule.compiled(level), when=when)
 
 
 def rules_at_level(packs: Iterable[LoadedPack], level: int) -> list[LoadedRule]:
@@ -115,7 +114,7 @@ def rules_at_level(packs: Iterable[LoadedPack], level: int) -> list[LoadedRule]:
     return [rule for pack in packs for rule in pack.rules if level in rule.rule.levels]
 
 
-def _applicability(prepared: _Prepared, target: Target, now: dt.datetime) -> Outcome | None:
+def _applicability(prepared: PreparedRule, target: Target, now: dt.datetime) -> Outcome | None:
     """None when the rule applies; otherwise an n/a (or error, for a missing `when` fact) outcome."""
     rule = prepared.rule
     platforms = rule.rule.applicability.platforms or rule.pack.header.platforms
@@ -147,7 +146,7 @@ def _applicability(prepared: _Prepared, target: Target, now: dt.datetime) -> Out
     return None
 
 
-def evaluate(prepared: _Prepared, target: Target, now: dt.datetime) -> Finding:
+def evaluate(prepared: PreparedRule, target: Target, now: dt.datetime) -> Finding:
     """One rule on one target."""
     outcome = _applicability(prepared, target, now)
     if outcome is None:
@@ -276,12 +275,12 @@ def run_scan(
     started = dt.datetime.now(dt.UTC)
     now = now or started
     selected = rules_at_level(packs, level)
-    by_scope: dict[str, list[_Prepared]] = {}
+    by_scope: dict[str, list[PreparedRule]] = {}
     for rule in selected:
-        by_scope.setdefault(rule.pack.header.scope, []).append(_prepare(rule, level))
+        by_scope.setdefault(rule.pack.header.scope, []).append(prepare_rule(rule, level))
     # A pack made for other platforms (host-windows for a Linux host) yields no findings at all;
     # a rule limited to some platforms of its pack yields not_applicable with the reason.
-    by_platform: dict[tuple[str, str | None], list[_Prepared]] = {}
+    by_platform: dict[tuple[str, str | None], list[PreparedRule]] = {}
     result = ScanResult(
         level=level, started=started, finished=started, packs=packs, rules=selected, targets=[]
     )

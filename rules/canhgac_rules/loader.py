@@ -2,7 +2,7 @@
 
 `load_packs` returns packs and `Problem`s (file, rule id, reason) instead of raising, so `rules check`
 can report every mistake in one run; `load_default_packs` raises on any problem (a shipped pack with a
-mistake is a bug).
+mistake is a bug; it lives in `canhgac_rules.validate`, beside the full check it runs).
 """
 
 from __future__ import annotations
@@ -194,13 +194,3 @@ def load_packs(paths: Iterable[Path] | None = None) -> tuple[list[LoadedPack], l
         if pack is not None:
             packs.append(pack)
     return packs, problems
-
-
-def load_default_packs() -> list[LoadedPack]:
-    """The shipped packs, fully validated; raises ValueError listing problems (a packaging bug)."""
-    from canhgac_rules.validate import check_packs
-
-    packs, problems = check_packs(None, run_examples=False)
-    if problems:
-        raise ValueError("shipped rule packs are invalid:\n" + "\n".join(map(str, problems)))
-    return packs

@@ -1,8 +1,8 @@
 """The legal requirement table (NW-xx network, HS-xx host rows) embedded as package data.
 
-`requirements.yaml` is derived from the project's reference table (compliance-requirements.md) by
-`parse_reference_table`; a test re-derives it when the reference is beside the checkout, so the two
-cannot drift. Rules must reference ids that exist here.
+`requirements.yaml` is derived from the requirement table of docs/reference/compliance-requirements.md
+(section 3) by `parse_reference_table`; tests/rules/test_packs.py re-derives it from that file, so the
+two cannot drift. Rules must reference ids that exist here.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def parse_levels(text: str) -> tuple[int, ...]:
 
 
 def parse_reference_table(markdown: str) -> list[dict[str, Any]]:
-    """Rows of the §3 requirement tables as plain dicts (the YAML's shape)."""
+    """Rows of the requirement tables (section 3 of the reference document) as plain dicts (the YAML's
+    shape)."""
     rows: list[dict[str, Any]] = []
     for line in markdown.splitlines():
         match = _ROW.match(line)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from canhgac_rules.checks import CompileError
-from canhgac_rules.engine import Target, _prepare, evaluate
+from canhgac_rules.engine import Target, evaluate, prepare_rule
 from canhgac_rules.loader import LoadedPack, LoadedRule, Problem, load_packs
 from canhgac_rules.model import Example
 from canhgac_rules.requirements import load_requirements
@@ -53,6 +53,14 @@ def check_packs(
     return packs, problems
 
 
+def load_default_packs() -> list[LoadedPack]:
+    """The shipped packs, fully validated; raises ValueError listing problems (a packaging bug)."""
+    packs, problems = check_packs(None, run_examples=False)
+    if problems:
+        raise ValueError("shipped rule packs are invalid:\n" + "\n".join(map(str, problems)))
+    return packs
+
+
 def _rule_problems(
     rule: LoadedRule, table: dict[str, Any], seen: dict[str, str], run_examples: bool
 ) -> list[str]:
@@ -74,7 +82,7 @@ def _rule_problems(
         reasons.append(f"applicability platforms {sorted(unknown_platforms)} not in pack platforms")
     for level in spec.levels:
         try:
-            _prepare(rule, level)
+            prepare_rule(rule, level)
         except CompileError as exc:
             reasons.append(str(exc))
             break
@@ -108,7 +116,7 @@ def run_example(rule: LoadedRule, raw: dict[str, Any]) -> tuple[str, str]:
     now = dt.datetime.fromisoformat(example.now) if example.now else EXAMPLE_NOW
     kind = rule.pack.header.scope
     target = Target(name="example", kind=kind, facts=example.facts, platform=platform, role=role, os=os_name)
-    finding = evaluate(_prepare(rule, level), target, now)
+    finding = evaluate(prepare_rule(rule, level), target, now)
     return finding.result, finding.message
 
 

@@ -31,7 +31,7 @@ def test_registry_covers_every_metrics_section() -> None:
 
 @pytest.mark.parametrize("section", list(SECTION_MODELS))
 def test_collector_output_validates(section: str) -> None:
-    value = COLLECTORS[section]()
+    value = COLLECTORS[section].collect()
     model = SECTION_MODELS[section]
     if isinstance(value, list):
         for item in value:
@@ -41,7 +41,7 @@ def test_collector_output_validates(section: str) -> None:
 
 
 def test_all_sections_validate_as_metrics() -> None:
-    metrics = schema.Metrics.model_validate({name: collect() for name, collect in COLLECTORS.items()})
+    metrics = schema.Metrics.model_validate({name: c.collect() for name, c in COLLECTORS.items()})
     assert metrics.cpu is not None
     assert metrics.cpu.count_logical >= 1
     assert metrics.memory is not None
@@ -109,7 +109,7 @@ def test_disk_io_lists_no_loop_or_ram_devices() -> None:
 
 
 def test_network_includes_loopback() -> None:
-    nics = {nic["name"]: nic for nic in COLLECTORS["network"]()}
+    nics = {nic["name"]: nic for nic in COLLECTORS["network"].collect()}
     lo = nics.get("lo")
     if lo is None:
         pytest.skip("no interface named lo")
@@ -119,13 +119,13 @@ def test_network_includes_loopback() -> None:
 
 def test_collection_cycle_cost() -> None:
     """All collectors together: well under the 10 ms CPU budget per cycle."""
-    for collect in COLLECTORS.values():
-        collect()
+    for collector in COLLECTORS.values():
+        collector.collect()
     cycles = 50
     started = time.process_time()
     for _ in range(cycles):
-        for collect in COLLECTORS.values():
-            collect()
+        for collector in COLLECTORS.values():
+            collector.collect()
     per_cycle_ms = (time.process_time() - started) / cycles * 1000
     assert per_cycle_ms < 10, f"{per_cycle_ms:.2f} ms CPU per cycle"
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_api.app import create_app
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.storage.db import make_engine, session_factory, upgrade
-from canhgac_collector.storage.tokens import create_token
+from canhgac_collector.store.db import make_engine, session_factory, upgrade
+from canhgac_collector.store.tokens import create_token
 from tests.harness.reports import gzip_batch
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from canhgac_collector.inputs.snmp.results import (  # re-exported for the tests
+from canhgac_collector.devices.snmp.results import (  # re-exported for the tests
     ArpEntry,
     DevicePoll,
     FdbEntry,
@@ -16,7 +16,7 @@ from canhgac_collector.inputs.snmp.results import (  # re-exported for the tests
     Neighbor,
     SystemInfo,
 )
-from canhgac_collector.storage.devices import DeviceSink, make_device_sink
+from canhgac_collector.devices.store import DeviceSink, make_device_sink
 from tests.api.conftest import Api
 
 COMMUNITY = "pr0vince-c0mmunity"

@@ -13,9 +13,9 @@ import pytest
 
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.alerting.service import AlertService
-from canhgac_collector.storage.models import Host
-from tests.alerting.conftest import devices, province
+from canhgac_collector.store.models import Host
 from tests.api.conftest import Api
+from tests.collector.alerting.conftest import devices, province
 
 
 def _api(make_api: Callable[..., Api], tmp_path: Path) -> Api:

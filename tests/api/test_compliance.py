@@ -197,3 +197,25 @@ def test_scheduled_scans_run_and_publish_scores(make_api: Callable[..., Api], tm
     score = re.search(r'^canhgac_compliance_score_ratio\{site="XA-A",level="2"\} (\S+)$', metrics, re.M)
     assert score, metrics[-2000:]
     assert 0.0 <= float(score.group(1)) <= 1.0
+
+
+def test_a_scan_puts_its_clause_scores_on_metrics(make_api: Callable[..., Api], tmp_path: Path) -> None:
+    api = make_device_api(make_api, tmp_path)
+    populate(api)
+    enrol_host(api)
+    auditor = api.token("auditor")
+    r = api.client.post("/api/v1/scans", json={"site": "P"}, headers=api.auth(auditor))
+    assert r.status_code == 201, r.text
+    detail = api.get(f"/api/v1/scans/{r.json()['id']}", auditor).json()
+    judged = {c: v["score"] for c, v in detail["summary"]["clause"].items() if v["score"] is not None}
+    assert judged, "a scan of the province judges at least one clause"
+    metrics = api.client.get("/metrics").text
+    published = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(
+            r'^canhgac_compliance_clause_score_ratio\{site="P",level="3",clause="([^"]+)"\} (\S+)$',
+            metrics,
+            re.M,
+        )
+    }
+    assert published == judged

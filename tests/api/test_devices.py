@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from canhgac_collector.storage.devices import load_device_targets
-from canhgac_collector.storage.models import Event
-from canhgac_collector.storage.secrets import SecretBox
+from canhgac_collector.devices.store import load_device_targets
+from canhgac_collector.store.models import Event
+from canhgac_collector.store.secrets import SecretBox
 from tests.api.conftest import Api
 from tests.api.device_fixtures import (
     COMMUNITY,

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from canhgac_collector.hoststate import evaluate_host_states
-from canhgac_collector.storage.models import Host
+from canhgac_collector.hosts.states import evaluate_host_states
+from canhgac_collector.store.models import Host
 from tests.api.conftest import Api
 from tests.harness.reports import make_report
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from canhgac_api.app import create_app
 from canhgac_api.fastpath import AgentReportsFastPath
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.storage.db import make_engine, upgrade
+from canhgac_collector.store.db import make_engine, upgrade
 from tests.api.conftest import Api
 from tests.harness.reports import gzip_batch, make_report
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from canhgac_collector.storage.models import Event
-from canhgac_collector.storage.tokens import revoke_token
+from canhgac_collector.store.models import Event
+from canhgac_collector.store.tokens import revoke_token
 from tests.api.conftest import Api
 from tests.harness.reports import make_report
 
@@ -294,8 +294,6 @@ def test_scans_are_rate_limited_per_caller(make_api: Callable[..., Api]) -> None
 
 
 def test_scans_past_retention_are_pruned_newest_kept(make_api: Callable[..., Api]) -> None:
-    from canhgac_api.app import prune_old_scans
-
     api = make_api(compliance={"retention_scans_per_site": 2, "max_scans_per_hour": 100})
     admin = api.token("admin")
     ids = []
@@ -304,7 +302,7 @@ def test_scans_past_retention_are_pruned_newest_kept(make_api: Callable[..., Api
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
-    assert prune_old_scans(ctx) == 2
+    assert ctx.server.prune()["scans"] == 2
     kept = [s["id"] for s in api.get("/api/v1/scans", admin).json()["scans"]]
     assert sorted(kept) == sorted(ids[2:])
     assert api.get(f"/api/v1/scans/{ids[0]}/findings", admin).status_code == 404

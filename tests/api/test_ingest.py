@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from canhgac_api.app import create_app
 from canhgac_api.schemas.report import MAX_REPORTS_PER_BATCH
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.storage.db import make_engine, upgrade
+from canhgac_collector.store.db import make_engine, upgrade
 from tests.api.conftest import Api
 from tests.harness.reports import gzip_batch, make_report
 

@@ -78,8 +78,8 @@ def test_reading_needs_a_token(api: Api) -> None:
 
 
 def test_revoked_token_stops_working(api: Api) -> None:
-    from canhgac_collector.storage.models import Token
-    from canhgac_collector.storage.tokens import revoke_token
+    from canhgac_collector.store.models import Token
+    from canhgac_collector.store.tokens import revoke_token
 
     token = api.token("operator")
     assert api.get("/api/v1/hosts", token).status_code == 200

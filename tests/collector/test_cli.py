@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from canhgac_collector.storage.db import head_revision, make_engine, session_factory
-from canhgac_collector.storage.models import Event, Token
-from canhgac_collector.storage.tokens import hash_secret
+from canhgac_collector.store.db import head_revision, make_engine, session_factory
+from canhgac_collector.store.models import Event, Token
+from canhgac_collector.store.tokens import hash_secret
 from tests.conftest import site_tree
 
 

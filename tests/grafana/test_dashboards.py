@@ -24,9 +24,6 @@ DASHBOARDS = ROOT / "grafana" / "dashboards"
 PROVISIONING = ROOT / "grafana" / "provisioning"
 RULES = ROOT / "prometheus" / "canhgac-alerts.yml"
 RULE_TESTS = ROOT / "prometheus" / "canhgac-alerts.test.yml"
-# Compliance scans land in a later issue: until then nothing sets these families, so their panels
-# are valid queries with (correctly) empty answers. Every other panel must return data.
-EMPTY_UNTIL_COMPLIANCE = ("canhgac_compliance_score_ratio", "canhgac_compliance_clause_score_ratio")
 EXPECTED = {"province", "site", "device", "host", "connectivity", "compliance"}
 
 
@@ -144,16 +141,14 @@ def _wait_for(stack: Stack, promql: str, timeout: float) -> list[Any]:
         time.sleep(1)
 
 
-def _check_board(
-    stack: Stack, name: str, board: dict[str, Any]
-) -> tuple[dict[str, list[str]], list[str], int]:
-    """Run every PromQL target of `board`; returns (empty panels per device tried, allowed empties, count)."""
+def _check_board(stack: Stack, board: dict[str, Any]) -> tuple[dict[str, list[str]], int]:
+    """Run every PromQL target of `board`; returns (empty panels per device tried, queries run)."""
     values: dict[str, str] = {}
     choices: dict[str, list[str]] = {}
     for var in board["templating"]["list"]:
         options = _label_values(stack, var["query"]["query"], values)
         if not options:
-            return {"": [f"variable {var['name']} has no values"]}, [], 0
+            return {"": [f"variable {var['name']} has no values"]}, 0
         choices[var["name"]] = options
         if var["name"] == "subtree":
             values["subtree"] = min(options, key=len)  # the province: the widest subtree
@@ -163,13 +158,11 @@ def _check_board(
             values[var["name"]] = options[0]
     failures: dict[str, list[str]] = {}
     checked = 0
-    allowed: list[str] = []
     for device in choices.get("device", [""]):  # a device the operator would pick: one that fills every panel
         if device:
             values["device"] = device
             values["interface"] = _regex_of(_label_values(stack, _var(board, "interface"), values))
         empty = []
-        allowed = []
         checked = 0
         for panel in board["panels"]:
             for target in panel["targets"]:
@@ -178,26 +171,22 @@ def _check_board(
                 promql = _substitute(target["expr"], values)
                 result = stack.prometheus.query(promql)["result"]
                 checked += 1
-                if result:
-                    continue
-                if any(f in promql for f in EMPTY_UNTIL_COMPLIANCE):
-                    allowed.append(f"{name}: {panel['title']}")
-                else:
+                if not result:
                     empty.append(f"{panel['title']}: {promql[:300]}")
         if not empty:
-            return {}, allowed, checked
+            return {}, checked
         failures[device] = empty
-    return failures, allowed, checked
+    return failures, checked
 
 
 def test_every_dashboard_query_returns_data_from_the_live_province(stack: Stack) -> None:
-    # Rates need two polls of a switch and snmpsim is slow: retry each board until it fills or 120 s pass.
+    # Rates need two polls of a switch, snmpsim is slow and the first compliance scan runs a little after
+    # start-up: retry each board until it fills or 120 s pass.
     deadline = time.monotonic() + 120
     checked = 0
-    empty_allowed: list[str] = []
     for name, board in _dashboards().items():
         while True:
-            failures, allowed, count = _check_board(stack, name, board)
+            failures, count = _check_board(stack, board)
             if not failures or time.monotonic() > deadline:
                 break
             time.sleep(2)
@@ -205,13 +194,8 @@ def test_every_dashboard_query_returns_data_from_the_live_province(stack: Stack)
             f"{name}: panels without data: {json.dumps(failures, indent=1, ensure_ascii=False)}"
         )
         checked += count
-        empty_allowed += allowed
     expected = sum("expr" in t for b in _dashboards().values() for p in b["panels"] for t in p["targets"])
     assert checked == expected
-    assert empty_allowed  # the compliance panels, until compliance lands…
-    assert all("Tuân thủ" in e or "compliance" in e.lower() for e in empty_allowed), (
-        empty_allowed
-    )  # …only those
 
 
 def _var(board: dict[str, Any], name: str) -> str:

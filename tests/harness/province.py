@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from canhgac_collector.demo import DemoLayout, start_switch_lab, write_agent_config, write_server_config
+from canhgac_collector.lab.demo import DemoLayout, start_switch_lab, write_agent_config, write_server_config
 from tests.harness.postgres import free_port
 
 AGENT_SITES = ("HT-CAMXUYEN", "HT-TTDL")

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+from typer.testing import CliRunner
+
+from canhgac_rules.cli import audit_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CANHGAC = [sys.executable, "-m", "canhgac_collector.cli"]
@@ -237,3 +241,21 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> N
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_audit_command_without_the_server(tmp_path: Path) -> None:
+    """The rules library's `audit` runs offline on its own; `--site` needs the handler the server passes."""
+    app = typer.Typer()
+    app.command("audit")(audit_command())
+    runner = CliRunner()
+    online = runner.invoke(app, ["--site", "HT", "--out", str(tmp_path / "o")])
+    assert online.exit_code == 2
+    assert "--site needs the server's online audit" in online.stderr
+    configs = FIXTURES / "configs" / "cisco_ios"
+    offline = runner.invoke(
+        app,
+        ["--offline", "--configs", str(configs), "--level", "2", "--format", "json", "--out", str(tmp_path)],
+    )
+    assert offline.exit_code == 0, offline.output
+    assert (tmp_path / "canhgac-audit.json").exists()
+    assert (tmp_path / "SHA256SUMS").exists()

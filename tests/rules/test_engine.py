@@ -13,8 +13,8 @@ import yaml
 
 from canhgac_rules.audit import AuditInputError, host_target, iter_device_targets, load_roles
 from canhgac_rules.engine import NO_LINE, Target, diff_findings, run_scan
-from canhgac_rules.loader import LoadedPack, load_default_packs
-from canhgac_rules.validate import check_packs
+from canhgac_rules.loader import LoadedPack
+from canhgac_rules.validate import check_packs, load_default_packs
 
 NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
 PACKS = load_default_packs()

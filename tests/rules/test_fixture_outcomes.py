@@ -15,7 +15,7 @@ import yaml
 
 from canhgac_rules.audit import iter_device_targets
 from canhgac_rules.engine import run_scan
-from canhgac_rules.loader import load_default_packs
+from canhgac_rules.validate import load_default_packs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configs"
 CONFIGS = sorted(FIXTURES.glob("*/*.cfg"))

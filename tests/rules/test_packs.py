@@ -47,7 +47,8 @@ def test_rule_ids_unique_and_references_exist() -> None:
 
 
 def test_every_machine_checkable_row_is_covered_or_explained() -> None:
-    """AG/CFG rows: at least one rule, or a pack's `not_covered` entry saying why (per the brief)."""
+    """AG/CFG rows: at least one rule, or a pack's `not_covered` entry saying why (never silently
+    uncovered)."""
     covered = {req for rule in RULES for req in rule.rule.references.requirements}
     explained = {item.requirement for pack in PACKS for item in pack.header.not_covered}
     missing = [
@@ -56,7 +57,7 @@ def test_every_machine_checkable_row_is_covered_or_explained() -> None:
         if req.machine_checkable_here and req.id not in covered and req.id not in explained
     ]
     assert missing == []
-    # and the device pack covers the network rows the brief names explicitly
+    # and the network rows a device's running config decides are all covered by rules
     for req in (
         "NW-06",
         "NW-07",
@@ -116,8 +117,8 @@ def test_json_schema_is_in_sync_and_validates_the_packs() -> None:
 
 
 def test_embedded_requirement_table_matches_the_reference() -> None:
-    """requirements.yaml is derived from the reference table kept in docs/reference/ (and, when the
-    team's shared copy sits beside the checkout, that copy says the same)."""
+    """requirements.yaml is derived from the reference table in docs/reference/. REFERENCE is an
+    optional second copy of that table outside the repository; when it exists it must match too."""
     shipped = yaml.safe_load((default_packs_dir().parent / "requirements.yaml").read_text(encoding="utf-8"))[
         "requirements"
     ]

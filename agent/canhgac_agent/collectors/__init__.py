@@ -1,24 +1,25 @@
-"""Metric collectors, one module each. Each `collect()` returns a JSON-ready value for one section of
-`Report.metrics` (see `canhgac_api.schemas.report.Metrics`); it may raise, and the caller records the
-error in `Report.errors` while the other sections still go out.
+"""Metric collectors, one module each. Each module's `PLUGIN` is a `MetricCollector` whose `collect()`
+returns a JSON-ready value for one section of `Report.metrics` (see `canhgac_api.schemas.report.Metrics`);
+it may raise, and the caller records the error in `Report.errors` while the other sections still go out.
 
 Host identity (`Report.host`) is not a metrics section: it lives in `identity.collect`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from canhgac_agent.collectors import cpu, disk_io, filesystems, memory, network, sensors, uptime
+from canhgac_agent.collectors.base import MetricCollector
+from canhgac_agent.plugins import registry
 
-from . import cpu, disk_io, filesystems, memory, network, sensors, uptime
+__all__ = ["COLLECTORS", "MetricCollector"]
 
-# Registration: section name in Report.metrics -> collector, in report order.
-COLLECTORS: dict[str, Callable[[], Any]] = {
-    "cpu": cpu.collect,
-    "memory": memory.collect,
-    "filesystems": filesystems.collect,
-    "disk_io": disk_io.collect,
-    "network": network.collect,
-    "sensors": sensors.collect,
-    "uptime": uptime.collect,
-}
+# Registration: one line per collector, in report order; the names are the Report.metrics sections.
+COLLECTORS = registry(
+    cpu.PLUGIN,
+    memory.PLUGIN,
+    filesystems.PLUGIN,
+    disk_io.PLUGIN,
+    network.PLUGIN,
+    sensors.PLUGIN,
+    uptime.PLUGIN,
+)

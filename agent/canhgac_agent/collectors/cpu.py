@@ -17,6 +17,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 _COUNT_LOGICAL = psutil.cpu_count(logical=True) or 1
 _lock = threading.Lock()
 _last = psutil.cpu_times()
@@ -60,3 +62,6 @@ def collect() -> dict[str, Any]:
         else:
             result.update(load_1m=round(load1, 2), load_5m=round(load5, 2), load_15m=round(load15, 2))
     return result
+
+
+PLUGIN = MetricCollector(name="cpu", collect=collect)

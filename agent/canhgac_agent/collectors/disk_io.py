@@ -12,6 +12,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 _SYS_BLOCK = "/sys/block"
 
 
@@ -51,3 +53,6 @@ def collect() -> list[dict[str, Any]]:
             }
         )
     return result[:512]
+
+
+PLUGIN = MetricCollector(name="disk_io", collect=collect)

@@ -13,6 +13,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 SKIP_FSTYPES = frozenset(
     {
         "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs",
@@ -76,3 +78,6 @@ def collect() -> list[dict[str, Any]]:
         if len(result) >= 512:
             break
     return result
+
+
+PLUGIN = MetricCollector(name="filesystems", collect=collect)

@@ -6,6 +6,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 
 def _pct(value: float) -> float:
     return round(min(100.0, max(0.0, value)), 1)
@@ -24,3 +26,6 @@ def collect() -> dict[str, Any]:
         "swap_used_bytes": sw.used,
         "swap_percent": _pct(sw.percent),
     }
+
+
+PLUGIN = MetricCollector(name="memory", collect=collect)

@@ -7,6 +7,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 _FAMILIES: dict[int, str] = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6", psutil.AF_LINK: "mac"}
 _DUPLEX: dict[int, str] = {psutil.NIC_DUPLEX_FULL: "full", psutil.NIC_DUPLEX_HALF: "half"}
 
@@ -45,3 +47,6 @@ def collect() -> list[dict[str, Any]]:
             )
         result.append(nic)
     return result[:512]
+
+
+PLUGIN = MetricCollector(name="network", collect=collect)

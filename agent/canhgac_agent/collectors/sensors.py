@@ -11,6 +11,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
@@ -51,3 +53,6 @@ def collect() -> dict[str, Any]:
             "secs_left": None if unknown else int(secs),
         }
     return {"temperatures": temperatures[:512], "fans": fans[:128], "battery": battery}
+
+
+PLUGIN = MetricCollector(name="sensors", collect=collect)

@@ -12,6 +12,8 @@ from typing import Any
 
 import psutil
 
+from canhgac_agent.collectors.base import MetricCollector
+
 
 def collect() -> dict[str, Any]:
     """Return a dict matching `Uptime` (boot time as an ISO 8601 UTC timestamp)."""
@@ -20,3 +22,6 @@ def collect() -> dict[str, Any]:
         "boot_time": datetime.fromtimestamp(boot, tz=UTC).isoformat(),
         "uptime_s": round(max(0.0, time.time() - boot), 1),
     }
+
+
+PLUGIN = MetricCollector(name="uptime", collect=collect)

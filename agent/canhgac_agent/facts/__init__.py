@@ -1,97 +1,104 @@
 """Host security facts (Report.security): facts, not verdicts; the rules engine judges them.
 
-A platform provider implements `FactsProvider`, one method per fact. `collect_security_facts` calls
-each method on its own, so one failing fact (a command timing out, a file in an unexpected format)
-leaves that fact empty and is reported as a `CollectorError`, while the others still go out.
+One module per fact family (one `SecurityFacts` field), holding the Linux reader, the Windows reader
+and their parsers side by side; each module's `PLUGIN` is a `FactFamily`, registered once in `FACTS`.
+Readers read the system through a host object (`LinuxHost`, `WindowsHost`) that shares per-collection
+snapshots between them. `collect_from` calls each reader on its own, so one failing fact (a command
+timing out, a file in an unexpected format) leaves that fact empty and is reported as a
+`CollectorError`, while the others still go out.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Literal, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-FACTS = (
-    "listening_ports",
-    "firewall",
-    "time_sync",
-    "ssh_server",
-    "updates",
-    "password_policy",
-    "accounts",
-    "anti_malware",
-    # added in 0.x: optional sections, absent from older agents' reports
-    "disk_encryption",
-    "audit_logging",
-    "log_forwarding",
-    "autologin",
-    "domain",
-    "package_sources",
-    "dns_resolvers",
-    "exploit_protection",
-    "software",
-    "removable_media",
-    "screen_lock",
-    "wireless",
+from canhgac_agent.facts import (
+    accounts,
+    anti_malware,
+    audit_logging,
+    autologin,
+    disk_encryption,
+    dns_resolvers,
+    domain,
+    exploit_protection,
+    firewall,
+    listening_ports,
+    log_forwarding,
+    package_sources,
+    password_policy,
+    removable_media,
+    screen_lock,
+    software,
+    ssh_server,
+    time_sync,
+    updates,
+    wireless,
 )
-_LIST_FACTS = frozenset({"listening_ports", "accounts", "anti_malware"})
+from canhgac_agent.facts.family import FactFamily
+from canhgac_agent.plugins import registry
+
+if TYPE_CHECKING:
+    from canhgac_agent.facts.linux import LinuxHost
+    from canhgac_agent.facts.windows import WindowsHost
+
+__all__ = ["FACTS", "FactFamily", "collect_from", "collect_security_facts", "host_for_platform"]
+
+# Registration: one line per fact family, in report order; the names are the SecurityFacts fields.
+FACTS = registry(
+    listening_ports.PLUGIN,
+    firewall.PLUGIN,
+    time_sync.PLUGIN,
+    ssh_server.PLUGIN,
+    updates.PLUGIN,
+    password_policy.PLUGIN,
+    accounts.PLUGIN,
+    anti_malware.PLUGIN,
+    # added in 0.x: optional sections, absent from older agents' reports
+    disk_encryption.PLUGIN,
+    audit_logging.PLUGIN,
+    log_forwarding.PLUGIN,
+    autologin.PLUGIN,
+    domain.PLUGIN,
+    package_sources.PLUGIN,
+    dns_resolvers.PLUGIN,
+    exploit_protection.PLUGIN,
+    software.PLUGIN,
+    removable_media.PLUGIN,
+    screen_lock.PLUGIN,
+    wireless.PLUGIN,
+)
 
 
-class FactsProvider(Protocol):
-    """One platform's way of gathering each fact. Methods return JSON-ready values matching the
-    corresponding `SecurityFacts` field (dicts for sections, lists of dicts for lists, None when the
-    fact does not apply, e.g. no package manager) and may raise: the caller isolates failures."""
+def host_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> LinuxHost | WindowsHost:
+    """The host for the running OS; RuntimeError on an OS the report cannot describe.
 
-    @property
-    def platform(self) -> Literal["linux", "windows"]: ...
-
-    def listening_ports(self) -> list[dict[str, Any]]: ...
-    def firewall(self) -> dict[str, Any] | None: ...
-    def time_sync(self) -> dict[str, Any] | None: ...
-    def ssh_server(self) -> dict[str, Any] | None: ...
-    def updates(self) -> dict[str, Any] | None: ...
-    def password_policy(self) -> dict[str, Any] | None: ...
-    def accounts(self) -> list[dict[str, Any]]: ...
-    def anti_malware(self) -> list[dict[str, Any]]: ...
-    def disk_encryption(self) -> dict[str, Any] | None: ...
-    def audit_logging(self) -> dict[str, Any] | None: ...
-    def log_forwarding(self) -> dict[str, Any] | None: ...
-    def autologin(self) -> dict[str, Any] | None: ...
-    def domain(self) -> dict[str, Any] | None: ...
-    def package_sources(self) -> dict[str, Any] | None: ...
-    def dns_resolvers(self) -> dict[str, Any] | None: ...
-    def exploit_protection(self) -> dict[str, Any] | None: ...
-    def software(self) -> dict[str, Any] | None: ...
-    def removable_media(self) -> dict[str, Any] | None: ...
-    def screen_lock(self) -> dict[str, Any] | None: ...
-    def wireless(self) -> dict[str, Any] | None: ...
-
-
-def provider_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> FactsProvider:
-    """The provider for the running OS; RuntimeError on an OS the report cannot describe.
-
-    `cache_dir`: where the provider may keep expensive answers between runs (the agent's state dir).
+    `cache_dir`: where the readers may keep expensive answers between runs (the agent's state dir).
     """
     if sys.platform == "win32":
-        from canhgac_agent.facts.windows import WindowsProvider
+        from canhgac_agent.facts.windows import WindowsHost
 
-        return WindowsProvider()
+        return WindowsHost()
     if sys.platform.startswith("linux"):
-        from canhgac_agent.facts.linux import LinuxProvider
+        from canhgac_agent.facts.linux import LinuxHost
 
-        return LinuxProvider(cache_dir=cache_dir)
+        return LinuxHost(cache_dir=cache_dir)
     raise RuntimeError(f"security facts are not supported on {sys.platform}")
 
 
-def collect_from(provider: FactsProvider) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Gather every fact from `provider`, isolating failures (see `collect_security_facts`)."""
-    facts: dict[str, Any] = {"platform": provider.platform}
+def collect_from(
+    host: LinuxHost | WindowsHost, families: Mapping[str, FactFamily] = FACTS
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Read every fact of `families` on `host`, isolating failures (see `collect_security_facts`)."""
+    facts: dict[str, Any] = {"platform": host.platform}
     errors: list[dict[str, str]] = []
-    for name in FACTS:
+    for name, family in families.items():
         try:
-            facts[name] = getattr(provider, name)()
+            facts[name] = family.read(host)
         except Exception as exc:
-            facts[name] = [] if name in _LIST_FACTS else None
+            facts[name] = family.empty()
             message = f"{type(exc).__name__}: {exc}"
             errors.append({"collector": f"security.{name}", "error": message[:2048]})
     return facts, errors
@@ -110,4 +117,4 @@ def collect_security_facts(
     `cache_dir`, the package manager's answer is kept there and reused, across restarts too, while the
     package database and lists are unchanged.
     """
-    return collect_from(provider_for_platform(cache_dir))
+    return collect_from(host_for_platform(cache_dir))

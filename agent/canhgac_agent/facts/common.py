@@ -1,14 +1,19 @@
-"""Pieces shared by the Linux and Windows fact providers: bounded commands, the process and listening
-socket snapshots, and the sshd_config parser (OpenSSH reads the same syntax on both systems)."""
+"""What the fact readers of both systems share: bounded commands, file reads, the process and listening
+socket snapshots, formats several facts read (INI files, /etc/login.defs) and PowerShell's JSON.
+
+Every command is a fixed argv run by `run_command` (C locale on Linux, ≤ 10 s, a missing binary is
+"not present", not a crash). Every file format is read by a pure `parse_*` function over text, so the
+parsing is tested on sample text; a parser given garbage returns empty/None values, never raises.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-import glob
+import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import psutil
@@ -22,7 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clip(text: str, limit: int = 256) -> str:
     """`text` fit for the report: control characters other than tab and line breaks (which the server
-    refuses) become spaces, and it is cut to `limit` characters."""
+    refuses) become spaces, and it is cut to `limit` characters, an ellipsis marking the cut."""
     text = _CONTROL.sub(" ", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -88,6 +93,28 @@ def read_text(path: str, limit: int = 1 << 20) -> str | None:
         return None
 
 
+def which(name: str) -> str | None:
+    """The executable `name` on the fixed search path `run_command` uses, or None."""
+    # Not shutil.which: shutil imports bz2 and lzma, ~1 MB of RSS the agent never uses.
+    for directory in _SAFE_PATH.split(":"):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def iso_mtime(paths: Iterable[str]) -> str | None:
+    """The newest mtime among `paths` that exist, as an ISO 8601 UTC timestamp."""
+    newest: float | None = None
+    for path in paths:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        newest = mtime if newest is None else max(newest, mtime)
+    return None if newest is None else datetime.fromtimestamp(newest, tz=UTC).isoformat()
+
+
 def process_names() -> set[str]:
     """Names of the running processes (lower-case); processes we may not inspect are skipped."""
     names: set[str] = set()
@@ -96,6 +123,14 @@ def process_names() -> set[str]:
         if name:
             names.add(str(name).lower())
     return names
+
+
+def any_running(names: set[str], wanted: Iterable[str]) -> bool:
+    """One of the `wanted` processes is among `names` (from `process_names`).
+
+    Linux truncates comm to 15 characters; psutil restores longer names only when it can.
+    """
+    return any(w in names or w[:15] in names for w in wanted)
 
 
 def listening_ports() -> list[dict[str, Any]]:
@@ -145,132 +180,61 @@ def listening_ports() -> list[dict[str, Any]]:
     return result[:4096]
 
 
-# --- sshd_config ----------------------------------------------------------------------------------
+def parse_ini(text: str) -> dict[str, dict[str, str]]:
+    """INI-style text into {section (lower-case): {key: value}}; keys before any section go under "".
+    Later values override earlier ones (as systemd, GDM, LightDM and SDDM read them)."""
+    sections: dict[str, dict[str, str]] = {"": {}}
+    current = sections[""]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip().lower(), {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key.strip():
+            current[key.strip()] = value.strip().strip("\"'")
+    return sections
 
-# Keywords sshd accumulates over several lines instead of keeping the first value.
-SSHD_MULTI_VALUE = frozenset(
-    {
-        "port", "listenaddress", "hostkey", "hostcertificate", "acceptenv", "setenv", "subsystem",
-        "allowusers", "denyusers", "allowgroups", "denygroups", "authorizedkeysfile", "include",
-        "channeltimeout", "permitlisten", "permitopen",
-    }
-)  # fmt: skip
+
+def parse_login_defs(text: str) -> dict[str, str]:
+    """`KEY value` lines of /etc/login.defs (first occurrence wins)."""
+    result: dict[str, str] = {}
+    for raw in text.splitlines():
+        parts = raw.split()
+        if len(parts) >= 2 and not parts[0].startswith("#"):
+            result.setdefault(parts[0], parts[1])
+    return result
 
 
-def _sshd_tokens(line: str) -> tuple[str, str] | None:
-    """(lower-case keyword, argument text) of one config line, or None for blanks and comments."""
-    line = line.strip()
-    if not line or line.startswith("#"):
+def as_list(value: Any) -> list[Any]:
+    """ConvertTo-Json prints one object bare and several as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def parse_ps_date(value: Any) -> str | None:
+    """A PowerShell JSON date (`/Date(ms)/` from 5.1, ISO from 7) as ISO 8601 with a timezone."""
+    if not isinstance(value, str) or not value:
         return None
-    # "Keyword value", "Keyword=value" and "Keyword = value" are all valid.
-    head, sep, rest = line.partition("=")
-    if sep and " " not in head.strip() and "\t" not in head.strip():
-        keyword, value = head.strip(), rest.strip()
-    else:
-        parts = line.split(None, 1)
-        keyword, value = parts[0], (parts[1].strip() if len(parts) > 1 else "")
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return keyword.lower(), value
+    match = re.fullmatch(r"\\?/Date\((-?\d+)(?:[+-]\d{4})?\)\\?/", value)
+    try:
+        if match:
+            return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC).isoformat()
+        parsed = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed.year < 1980:  # 1601/1899 "never" sentinels
+        return None
+    return (parsed if parsed.tzinfo else parsed.astimezone()).isoformat()
 
 
-def default_include_reader(base_dir: str, root: str = "/") -> Callable[[str], list[str]]:
-    """An Include resolver over the real filesystem: glob, sorted like sshd; relative patterns are
-    relative to `base_dir`, absolute ones are taken under `root` (for reading a mounted image)."""
-
-    def read(pattern: str) -> list[str]:
-        if os.path.isabs(pattern):
-            path = os.path.join(root, pattern.lstrip("/")) if root != "/" else pattern
-        else:
-            path = os.path.join(base_dir, pattern)
-        texts = []
-        for match in sorted(glob.glob(path)):
-            text = read_text(match)
-            if text is not None:
-                texts.append(text)
-        return texts
-
-    return read
-
-
-def parse_sshd_config(
-    text: str, read_include: Callable[[str], list[str]] | None = None, *, _depth: int = 0
-) -> dict[str, str]:
-    """Global sshd settings from sshd_config text, keyed by lower-case keyword.
-
-    Follows sshd's rules: the first value of a keyword wins (multi-value keywords accumulate,
-    space-separated); lines inside a `Match` block are conditional and so not global; `Include` reads
-    the files `read_include(pattern)` returns, in place, and a `Match` opened inside an included file
-    ends with that file. Only explicit settings appear: an absent keyword means sshd's built-in default.
-    Malformed lines are skipped, never raised on.
-    """
-    settings: dict[str, str] = {}
-    _parse_sshd_into(text, read_include, settings, _depth)
-    return settings
-
-
-def _parse_sshd_into(
-    text: str, read_include: Callable[[str], list[str]] | None, settings: dict[str, str], depth: int
-) -> None:
-    in_match = False
-    for line in text.splitlines():
-        tokens = _sshd_tokens(line)
-        if tokens is None:
-            continue
-        keyword, value = tokens
-        if keyword == "match":
-            # "Match all" returns to unconditional settings (OpenSSH >= 6.5).
-            in_match = value.strip().lower() != "all"
-            continue
-        if in_match:
-            continue
-        if keyword == "include":
-            if read_include is not None and depth < 16:  # sshd's own include depth limit
-                for pattern in value.split():
-                    for included in read_include(pattern):
-                        _parse_sshd_into(included, read_include, settings, depth + 1)
-            continue
-        if not keyword.isascii() or not keyword.isalnum() or len(settings) >= 256:
-            continue
-        if keyword in SSHD_MULTI_VALUE and keyword in settings:
-            settings[keyword] = clip(f"{settings[keyword]} {value}", 2048)
-        elif keyword not in settings:
-            settings[keyword] = clip(value, 2048)
-
-
-def ssh_running(process_names: Iterable[str], ports: list[dict[str, Any]], settings: dict[str, str]) -> bool:
-    """sshd is running, or its port is held by a socket-activating init (systemd ssh.socket)."""
-    if any(fnmatch.fnmatch(name, "sshd*") for name in process_names):
-        return True
-    ssh_ports = {to_int(p) for p in settings.get("port", "22").split()} or {22}
-    return any(p["port"] in ssh_ports and p["process"] in ("systemd", "launchd") for p in ports)
-
-
-# --- software inventory (HS-27), shared by both platforms ----------------------------------------
-
-MAX_PACKAGES = 20000
-
-
-def software_inventory(source: str, packages: list[dict[str, Any]]) -> dict[str, Any]:
-    """`SoftwareInventory`: packages sorted by name, each (name, version) once, at most MAX_PACKAGES."""
-    unique = {(p["name"], p["version"]): p for p in packages}
-    ordered = [unique[k] for k in sorted(unique, key=lambda k: (k[0].lower(), k[1] or ""))]
-    return {"source": source, "packages": ordered[:MAX_PACKAGES], "truncated": len(ordered) > MAX_PACKAGES}
-
-
-# --- Wi-Fi (NW-28), shared by both platforms -----------------------------------------------------
-
-_ENTERPRISE = re.compile(r"(?i)enterprise|802\.1x|\beap\b")
-_INSECURE = re.compile(r"(?i)^(open|shared|wep|none|--)?$|\bwep\b")
-
-
-def wifi_connection(ssid: str | None, authentication: str | None, interface: str | None) -> dict[str, Any]:
-    """One `WifiConnection`, classified from the OS's authentication name."""
-    auth = (authentication or "").strip()
-    return {
-        "ssid": clip(ssid) if ssid else None,
-        "authentication": clip(auth) if auth else None,
-        "enterprise": bool(_ENTERPRISE.search(auth)),
-        "insecure": bool(_INSECURE.search(auth)) and not _ENTERPRISE.search(auth),
-        "interface": clip(interface) if interface else None,
-    }
+def parse_powershell_bundle(text: str) -> dict[str, Any]:
+    """The JSON object `POWERSHELL_SCRIPT` prints; raises ValueError when it is not one."""
+    start = text.find("{")
+    data = json.loads(text[start:]) if start >= 0 else None
+    if not isinstance(data, dict):
+        raise ValueError("PowerShell output is not a JSON object")
+    return data

@@ -1,13 +1,12 @@
-"""API routes, one module per resource. Registration: `ROUTERS` below, mounted by `create_app`."""
+"""API routes, one module per resource, each exposing `PLUGIN`; `create_app` mounts every one in `ROUTERS`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from canhgac_agent.plugins import registry
 from canhgac_api.routes import (
     agents,
     alerts,
-    compliance,  # issue 4: scans, findings, per-site scores
+    compliance,
     devices,
     events,
     health,
@@ -18,18 +17,19 @@ from canhgac_api.routes import (
     tokens,
     topology,
 )
+from canhgac_api.routes.base import Routes
 
-ROUTERS: list[APIRouter] = [
-    agents.router,
-    sites.router,
-    hosts.router,
-    devices.router,
-    topology.router,
-    locate.router,
-    events.router,
-    health.router,
-    alerts.router,
-    silences.router,
-    compliance.router,
-    tokens.router,
-]
+ROUTERS: dict[str, Routes] = registry(
+    agents.PLUGIN,  # enrollment and report ingest
+    sites.PLUGIN,  # the site tree and per-site summaries
+    hosts.PLUGIN,  # host inventory, health and deletion
+    devices.PLUGIN,  # SNMP-polled devices and their credentials
+    topology.PLUGIN,  # links between devices
+    locate.PLUGIN,  # where a MAC or IP sits in the LAN
+    events.PLUGIN,  # the event log
+    health.PLUGIN,  # liveness, readiness and /metrics
+    alerts.PLUGIN,  # alerts and their acknowledgement
+    silences.PLUGIN,  # alert silences
+    compliance.PLUGIN,  # scans, findings, per-site scores
+    tokens.PLUGIN,  # API tokens: list and revoke
+)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from starlette.types import Receive
 
 from canhgac_api.auth import Principal, principal_for
@@ -16,13 +11,14 @@ from canhgac_api.context import AppContext, Ctx
 from canhgac_api.ingest import dumps
 from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
+from canhgac_collector.hosts import enrollment
+from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Host, Token
-from canhgac_collector.storage.tokens import create_token
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+PLUGIN = Routes("agents", router)
 
 
 @router.post(
@@ -63,12 +59,21 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
         raise rate_limited("too many enrollments with this site's key", wait)
     site_id = ctx.site_ids[site_cfg.code]
     with ctx.sessions.begin() as session:
-        host = session.scalar(select(Host).where(Host.machine_id == body.machine_id))
+        host = enrollment.host_by_machine(session, body.machine_id)
         if host is not None and host.site_id != site_id:
-            _record_takeover_refused(session, host, site_cfg.code, site_id, client, body.hostname)
+            enrollment.record_takeover_refused(session, host, site_cfg.code, site_id, client, body.hostname)
             enrolled = None
         else:
-            enrolled = _enroll_in_site(session, host, body, site_cfg.code, site_cfg.name, site_id, client)
+            enrolled = enrollment.enroll_in_site(
+                session,
+                host,
+                machine_id=body.machine_id,
+                hostname=body.hostname,
+                site_code=site_cfg.code,
+                site_name=site_cfg.name,
+                site_id=site_id,
+                actor=f"enroll:{client}",
+            )
     if enrolled is None:  # the events are committed; now refuse
         refused[("enroll", "other_site")] += 1
         raise ProblemError(
@@ -78,96 +83,19 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
             "this machine is enrolled in another site; an administrator must remove it there first "
             "(DELETE /api/v1/hosts/{id}) before it can enroll with this site's key",
         )
-    agent_id, token, last_seq = enrolled
     ctx.tokens.clear()  # the old token of a re-enrolled host stops working now
     return EnrollResponse(
-        agent_id=agent_id,
-        token=token,
+        agent_id=enrolled.agent_id,
+        token=enrolled.token,
         site=site_cfg.code,
-        last_seq=last_seq,
+        last_seq=enrolled.last_seq,
         settings=agent_settings(ctx.config, ctx.tree[site_cfg.code]),
     )
 
 
-def _enroll_in_site(
-    session: Session,
-    host: Host | None,
-    body: EnrollRequest,
-    code: str,
-    site_name: str,
-    site_id: int,
-    client: str,
-) -> tuple[str, str, int]:
-    """Create the host, or rotate the token of the site's own host; (agent id, token, last seq)."""
-    now = dt.datetime.now(dt.UTC)
-    if host is None:
-        host = Host(
-            id=str(uuid.uuid4()),
-            machine_id=body.machine_id,
-            hostname=body.hostname,
-            site_id=site_id,
-            state="new",
-            state_changed_at=now,
-            enrolled_at=now,
-            last_seq=0,
-            reports_total=0,
-        )
-        session.add(host)
-        session.flush()
-        kind, message = "host.enrolled", f"Máy {body.hostname} đăng ký tại {site_name} / enrolled"
-    else:
-        session.execute(
-            update(Token).where(Token.host_id == host.id, Token.revoked_at.is_(None)).values(revoked_at=now)
-        )
-        host.hostname = body.hostname
-        kind, message = "host.reenrolled", f"Máy {body.hostname} đăng ký lại tại {site_name} / re-enrolled"
-    record_event(
-        session,
-        kind=kind,
-        subject_type="host",
-        subject_id=host.id,
-        site_id=site_id,
-        actor=f"enroll:{client}",
-        message=message,
-    )
-    token = create_token(
-        session, role="agent", name=f"agent {body.hostname}", site_code=code, host_id=host.id
-    )
-    return host.id, token.token, host.last_seq
-
-
 def _record_failed_key(ctx: AppContext, client: str, machine_id: str) -> None:
-    """A try with a key of no site: a province-wide event (admins and operators see it)."""
     with ctx.sessions.begin() as session:
-        record_event(
-            session,
-            kind="enroll.failed",
-            subject_type="host",
-            subject_id=machine_id[:64],
-            site_id=None,
-            actor=f"enroll:{client}",
-            message=f"Đăng ký với khóa sai từ {client} / enrollment tried with an invalid key",
-        )
-
-
-def _record_takeover_refused(
-    session: Session, host: Host, code: str, site_id: int, client: str, hostname: str
-) -> None:
-    """A refused takeover, recorded for the officers of both sites (the host's and the key's)."""
-    message = (
-        f"Từ chối: khóa đăng ký của {code} (từ {client}, tên {hostname!r}) nhắm vào máy {host.hostname} "
-        "đang thuộc site khác / refused: another site's enrollment key claimed this machine"
-    )
-    for sid in (host.site_id, site_id):
-        record_event(
-            session,
-            kind="enroll.conflict",
-            subject_type="host",
-            subject_id=host.id,
-            site_id=sid,
-            actor=f"enroll:{client}",
-            message=message[:1000],
-        )
+        enrollment.record_failed_key(session, machine_id, client)
 
 
 @router.post(
@@ -193,16 +121,16 @@ async def ingest_reports(request: Request) -> Response:
 async def receive_reports(ctx: AppContext, headers: dict[bytes, bytes], receive: Receive) -> bytes:
     """One agent request, from its ASGI headers and body messages to the acknowledgement's JSON bytes
     (ProblemError for every refusal)."""
-    telemetry = ctx.telemetry
+    metrics = ctx.telemetry.get(host_metrics.PLUGIN)
     try:
         principal = await principal_for(headers.get(b"authorization", b"").decode("latin-1"), ctx)
         if principal.role != "agent":
             raise ProblemError(403, "forbidden", "Forbidden", f"role {principal.role} may not push reports")
         ack = dumps(await _ingest(headers, receive, principal, ctx))
     except ProblemError as exc:
-        telemetry.ingest_requests[str(exc.status)] += 1
+        metrics.ingest_requests[str(exc.status)] += 1
         raise
-    telemetry.ingest_requests["200"] += 1
+    metrics.ingest_requests["200"] += 1
     return ack
 
 
@@ -264,22 +192,22 @@ async def _ingest(
         raise ProblemError(
             503, "storage-unavailable", "Storage unavailable", "the reports could not be stored; retry later"
         ) from None
-    telemetry = ctx.telemetry
+    metrics = ctx.telemetry.get(host_metrics.PLUGIN)
     ok = reply.get("ok")
     if ok is None:
         problem = reply["problem"]
-        telemetry.ingest_reports["refused"] += reply.get("refused", 0)
+        metrics.ingest_reports["refused"] += reply.get("refused", 0)
         if reply.get("clock"):
-            telemetry.clock_refused[site_code] += reply.get("refused", 0)
+            metrics.clock_refused[site_code] += reply.get("refused", 0)
         raise ProblemError(
             problem["status"], problem["slug"], problem["title"], problem["detail"], **problem["extra"]
         )
-    telemetry.ingest_reports["accepted"] += len(ok["accepted"])
-    telemetry.ingest_reports["duplicate"] += len(ok["duplicates"])
-    telemetry.agent_spool_backlog[(site_code, principal.host_id, ok["hostname"])] = ok["spool_backlog"]
+    metrics.ingest_reports["accepted"] += len(ok["accepted"])
+    metrics.ingest_reports["duplicate"] += len(ok["duplicates"])
+    metrics.agent_spool_backlog[(site_code, principal.host_id, ok["hostname"])] = ok["spool_backlog"]
     observation = ok.get("observation")
     if observation is not None:
-        telemetry.apply_host_observation(principal.host_id, principal.site_id, observation, ok.get("lines"))
+        metrics.apply_handover(principal.host_id, site_code, observation, ok.get("lines"))
     return {
         "accepted": ok["accepted"],
         "duplicates": ok["duplicates"],

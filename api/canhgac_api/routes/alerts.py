@@ -11,19 +11,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.alerts import AckIn, AlertList, AlertOut, AlertState, ChannelList, ChannelOut
 from canhgac_collector.alerting.engine import AckError, acknowledge
 from canhgac_collector.alerting.links import LinkError
+from canhgac_collector.alerting.queries import find_alert
+from canhgac_collector.alerting.queries import list_alerts as query_alerts
 from canhgac_collector.alerting.service import AlertService
-from canhgac_collector.storage.models import Alert, Site
+from canhgac_collector.store.models import Alert
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+PLUGIN = Routes("alerts", router)
 Id = Annotated[int, PathParam(ge=1, le=2**62)]  # beyond a 64-bit key: 422, not a database error
 Acker = Annotated[Principal, Depends(require("admin", "officer"))]
 
@@ -76,20 +79,19 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AlertList:
-    stmt = scoped(principal, select(Alert, Site.code).join(Site, Alert.site_id == Site.id))
     with ctx.sessions() as session:
-        if site is not None:
-            path = visible_site_path(session, principal, site)
-            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
-        if state:
-            stmt = stmt.where(Alert.state.in_(state))
-        if open_only:
-            stmt = stmt.where(Alert.state != "resolved")
-        if rule:
-            stmt = stmt.where(Alert.rule == rule)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(stmt.order_by(Alert.id.desc()).limit(limit).offset(offset)).all()
-    return AlertList(alerts=[alert_out(a, code) for a, code in rows], total=total)
+        subtree = visible_site_path(session, principal, site) if site is not None else None
+        found = query_alerts(
+            session,
+            principal.scope_path,
+            subtree=subtree,
+            states=state or (),
+            open_only=open_only,
+            rule=rule,
+            limit=limit,
+            offset=offset,
+        )
+    return AlertList(alerts=[alert_out(a, code) for a, code in found.rows], total=found.total)
 
 
 @router.get(
@@ -210,14 +212,11 @@ async def ack_link(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 def _scoped_alert(principal: Principal, ctx: Ctx, alert_id: int) -> tuple[Alert, str]:
-    stmt = select(Alert, Site.code).join(Site, Alert.site_id == Site.id).where(Alert.id == alert_id)
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
     with ctx.sessions() as session:
-        row = session.execute(stmt).one_or_none()
+        row = find_alert(session, principal.scope_path, alert_id)
     if row is None:
         raise ProblemError(404, "not-found", "Not found", f"no alert {alert_id} within your scope")
-    return row[0], row[1]
+    return row
 
 
 @router.get(

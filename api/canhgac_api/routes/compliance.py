@@ -10,12 +10,12 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.compliance import (
     Counts,
     FindingList,
@@ -27,19 +27,21 @@ from canhgac_api.schemas.compliance import (
     ScanSummary,
     SiteCompliance,
 )
+from canhgac_collector.compliance import queries
 from canhgac_collector.compliance.scan import (
     ScanInputError,
-    latest_scores,
     run_site_scan,
     scan_meta,
     store_scope,
 )
 from canhgac_collector.compliance.scheduler import scan_options
 from canhgac_collector.config import SITE_CODE_RE
-from canhgac_collector.storage.models import Finding, Scan, Site
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.store.models import Scan, Site
+from canhgac_collector.store.secrets import SecretBox, SecretsError
+from canhgac_collector.store.sites import visible_site
 
 router = APIRouter(tags=["compliance"])
+PLUGIN = Routes("compliance", router)
 Scanner = Annotated[Principal, Depends(require("admin", "auditor"))]
 ScanId = Annotated[int, Path(ge=1, le=2**62, description="the scan's id")]
 
@@ -73,19 +75,10 @@ def _declared(session: Session, code: str) -> int | None:
 
 
 def _visible_scan(session: Session, principal: Principal, scan_id: int) -> tuple[Scan, Site]:
-    row = session.execute(
-        select(Scan, Site).join(Site, Scan.site_id == Site.id).where(Scan.id == scan_id)
-    ).one_or_none()
-    if row is None or not principal.sees_path(row[1].path):
+    row = queries.find_scan(session, principal.scope_path, scan_id)
+    if row is None:
         raise _not_found(f"scan {scan_id}")
-    return row[0], row[1]
-
-
-def publish_scores(ctx: AppContext) -> None:
-    """Refresh the newest score per (site, level) for /metrics (`canhgac_compliance_score_ratio`)."""
-    with ctx.sessions() as session:
-        scores = latest_scores(session)
-    ctx.telemetry.set_compliance_scores(scores)
+    return row
 
 
 def _box(ctx: AppContext) -> SecretBox | None:
@@ -114,7 +107,8 @@ def _scan(ctx: AppContext, body: ScanRequest, principal: Principal) -> dict[str,
         site = session.get(Site, scan.site_id)
         assert site is not None
         summary = _summary(scan, site, _declared(session, site.code))
-    publish_scores(ctx)
+    if ctx.server is not None:
+        ctx.server.publish_scan(scan)
     return summary
 
 
@@ -148,19 +142,16 @@ def list_scans(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     with ctx.sessions() as session:
-        stmt = scoped(principal, select(Scan, Site).join(Site, Scan.site_id == Site.id))
         if site is not None:
             visible_site_path(session, principal, site)  # 404 outside the caller's subtree
-            stmt = stmt.where(Site.code == site)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(stmt.order_by(Scan.id.desc()).limit(limit)).all()
+        found = queries.list_scans(session, principal.scope_path, site_code=site, limit=limit)
         declared: dict[str, int | None] = {}
         scans = []
-        for scan, s in rows:
+        for scan, s in found.rows:
             if s.code not in declared:
                 declared[s.code] = _declared(session, s.code)
             scans.append(_summary(scan, s, declared[s.code]))
-    return {"scans": scans, "total": total}
+    return {"scans": scans, "total": found.total}
 
 
 @router.get(
@@ -196,12 +187,8 @@ def scan_findings(
 ) -> dict[str, Any]:
     with ctx.sessions() as session:
         scan, _site = _visible_scan(session, principal, scan_id)
-        stmt = select(Finding).where(Finding.scan_id == scan.id)
-        if result is not None:
-            stmt = stmt.where(Finding.result == result)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        docs = [f.doc for f in session.scalars(stmt.order_by(Finding.id).limit(limit).offset(offset))]
-    return {"scan_id": scan_id, "findings": docs, "total": total}
+        found = queries.scan_findings(session, scan.id, result=result, limit=limit, offset=offset)
+    return {"scan_id": scan_id, "findings": list(found.rows), "total": found.total}
 
 
 @router.get(
@@ -214,16 +201,10 @@ def site_compliance(
     code: Annotated[str, Path(pattern=SITE_CODE_RE)], principal: Reader, ctx: Ctx
 ) -> dict[str, Any]:
     with ctx.sessions() as session:
-        site = session.scalar(select(Site).where(Site.code == code))
-        if site is None or not principal.sees_path(site.path):
+        site = visible_site(session, code, principal.scope_path)
+        if site is None:
             raise _not_found(f"site {code!r}")
-        newest = (
-            select(Scan.level, func.max(Scan.id).label("id"))
-            .where(Scan.site_id == site.id)
-            .group_by(Scan.level)
-            .subquery()
-        )
-        scans = session.scalars(select(Scan).join(newest, Scan.id == newest.c.id).order_by(Scan.level)).all()
+        scans = queries.newest_scans(session, site.id)
         latest = [
             LevelScore(
                 level=s.level,

@@ -3,19 +3,19 @@ admin create/update/delete. Readers see only their subtree's devices; SNMP secre
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import ValidationError
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, describe_errors, problem_responses, validation_errors
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.devices import (
     NAME_RE,
     DeviceCounts,
@@ -32,45 +32,27 @@ from canhgac_api.schemas.devices import (
     snmp_config,
 )
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig
-from canhgac_collector.storage.devices import device_fields, new_device
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import (
-    ArpEntry,
-    Device,
-    DeviceInterface,
-    DeviceNeighbor,
-    MacLocation,
-    Site,
-)
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.devices import changes
+from canhgac_collector.devices import queries as device_queries
+from canhgac_collector.devices.store import device_fields
+from canhgac_collector.store.models import Device, Site
+from canhgac_collector.store.secrets import SecretBox, SecretsError
+from canhgac_collector.store.sites import visible_site
 
 log = logging.getLogger("canhgac.api.devices")
 
 DeviceName = Annotated[str, Path(pattern=NAME_RE, description="the device's name")]
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+PLUGIN = Routes("devices", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
-
-
-def name_keys(name: str) -> list[str]:
-    """Lookup keys for a system name: 'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1']."""
-    low = name.strip().lower()
-    if not low:
-        return []
-    if low.replace(".", "").isdigit():  # an IPv4 address is not a domain name
-        return [low]
-    short = low.split(".", 1)[0]
-    return [low, short] if short and short != low else [low]
 
 
 def find_device(session: Session, principal: Principal, name: str) -> tuple[Device, Site]:
     """The device `name` if the caller may see it; out of scope looks exactly like absent."""
-    stmt = scoped(
-        principal, select(Device, Site).join(Site, Device.site_id == Site.id).where(Device.name == name)
-    )
-    row = session.execute(stmt).one_or_none()
+    row = device_queries.find_device(session, principal.scope_path, name)
     if row is None:
         raise ProblemError(404, "not-found", "Not found", f"no device {name!r} within your scope")
-    return row[0], row[1]
+    return row
 
 
 def box(ctx: AppContext) -> SecretBox:
@@ -99,29 +81,7 @@ def summary(device: Device, site: Site) -> dict[str, Any]:
 
 
 def detail(session: Session, device: Device, site: Site) -> DeviceDetail:
-    did = device.id
-    n_if, n_up, n_down = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((DeviceInterface.oper_status == "up", 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            (DeviceInterface.oper_status != "up") & (DeviceInterface.admin_status == "up"),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ),
-                0,
-            ),
-        ).where(DeviceInterface.device_id == did)
-    ).one()
-
-    def count(model: Any) -> int:
-        return int(session.scalar(select(func.count()).select_from(model).where(model.device_id == did)) or 0)
-
+    tallies = device_queries.device_tallies(session, device.id)
     return DeviceDetail.model_validate(
         {
             **summary(device, site),
@@ -139,14 +99,7 @@ def detail(session: Session, device: Device, site: Site) -> DeviceDetail:
             "module_errors": device.module_errors,
             "created_at": device.created_at,
             "updated_at": device.updated_at,
-            "counts": DeviceCounts(
-                interfaces=int(n_if),
-                interfaces_up=int(n_up),
-                interfaces_down=int(n_down),
-                neighbors=count(DeviceNeighbor),
-                macs=count(MacLocation),
-                arp=count(ArpEntry),
-            ),
+            "counts": DeviceCounts.model_validate(dataclasses.asdict(tallies)),
         }
     )
 
@@ -167,17 +120,13 @@ def list_devices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> DeviceList:
-    stmt = scoped(principal, select(Device, Site).join(Site, Device.site_id == Site.id))
     with ctx.sessions() as session:
-        if site is not None:
-            path = visible_site_path(session, principal, site)
-            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
-        if state is not None:
-            stmt = stmt.where(Device.state == state)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(stmt.order_by(Site.path, Device.name).limit(limit).offset(offset)).all()
-        devices = [DeviceSummary.model_validate(summary(d, s)) for d, s in rows]
-    return DeviceList(devices=devices, total=total)
+        subtree = visible_site_path(session, principal, site) if site is not None else None
+        found = device_queries.list_devices(
+            session, principal.scope_path, subtree=subtree, state=state, limit=limit, offset=offset
+        )
+        devices = [DeviceSummary.model_validate(summary(d, s)) for d, s in found.rows]
+    return DeviceList(devices=devices, total=found.total)
 
 
 @router.get(
@@ -201,11 +150,7 @@ def device_detail(name: DeviceName, principal: Reader, ctx: Ctx) -> DeviceDetail
 def device_interfaces(name: DeviceName, principal: Reader, ctx: Ctx) -> InterfaceList:
     with ctx.sessions() as session:
         device, _site = find_device(session, principal, name)
-        rows = session.scalars(
-            select(DeviceInterface)
-            .where(DeviceInterface.device_id == device.id)
-            .order_by(DeviceInterface.if_index)
-        ).all()
+        rows = device_queries.device_interfaces(session, device.id)
     return InterfaceList(
         device=name,
         interfaces=[
@@ -244,19 +189,7 @@ def device_interfaces(name: DeviceName, principal: Reader, ctx: Ctx) -> Interfac
 def device_neighbors(name: DeviceName, principal: Reader, ctx: Ctx) -> NeighborList:
     with ctx.sessions() as session:
         device, _site = find_device(session, principal, name)
-        rows = session.scalars(
-            select(DeviceNeighbor)
-            .where(DeviceNeighbor.device_id == device.id)
-            .order_by(DeviceNeighbor.local_if_index)
-        ).all()
-        by_name: dict[str, str] = {}  # name key → device name, for devices in scope
-        if rows:
-            known = scoped(
-                principal, select(Device.name, Device.sys_name).join(Site, Device.site_id == Site.id)
-            )
-            for dev_name, sys_name in session.execute(known):
-                for key in (*name_keys(dev_name), *name_keys(sys_name or "")):
-                    by_name.setdefault(key, dev_name)
+        rows = device_queries.device_neighbors(session, principal.scope_path, device.id)
     return NeighborList(
         device=name,
         neighbors=[
@@ -268,19 +201,17 @@ def device_neighbors(name: DeviceName, principal: Reader, ctx: Ctx) -> NeighborL
                 remote_port=n.remote_port,
                 remote_chassis_id=n.remote_chassis_id,
                 remote_address=n.remote_address,
-                remote_device=next(
-                    (by_name[k] for k in name_keys(n.remote_name or "") if k in by_name), None
-                ),
+                remote_device=known,
                 last_seen=n.last_seen,
             )
-            for n in rows
+            for n, known in rows
         ],
     )
 
 
 def _site_for_write(session: Session, principal: Principal, code: str) -> Site:
-    site = session.scalars(select(Site).where(Site.code == code, Site.active.is_(True))).one_or_none()
-    if site is None or not principal.sees_path(site.path):
+    site = visible_site(session, code, principal.scope_path, active_only=True)
+    if site is None:
         raise ProblemError(404, "not-found", "Not found", f"no active site {code!r} within your scope")
     return site
 
@@ -325,7 +256,7 @@ def _read_only(device: Device) -> ProblemError:
 def create_device(body: DeviceCreate, principal: Admin, ctx: Ctx) -> DeviceDetail:
     with ctx.sessions.begin() as session:
         site = _site_for_write(session, principal, body.site)
-        if session.scalar(select(Device.id).where(Device.name == body.name)) is not None:
+        if device_queries.device_name_taken(session, body.name):
             raise ProblemError(
                 409, "conflict", "Already exists", f"a device named {body.name!r} already exists"
             )
@@ -334,18 +265,7 @@ def create_device(body: DeviceCreate, principal: Admin, ctx: Ctx) -> DeviceDetai
             fields = device_fields(cfg, site.id, box(ctx))
         except SecretsError as exc:
             raise _secrets_unavailable(exc) from None
-        device = new_device(body.name, fields, "api")
-        session.add(device)
-        session.flush()
-        record_event(
-            session,
-            kind="device.added",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Thêm thiết bị {device.name} qua API / device added through the API",
-        )
+        device = changes.add_device(session, body.name, site, fields, actor=principal.token_id)
         log.info("device added name=%s site=%s by=%s", device.name, site.code, principal.token_id)
         return detail(session, device, site)
 
@@ -361,10 +281,10 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
         device, site = find_device(session, principal, name)
         if device.source == "config":
             raise _read_only(device)
-        changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site"})
+        columns = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site"})
         if body.site is not None:
             site = _site_for_write(session, principal, body.site)
-            changes["site_id"] = site.id
+            columns["site_id"] = site.id
         if body.snmp is not None:
             # Validate the whole device with its new credentials as the config would.
             snmp = body.snmp
@@ -377,21 +297,10 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
                 secret = device_fields(merged, site.id, box(ctx))
             except SecretsError as exc:
                 raise _secrets_unavailable(exc) from None
-            changes["snmp_version"] = secret["snmp_version"]
-            changes["snmp_secret_enc"] = secret["snmp_secret_enc"]
-        for key, value in changes.items():
-            setattr(device, key, value)
-        device.updated_at = dt.datetime.now(dt.UTC)
-        session.flush()
-        record_event(
-            session,
-            kind="device.updated",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Sửa thiết bị {device.name} / device updated",
-            data={"fields": sorted(k for k in body.model_fields_set)},  # names only, never values
+            columns["snmp_version"] = secret["snmp_version"]
+            columns["snmp_secret_enc"] = secret["snmp_secret_enc"]
+        changes.change_device(
+            session, device, site, columns, asked=body.model_fields_set, actor=principal.token_id
         )
         log.info(
             "device updated name=%s fields=%s by=%s",
@@ -414,15 +323,6 @@ def delete_device(name: DeviceName, principal: Admin, ctx: Ctx) -> Response:
         device, site = find_device(session, principal, name)
         if device.source == "config":
             raise _read_only(device)
-        record_event(
-            session,
-            kind="device.removed",
-            subject_type="device",
-            subject_id=device.name,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Xoá thiết bị {device.name} / device removed",
-        )
-        session.delete(device)
+        changes.remove_device(session, device, site, actor=principal.token_id)
     log.info("device removed name=%s by=%s", name, principal.token_id)
     return Response(status_code=204)

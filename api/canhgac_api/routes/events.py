@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from canhgac_api.auth import Reader
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EventList, EventOut
-from canhgac_collector.storage.models import Event, Site
+from canhgac_collector.store import events
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
+PLUGIN = Routes("events", router)
 
 
 @router.get(
@@ -26,15 +27,10 @@ def list_events(
     subject_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventList:
-    stmt = select(Event, Site.code).outerjoin(Site, Event.site_id == Site.id)
-    if principal.scope_path is not None:  # province-wide events (no site) are for province roles only
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
-    if kind:
-        stmt = stmt.where(Event.kind == kind)
-    if subject_id:
-        stmt = stmt.where(Event.subject_id == subject_id)
     with ctx.sessions() as session:
-        rows = session.execute(stmt.order_by(Event.id.desc()).limit(limit)).all()
+        rows = events.list_events(
+            session, principal.scope_path, kind=kind, subject_id=subject_id, limit=limit
+        )
     return EventList(
         events=[
             EventOut(

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
-from canhgac_api.auth import Principal, Reader, require, scoped, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import HostDetail, HostList, HostState, HostSummary
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Host, Site
+from canhgac_collector.hosts import queries as host_queries
+from canhgac_collector.store.models import Host, Site
 
 log = logging.getLogger("canhgac.api")
 router = APIRouter(prefix="/api/v1/hosts", tags=["hosts"])
+PLUGIN = Routes("hosts", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
@@ -51,17 +52,14 @@ def list_hosts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HostList:
-    stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id))
     with ctx.sessions() as session:
-        if site is not None:
-            path = visible_site_path(session, principal, site)
-            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
-        if state is not None:
-            stmt = stmt.where(Host.state == state)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(stmt.order_by(Site.path, Host.hostname).limit(limit).offset(offset)).all()
-        hosts = [HostSummary.model_validate(_summary(h, s)) for h, s in rows]
-    return HostList(hosts=hosts, total=total)
+        subtree = visible_site_path(session, principal, site) if site is not None else None
+        found = host_queries.list_hosts(
+            session, principal.scope_path, subtree=subtree, state=state, limit=limit, offset=offset
+        )
+    return HostList(
+        hosts=[HostSummary.model_validate(_summary(h, s)) for h, s in found.rows], total=found.total
+    )
 
 
 @router.get(
@@ -71,9 +69,8 @@ def list_hosts(
     summary="One host: state, report counters and latest facts",
 )
 def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
-    stmt = scoped(principal, select(Host, Site).join(Site, Host.site_id == Site.id).where(Host.id == host_id))
     with ctx.sessions() as session:
-        row = session.execute(stmt).one_or_none()
+        row = host_queries.find_host(session, principal.scope_path, host_id)
     if row is None:  # out of scope looks exactly like absent: no probing other communes' hosts
         raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r} within your scope")
     host, site = row
@@ -109,19 +106,8 @@ def host_detail(host_id: str, principal: Reader, ctx: Ctx) -> HostDetail:
 )
 def delete_host(host_id: str, principal: Admin, ctx: Ctx) -> Response:
     with ctx.sessions.begin() as session:
-        host = session.get(Host, host_id)
-        if host is None:
+        if host_queries.remove_host(session, host_id, actor=principal.token_id) is None:
             raise ProblemError(404, "not-found", "Not found", f"no host {host_id!r}")
-        record_event(
-            session,
-            kind="host.removed",
-            subject_type="host",
-            subject_id=host.id,
-            site_id=host.site_id,
-            actor=principal.token_id,
-            message=f"Xoá máy {host.hostname} / host removed",
-        )
-        session.delete(host)
     ctx.tokens.clear()  # its agent token stops working now
     ctx.telemetry.forget_host(host_id)
     log.info("host removed host_id=%s by=%s", host_id, principal.token_id)

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from canhgac_api.auth import Principal, Reader, require
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.alerts import DatesIn, OnceIn, SilenceIn, SilenceList, SilenceOut, WeeklyIn
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Silence, Site
+from canhgac_collector.alerting import silences
+from canhgac_collector.alerting.silences import StoredWindow
+from canhgac_collector.store.models import Silence
+from canhgac_collector.store.sites import visible_site
 
 router = APIRouter(prefix="/api/v1/silences", tags=["alerts"])
+PLUGIN = Routes("silences", router)
 Id = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # silences.id is a 32-bit INTEGER
 Writer = Annotated[Principal, Depends(require("admin", "officer"))]
 
@@ -31,10 +34,8 @@ def _utc(t: dt.datetime) -> dt.datetime:
         return (dt.datetime.min if t.year < 5000 else dt.datetime.max).replace(tzinfo=dt.UTC)
 
 
-def window_fields(
-    body: SilenceIn,
-) -> tuple[str, dt.datetime | None, dt.datetime | None, dict[str, Any]]:
-    """(kind, starts_at, ends_at, schedule) as stored (maintenance.py reads them)."""
+def window_fields(body: SilenceIn) -> StoredWindow:
+    """The request's window as stored (maintenance.py reads it)."""
     w = body.window
     if isinstance(w, OnceIn):
         start = _utc(w.starts_at)
@@ -42,9 +43,9 @@ def window_fields(
             end = start + dt.timedelta(seconds=w.duration_s)
         except OverflowError:
             end = dt.datetime.max.replace(tzinfo=dt.UTC)
-        return "once", start, end, {}
+        return StoredWindow("once", start, end)
     if isinstance(w, WeeklyIn):
-        return "weekly", None, None, {"weekly": {"days": w.days, "start": w.start, "end": w.end}}
+        return StoredWindow("weekly", schedule={"weekly": {"days": w.days, "start": w.start, "end": w.end}})
     if isinstance(w, DatesIn):
         ranges = []
         for r in w.ranges:
@@ -53,10 +54,12 @@ def window_fields(
             except OverflowError:
                 last = dt.date.max
             ranges.append({"start": r.start.isoformat(), "end": last.isoformat()})
-        return "dates", None, None, {"dates": ranges}
+        return StoredWindow("dates", schedule={"dates": ranges})
     first = dt.date(2000, w.month, min(w.day, calendar.monthrange(2000, w.month)[1]))  # 2000: a leap year
     last = first + dt.timedelta(days=w.days - 1)
-    return "dates", None, None, {"dates": [{"start": first.strftime("%m-%d"), "end": last.strftime("%m-%d")}]}
+    return StoredWindow(
+        "dates", schedule={"dates": [{"start": first.strftime("%m-%d"), "end": last.strftime("%m-%d")}]}
+    )
 
 
 def silence_out(s: Silence, code: str) -> SilenceOut:
@@ -81,11 +84,8 @@ def silence_out(s: Silence, code: str) -> SilenceOut:
     "", response_model=SilenceList, responses=problem_responses(401, 403), summary="Silences in scope"
 )
 def list_silences(principal: Reader, ctx: Ctx) -> SilenceList:
-    stmt = select(Silence, Site.code).join(Site, Silence.site_id == Site.id)
-    if principal.scope_path is not None:
-        stmt = stmt.where(Site.path.startswith(principal.scope_path, autoescape=True))
     with ctx.sessions() as session:
-        rows = session.execute(stmt.order_by(Silence.id)).all()
+        rows = silences.list_silences(session, principal.scope_path)
     return SilenceList(silences=[silence_out(s, c) for s, c in rows])
 
 
@@ -99,33 +99,18 @@ def list_silences(principal: Reader, ctx: Ctx) -> SilenceList:
 def create_silence(body: SilenceIn, principal: Writer, ctx: Ctx) -> SilenceOut:
     now = dt.datetime.now(dt.UTC)
     with ctx.sessions.begin() as session:
-        site = session.scalar(select(Site).where(Site.code == body.site))
-        if site is None or not principal.sees_path(site.path):
+        site = visible_site(session, body.site, principal.scope_path)
+        if site is None:
             raise ProblemError(404, "not-found", "Not found", f"no site {body.site!r} within your scope")
-        kind, starts_at, ends_at, schedule = window_fields(body)
-        s = Silence(
-            name=body.name,
-            site_id=site.id,
-            rules=list(body.rules),
-            kind=kind,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            schedule=schedule,
-            comment=body.comment,
-            created_by=principal.token_id,
-            created_at=now,
-        )
-        session.add(s)
-        session.flush()
-        record_event(
+        s = silences.add_silence(
             session,
-            kind="silence.created",
-            subject_type="site",
-            subject_id=site.code,
-            site_id=site.id,
+            site,
+            name=body.name,
+            rules=body.rules,
+            window=window_fields(body),
+            comment=body.comment,
             actor=principal.token_id,
-            message=f"Thêm thời gian bảo trì {body.name!r} ({kind}) / maintenance window added",
-            data={"silence_id": s.id},
+            now=now,
         )
         return silence_out(s, site.code)
 
@@ -135,21 +120,8 @@ def create_silence(body: SilenceIn, principal: Writer, ctx: Ctx) -> SilenceOut:
 )
 def delete_silence(silence_id: Id, principal: Writer, ctx: Ctx) -> Response:
     with ctx.sessions.begin() as session:
-        row = session.execute(
-            select(Silence, Site).join(Site, Silence.site_id == Site.id).where(Silence.id == silence_id)
-        ).one_or_none()
-        if row is None or not principal.sees_path(row[1].path):
+        row = silences.find_silence(session, principal.scope_path, silence_id)
+        if row is None:
             raise ProblemError(404, "not-found", "Not found", f"no silence {silence_id} within your scope")
-        s, site = row
-        session.delete(s)
-        record_event(
-            session,
-            kind="silence.deleted",
-            subject_type="site",
-            subject_id=site.code,
-            site_id=site.id,
-            actor=principal.token_id,
-            message=f"Xóa thời gian bảo trì {s.name!r} / maintenance window removed",
-            data={"silence_id": silence_id},
-        )
+        silences.remove_silence(session, *row, actor=principal.token_id)
     return Response(status_code=204)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from canhgac_api.auth import Principal, Reader
 from canhgac_api.context import AppContext, Ctx
 from canhgac_api.problems import ProblemError, problem_responses
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import HostCounts, SiteStatus, SitesTree
-from canhgac_collector.storage.models import Host, Site
+from canhgac_collector.hosts.queries import state_counts
+from canhgac_collector.store.sites import active_sites
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+PLUGIN = Routes("sites", router)
 
 
 def _status(counts: HostCounts) -> str:
@@ -29,22 +29,18 @@ def _status(counts: HostCounts) -> str:
 def build_tree(ctx: AppContext, principal: Principal) -> list[SiteStatus]:
     """Roots of the caller's visible tree, each with its subtree's counts rolled up."""
     with ctx.sessions() as session:
-        sites = list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.path)))
-        rows = session.execute(
-            select(Host.site_id, Host.state, func.count()).group_by(Host.site_id, Host.state)
-        )
-        direct: dict[int, HostCounts] = defaultdict(HostCounts)
-        for site_id, state, n in rows:
-            counts = direct[site_id]
+        visible = active_sites(session, principal.scope_path)  # ordered by path: parents first
+        by_state = state_counts(session, principal.scope_path)
+    direct: dict[int, HostCounts] = {}
+    for site_id, states in by_state.items():
+        counts = direct[site_id] = HostCounts()
+        for state, n in states.items():
             setattr(counts, state, getattr(counts, state) + n)
             counts.total += n
-    by_id = {s.id: s for s in sites}
     nodes: dict[int, SiteStatus] = {}
-    for site in sites:  # ordered by path: parents first
-        if not principal.sees_path(site.path):
-            continue
+    for row in visible:
+        site = row.site
         own = direct.get(site.id, HostCounts())
-        parent = by_id.get(site.parent_id) if site.parent_id else None
         nodes[site.id] = SiteStatus(
             code=site.code,
             name=site.name,
@@ -52,26 +48,23 @@ def build_tree(ctx: AppContext, principal: Principal) -> list[SiteStatus]:
             kind=site.kind,
             level=site.level,
             path=site.path,
-            parent=parent.code if parent else None,
+            parent=row.parent_code,
             contacts=site.contacts,
             hosts=own,
             subtree=own.model_copy(),
             status="empty",
         )
+    sites = [row.site for row in visible]
     roots: list[SiteStatus] = []
     for site in sites:
-        node = nodes.get(site.id)
-        if node is None:
-            continue
+        node = nodes[site.id]
         parent_node = nodes.get(site.parent_id) if site.parent_id else None
         if parent_node is None:
             roots.append(node)
         else:
             parent_node.children.append(node)
     for site in reversed(sites):  # children before parents: add each subtree into its parent
-        node = nodes.get(site.id)
-        if node is None:
-            continue
+        node = nodes[site.id]
         node.status = _status(node.subtree)  # type: ignore[assignment]
         parent_node = nodes.get(site.parent_id) if site.parent_id else None
         if parent_node is not None:

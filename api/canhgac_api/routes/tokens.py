@@ -9,15 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from canhgac_api.auth import Principal, require
 from canhgac_api.context import Ctx
 from canhgac_api.problems import ProblemError, problem_responses
-from canhgac_collector.storage.models import Site, Token
-from canhgac_collector.storage.tokens import revoke_token
+from canhgac_api.routes.base import Routes
+from canhgac_collector.store import token_queries
+from canhgac_collector.store.tokens import revoke_token
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+PLUGIN = Routes("tokens", router)
 Admin = Annotated[Principal, Depends(require("admin"))]
 TokenId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -40,9 +41,7 @@ class TokenList(BaseModel):
 @router.get("", response_model=TokenList, responses=problem_responses(401, 403), summary="Tokens (admin)")
 def list_tokens(principal: Admin, ctx: Ctx) -> TokenList:
     with ctx.sessions() as session:
-        rows = session.execute(
-            select(Token, Site.code).outerjoin(Site, Token.site_id == Site.id).order_by(Token.created_at)
-        ).all()
+        rows = token_queries.list_tokens(session)
     return TokenList(
         tokens=[
             TokenOut(

@@ -11,17 +11,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from canhgac_api.auth import Reader, scoped, visible_site_path
+from canhgac_api.auth import Reader, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
-from canhgac_api.routes.devices import name_keys
+from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
 from canhgac_collector.config import SITE_CODE_RE
-from canhgac_collector.storage.models import Device, DeviceNeighbor, Host, Site
+from canhgac_collector.devices.queries import name_keys, topology_rows
 
 router = APIRouter(prefix="/api/v1/topology", tags=["devices"])
+PLUGIN = Routes("topology", router)
 
 
 def _port_of(edge: TopologyEdge, node: str) -> str | None:
@@ -42,22 +42,9 @@ def topology(
     ] = None,
 ) -> Topology:
     with ctx.sessions() as session:
-        stmt = scoped(principal, select(Device, Site.code).join(Site, Device.site_id == Site.id))
-        hosts_stmt = scoped(principal, select(Host.id, Host.hostname, Host.state, Site.code).join(Site))
-        if site is not None:
-            path = visible_site_path(session, principal, site)
-            stmt = stmt.where(Site.path.startswith(path, autoescape=True))
-            hosts_stmt = hosts_stmt.where(Site.path.startswith(path, autoescape=True))
-        devices = session.execute(stmt.order_by(Device.name)).all()
-        ids = [d.id for d, _ in devices]
-        neighbors = (
-            session.scalars(
-                select(DeviceNeighbor).where(DeviceNeighbor.device_id.in_(ids)).order_by(DeviceNeighbor.id)
-            ).all()
-            if ids
-            else []
-        )
-        hosts = session.execute(hosts_stmt).all() if neighbors else []
+        subtree = visible_site_path(session, principal, site) if site is not None else None
+        rows = topology_rows(session, principal.scope_path, subtree)
+    devices, neighbors, hosts = rows.devices, rows.neighbors, rows.hosts
 
     nodes: dict[str, TopologyNode] = {}
     lookup: dict[str, str] = {}  # name key → node id

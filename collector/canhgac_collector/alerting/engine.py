@@ -21,14 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.alerting import maintenance, routing, templates
+from canhgac_collector.alerting.channels import CHANNELS, plugin_of
+from canhgac_collector.alerting.channels.base import FeedItem, Style
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.alerting.outbox import enqueue
 from canhgac_collector.alerting.rules import Condition, RuleBook, collect_conditions
 from canhgac_collector.alerting.settings import check_site_references
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Alert
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Alert
 
 log = logging.getLogger("canhgac.alerting")
 
@@ -98,7 +100,8 @@ class AlertEngine:
     tree: dict[str, SiteNode]
     site_ids: dict[str, int]
     signer: LinkSigner
-    _am_sent: dict[int, dt.datetime] = field(default_factory=dict)
+    # feed channel → alert id → when it was last sent there
+    _fed: dict[str, dict[int, dt.datetime]] = field(default_factory=dict)
     # failures confined to one host/device/interface/condition during evaluation, by stage
     confined: Counter[str] = field(default_factory=Counter)
 
@@ -294,12 +297,12 @@ class AlertEngine:
             recipient_site=self.tree[recipient_site].config.name if recipient_site else None,
         )
 
-    def _style(self, channel: str) -> str:
-        if channel == "smtp":
-            return self.cfg.smtp.text
-        if channel == "telegram":
-            return self.cfg.telegram.text
-        return "vi_en"
+    def _style(self, channel: str) -> Style:
+        """How a notification on an outbox channel is written (the channel's own choice)."""
+        plugin = plugin_of(channel)
+        if plugin is None:
+            return "vi_en"
+        return plugin.style(plugin.config_of(self.cfg, channel))
 
     def _payload(self, alert: Alert, kind: str, now: dt.datetime, ack_url: str | None) -> dict[str, Any]:
         code = self.site_codes[alert.site_id]
@@ -335,16 +338,17 @@ class AlertEngine:
         }
 
     def _send(self, session: Session, alert: Alert, kind: str, level: int, now: dt.datetime) -> int:
-        """Queue `kind` messages to the contacts of escalation `level` (+ webhooks at level 0)."""
+        """Queue `kind` messages to the contacts of escalation `level` (+ webhooks and other fixed
+        addresses at level 0)."""
         code = self.site_codes[alert.site_id]
         rcpts = routing.recipients(code, level, self.cfg, self.tree)
         if level == 0:
-            rcpts = rcpts + routing.webhooks(code, self.cfg, self.tree)
+            rcpts = rcpts + routing.subscribers(code, self.cfg, self.tree)
         data = dict(alert.data or {})
         told: list[list[Any]] = list(data.get("told", []))
         for r in rcpts:
             ack = None
-            if r.channel.startswith("webhook:"):
+            if self._style(r.channel) == "json":  # one link for the machine (a message signs per person)
                 ack = f"{self.base_url}/api/v1/alerts/ack?token={self.signer.sign(alert.id, r.channel)}"
             self._enqueue(session, alert, kind, r.channel, r.address, r.site_code, r.site_code, ack, now)
             told.append([r.channel, r.address, r.site_code])
@@ -364,15 +368,17 @@ class AlertEngine:
         ack: str | None,
         now: dt.datetime,
     ) -> None:
-        """One outbox message: JSON for webhooks (the summary, no per-person text), a Vietnamese/English
-        message in the channel's style for people (`message_site` names the site in it)."""
+        """One outbox message: JSON for machine channels such as webhooks (the summary, no per-person
+        text), a Vietnamese/English message in the channel's style for people (`message_site` names the
+        site in it)."""
         payload: dict[str, Any] | None = None
         site_id: int | None = None
-        if channel.startswith("webhook:"):
+        style = self._style(channel)
+        if style == "json":
             payload = self._payload(alert, kind, now, ack)
             subject = body = alert.summary
         else:
-            msg = self._message(alert, kind, self._style(channel), address, message_site)
+            msg = self._message(alert, kind, style, address, message_site)
             subject, body, site_id = msg.subject, msg.body, self.site_ids.get(site_code or "")
         enqueue(
             session,
@@ -451,68 +457,56 @@ class AlertEngine:
             n += 1
         return n
 
-    # -- Alertmanager ------------------------------------------------------------------------------
+    # -- feeds (Alertmanager) ---------------------------------------------------------------------
 
-    def _am_alert(self, alert: Alert, now: dt.datetime) -> dict[str, Any]:
+    def _feed_item(self, alert: Alert) -> FeedItem:
         code = self.site_codes[alert.site_id]
-        data = alert.data or {}
-        item: dict[str, Any] = {
-            "labels": {
-                "alertname": alert.rule,
-                "severity": alert.severity,
-                "site": code,
-                "site_path": self.tree[code].path,
-                "subject": alert.subject_id,
-                "canhgac_alert_id": str(alert.id),
-            },
-            "annotations": {
-                "summary": alert.summary,
-                "summary_en": str(data.get("summary_en", "")),
-                "check_first": templates.TEXTS[alert.rule].check_vi,
-                "state": alert.state,
-                "flap_count": str(alert.flap_count),
-            },
-            "startsAt": (alert.firing_at or alert.started_at).isoformat(),
-            "generatorURL": f"{self.base_url}/api/v1/alerts/{alert.id}",
-        }
-        if alert.state == "resolved":
-            start = alert.firing_at or alert.started_at  # Alertmanager refuses endsAt before startsAt
-            item["endsAt"] = max(alert.resolved_at or now, start).isoformat()
-        else:  # kept alive by re-sending every resend_s; ends by itself if this server stops
-            item["endsAt"] = (now + dt.timedelta(seconds=self.cfg.alertmanager.resend_s * 3)).isoformat()
-        return item
+        url = f"{self.base_url}/api/v1/alerts/{alert.id}"
+        return FeedItem(alert, code, self.tree[code].path, url)
 
     def _forward(self, session: Session, now: dt.datetime) -> int:
-        am = self.cfg.alertmanager
-        if not am.enabled:
+        """One batch per enabled feed channel: its live alerts not sent for `resend_s`, and those
+        resolved since the last batch."""
+        feeds = [
+            (plugin.feed, e)
+            for plugin in CHANNELS.values()
+            if plugin.feed is not None
+            for e in plugin.endpoints(self.cfg)
+            if e.enabled
+        ]
+        if not feeds:
             return 0
-        items = []
-        due = now - dt.timedelta(seconds=am.resend_s)
         live = session.scalars(select(Alert).where(Alert.state.in_(("firing", "acknowledged")))).all()
-        for a in live:
-            if a.silenced:
-                continue
-            last = self._am_sent.get(a.id)
-            if last is None or last <= due:
-                items.append(self._am_alert(a, now))
-                self._am_sent[a.id] = now
         live_ids = {a.id for a in live}
-        for alert_id in [i for i in self._am_sent if i not in live_ids]:
-            gone = session.get(Alert, alert_id)
-            if gone is not None and gone.state == "resolved":
-                items.append(self._am_alert(gone, now))
-            del self._am_sent[alert_id]
-        if not items:
-            return 0
-        enqueue(
-            session,
-            alert_id=None,
-            channel="alertmanager",
-            recipient=am.url,
-            kind="refresh",
-            subject=f"{len(items)} alerts",
-            body="",
-            payload=items,
-            now=now,
-        )
-        return 1
+        queued = 0
+        for feed, e in feeds:
+            sent = self._fed.setdefault(e.channel, {})
+            items = []
+            due = now - dt.timedelta(seconds=feed.resend_s(e.config))
+            for a in live:
+                if a.silenced:
+                    continue
+                last = sent.get(a.id)
+                if last is None or last <= due:
+                    items.append(feed.item(e.config, self._feed_item(a), now))
+                    sent[a.id] = now
+            for alert_id in [i for i in sent if i not in live_ids]:
+                gone = session.get(Alert, alert_id)
+                if gone is not None and gone.state == "resolved":
+                    items.append(feed.item(e.config, self._feed_item(gone), now))
+                del sent[alert_id]
+            if not items:
+                continue
+            enqueue(
+                session,
+                alert_id=None,
+                channel=e.channel,
+                recipient=e.address,
+                kind="refresh",
+                subject=f"{len(items)} alerts",
+                body="",
+                payload=items,
+                now=now,
+            )
+            queued += 1
+        return queued

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from canhgac_collector.alerting.settings import DateRange, MaintenanceWindow, WeeklyWindow
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.storage.models import Silence, Site
+from canhgac_collector.store.models import Silence, Site
 
 
 @dataclass(frozen=True)

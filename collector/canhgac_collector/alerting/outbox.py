@@ -6,6 +6,7 @@ A down SMTP server delays a message, never loses it; a channel's failures are vi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -15,14 +16,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from canhgac_collector.alerting.channels import ChannelError, Outgoing
-from canhgac_collector.alerting.channels import alertmanager as am_channel
-from canhgac_collector.alerting.channels import smtp as smtp_channel
-from canhgac_collector.alerting.channels import telegram as telegram_channel
-from canhgac_collector.alerting.channels import webhook as webhook_channel
+from canhgac_collector.alerting.channels import plugin_of
+from canhgac_collector.alerting.channels.base import ChannelError, Outgoing
 from canhgac_collector.alerting.settings import AlertingConfig
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Notification
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Notification
 
 log = logging.getLogger("canhgac.alerting.outbox")
 
@@ -82,17 +80,14 @@ class Dispatcher:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sender(self, channel: str) -> Sender | None:
-        cfg = self.config
-        if channel == "smtp" and cfg.smtp.enabled:
-            return lambda out: smtp_channel.send(cfg.smtp, out)
-        if channel == "telegram" and cfg.telegram.enabled:
-            return lambda out: telegram_channel.send(cfg.telegram, out)
-        if channel == "alertmanager" and cfg.alertmanager.enabled:
-            return lambda out: am_channel.send(cfg.alertmanager, out)
-        if channel.startswith("webhook:"):
-            for hook in cfg.webhooks:
-                if f"webhook:{hook.name}" == channel:
-                    return lambda out, h=hook: webhook_channel.send(h, out)  # type: ignore[misc]
+        """How to send on an outbox channel ("smtp", "webhook:soc"); None while it is not configured or
+        not enabled."""
+        plugin = plugin_of(channel)
+        if plugin is None:
+            return None
+        for e in plugin.endpoints(self.config):
+            if e.channel == channel and e.enabled:
+                return functools.partial(plugin.send, e.config)
         return None
 
     def backoff_s(self, attempts: int) -> float:

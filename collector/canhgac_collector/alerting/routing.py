@@ -1,20 +1,22 @@
-"""Who hears about an alert: the contacts of the alert's site (or its nearest ancestor with contacts);
-each escalation goes one contact-holding site further up the tree. Webhooks match by subtree."""
+"""Who hears about an alert: the contacts of the alert's site (or its nearest ancestor with contacts),
+on every enabled channel that addresses contacts; each escalation goes one contact-holding site further
+up the tree. Channels with a fixed address (webhooks) match by subtree."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from canhgac_collector.alerting.channels import CHANNELS
 from canhgac_collector.alerting.settings import AlertingConfig
 from canhgac_collector.sitetree import SiteNode
 
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # smtp | telegram | webhook:<name>
+    channel: str  # the outbox channel: smtp | telegram | webhook:<name> | …
     address: str  # e-mail, chat id, URL
     name: str
-    site_code: str | None  # the site whose contact this is (None: a webhook)
+    site_code: str | None  # the site whose contact this is (None: a fixed address)
 
 
 def contact_sites(site_code: str, tree: dict[str, SiteNode]) -> list[str]:
@@ -30,12 +32,19 @@ def contact_sites(site_code: str, tree: dict[str, SiteNode]) -> list[str]:
 
 
 def contacts_of(site_code: str, config: AlertingConfig, tree: dict[str, SiteNode]) -> list[Recipient]:
+    channels = [
+        (plugin.contact_field, e.channel)
+        for plugin in CHANNELS.values()
+        if plugin.contact_field is not None
+        for e in plugin.endpoints(config)
+        if e.enabled
+    ]
     out = []
     for c in tree[site_code].config.contacts:
-        if c.email and config.smtp.enabled:
-            out.append(Recipient("smtp", c.email, c.name, site_code))
-        if c.telegram_chat_id and config.telegram.enabled:
-            out.append(Recipient("telegram", c.telegram_chat_id, c.name, site_code))
+        for contact_field, channel in channels:
+            address = getattr(c, contact_field, None)
+            if address:
+                out.append(Recipient(channel, str(address), c.name, site_code))
     return out
 
 
@@ -49,10 +58,15 @@ def recipients(
     return contacts_of(sites[level], config, tree)
 
 
-def webhooks(site_code: str, config: AlertingConfig, tree: dict[str, SiteNode]) -> list[Recipient]:
+def subscribers(site_code: str, config: AlertingConfig, tree: dict[str, SiteNode]) -> list[Recipient]:
+    """The enabled fixed-address destinations (channels that neither address contacts nor take a feed)
+    whose subtree holds the site."""
     path = tree[site_code].path
     out = []
-    for hook in config.webhooks:
-        if hook.site is None or (hook.site in tree and path.startswith(tree[hook.site].path)):
-            out.append(Recipient(f"webhook:{hook.name}", hook.url, hook.name, None))
+    for plugin in CHANNELS.values():
+        if plugin.contact_field is not None or plugin.feed is not None:
+            continue
+        for e in plugin.endpoints(config):
+            if e.enabled and (e.site is None or (e.site in tree and path.startswith(tree[e.site].path))):
+                out.append(Recipient(e.channel, e.address, e.label, None))
     return out

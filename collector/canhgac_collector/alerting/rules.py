@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from canhgac_collector.alerting.settings import AlertingConfig, RuleOverride, check_site_references
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.storage.models import Device, DeviceInterface, DeviceNeighbor, Event, Host
+from canhgac_collector.store.models import Device, DeviceInterface, DeviceNeighbor, Event, Host
 
 log = logging.getLogger("canhgac.alerting")
 

@@ -16,7 +16,7 @@ from canhgac_collector.alerting.links import LinkSigner, default_key_path, load_
 from canhgac_collector.alerting.outbox import Dispatcher
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.sitetree import SiteNode
-from canhgac_collector.storage.models import Alert
+from canhgac_collector.store.models import Alert
 
 log = logging.getLogger("canhgac.alerting")
 

@@ -2,7 +2,8 @@
 maintenance windows, channels.
 
 Kept apart from `config.py` (which imports it) so the alerting package owns its settings; it imports only
-pydantic, so there is no import cycle.
+pydantic and the channels, so there is no import cycle. Each channel's section (`smtp:`, `webhooks:`, …)
+is that channel's own config model, added to `AlertingConfig` from the `CHANNELS` registry.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-SITE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+from canhgac_collector.alerting.channels import CHANNELS, base
+
+SITE_CODE = base.SITE_CODE  # a site code's pattern, shared with the channels and the API's schemas
+
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DATE = re.compile(r"^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
@@ -35,7 +39,6 @@ RuleName = Literal[
     "compliance_drift",
 ]
 Severity = Literal["info", "warning", "critical"]
-TextStyle = Literal["vi", "vi_ascii", "en", "vi_en"]
 
 
 class _Strict(BaseModel):
@@ -117,54 +120,8 @@ class MaintenanceWindow(_Strict):
         return self
 
 
-class SmtpChannel(_Strict):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 25
-    starttls: bool = False
-    ssl: bool = False  # implicit TLS (port 465)
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = "canhgac@localhost"  # the From: address
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
-    text: TextStyle = "vi_en"
-
-
-class TelegramChannel(_Strict):
-    enabled: bool = False
-    base_url: str = "https://api.telegram.org"  # tests point this at a local server
-    bot_token: SecretStr | None = None
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
-    text: TextStyle = "vi"
-
-    @model_validator(mode="after")
-    def _token(self) -> TelegramChannel:
-        if self.enabled and self.bot_token is None:
-            raise ValueError("alerting.telegram: enabled needs bot_token")
-        return self
-
-
-class WebhookChannel(_Strict):
-    """A JSON POST of every notification for alerts in `site`'s subtree (all sites when unset)."""
-
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    site: Annotated[str, Field(pattern=SITE_CODE)] | None = None
-    secret: SecretStr | None = None  # when set: X-Canhgac-Signature: sha256=<HMAC of the body>
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
-
-
-class AlertmanagerChannel(_Strict):
-    """Forward alerts to an Alertmanager (`POST /api/v2/alerts`), re-sent while they fire."""
-
-    enabled: bool = False
-    url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:9093"
-    resend_s: Annotated[float, Field(gt=0)] = 60
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
-
-
-class AlertingConfig(_Strict):
-    """Built-in alerting (DESIGN §7)."""
+class AlertingSettings(_Strict):
+    """Built-in alerting, without the channel sections (`AlertingConfig` is this plus them)."""
 
     enabled: bool = True
     evaluate_interval_s: Annotated[float, Field(gt=0, le=3600)] = 10
@@ -188,10 +145,6 @@ class AlertingConfig(_Strict):
     rules: dict[RuleName, RuleOverride] = {}  # province-wide changes to the defaults (alerting/rules.py)
     overrides: list[SubtreeOverride] = []
     maintenance: list[MaintenanceWindow] = []
-    smtp: SmtpChannel = SmtpChannel()
-    telegram: TelegramChannel = TelegramChannel()
-    webhooks: list[WebhookChannel] = []
-    alertmanager: AlertmanagerChannel = AlertmanagerChannel()
 
     @field_validator("timezone")
     @classmethod
@@ -205,13 +158,40 @@ class AlertingConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _retry(self) -> AlertingConfig:
+    def _retry(self) -> AlertingSettings:
         if self.retry_max_s < self.retry_initial_s:
             raise ValueError("alerting.retry_max_s must be at least retry_initial_s")
-        names = [w.name for w in self.webhooks]
-        if len(names) != len(set(names)):
-            raise ValueError("alerting.webhooks: names must be unique")
+        for plugin in CHANNELS.values():
+            names = [e.channel for e in plugin.endpoints(self)]
+            if len(names) != len(set(names)):
+                raise ValueError(f"alerting.{plugin.section}: names must be unique")
         return self
+
+
+def channel_sections() -> dict[str, Any]:
+    """The channel sections as pydantic fields: a mapping (default: the model's defaults) or, for a
+    channel with many named destinations, a list (default: none)."""
+    fields: dict[str, Any] = {}
+    for plugin in CHANNELS.values():
+        if plugin.many:
+            fields[plugin.section] = (list[plugin.config], [])  # type: ignore[name-defined]  # known at run time
+        else:
+            fields[plugin.section] = (plugin.config, plugin.config())
+    return fields
+
+
+if TYPE_CHECKING:
+    # Type checkers see the common fields; code reaches a channel's section through its plugin
+    # (`plugin.configs(config)`), typed by the channel's own model.
+    AlertingConfig = AlertingSettings
+else:
+    AlertingConfig = create_model(
+        "AlertingConfig",
+        __base__=AlertingSettings,
+        __module__=__name__,
+        __doc__="Built-in alerting: the common settings and one section per registered channel.",
+        **channel_sections(),
+    )
 
 
 def site_reference_errors(config: AlertingConfig, site_codes: Collection[str]) -> list[str]:
@@ -230,11 +210,12 @@ def site_reference_errors(config: AlertingConfig, site_codes: Collection[str]) -
         for i, w in enumerate(config.maintenance)
         if w.site not in site_codes
     ]
-    errors += [
-        f"alerting.webhooks[{i}].site: site {h.site!r} of webhook {h.name!r} is not in the site tree"
-        for i, h in enumerate(config.webhooks)
-        if h.site is not None and h.site not in site_codes
-    ]
+    for plugin in CHANNELS.values():
+        for i, e in enumerate(plugin.endpoints(config)):
+            key = f"alerting.{plugin.section}[{i}]" if plugin.many else f"alerting.{plugin.section}"
+            if e.site is not None and e.site not in site_codes:
+                what = f"{plugin.name} {e.label!r}" if e.label else plugin.name
+                errors.append(f"{key}.site: site {e.site!r} of {what} is not in the site tree")
     return errors
 
 

@@ -1,1 +1,1 @@
-"""Server-side compliance (issue 4): engine targets from the store, stored scans, schedules, drift."""
+"""Server-side compliance: engine targets from the store, stored scans, schedules, drift."""

@@ -1,7 +1,11 @@
 """`canhgac audit --site CODE --level N --format … --out DIR` against the store, as a function.
 
 The scan is stored like any other (trigger "cli"), so the report's SHA-256 is in the scan history: the
-JSON file written here hashes to exactly `Scan.report_sha256`.
+JSON file written here hashes to exactly `Scan.report_sha256`. `audit_online` is the handler the
+server's CLI gives the rules library's `audit` command (`canhgac_rules.cli.audit_command`) for `--site`.
+
+Only the standard library is imported at module load (the CLI imports this module to build `canhgac`);
+the store, the engine and the report writers are imported when a scan runs.
 """
 
 from __future__ import annotations
@@ -9,16 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from canhgac_collector.compliance.scan import ScanInputError, report_bytes, run_site_scan
-from canhgac_collector.compliance.scheduler import scan_options
-from canhgac_collector.config import ServerConfig
-from canhgac_collector.storage.db import is_up_to_date, make_engine, session_factory
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
-from canhgac_rules.loader import LoadedPack
-
-STEM = "canhgac-audit"  # the offline auditor's report file names
+if TYPE_CHECKING:
+    from canhgac_collector.config import ServerConfig
+    from canhgac_rules.cli import OnlineAuditRun
+    from canhgac_rules.loader import LoadedPack
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,11 @@ def audit_site(
     """Scan `site`'s subtree from the store at `level` (default: declared), store it, write reports.
 
     Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
-    from canhgac_rules.report import sha256_file, write_reports
+    from canhgac_collector.compliance.scan import ScanInputError, run_site_scan
+    from canhgac_collector.compliance.scheduler import scan_options
+    from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory
+    from canhgac_collector.store.secrets import SecretBox, SecretsError
+    from canhgac_rules.report import write_reports
 
     engine = make_engine(config.database_url)
     try:
@@ -61,14 +65,36 @@ def audit_site(
             scan_id = scan.id
     finally:
         engine.dispose()
-    # The JSON file is written here with the exact bytes the scan's report_sha256 hashes; the other
-    # formats by the offline auditor's writers; SHA256SUMS then lists them all in the order asked.
-    others = write_reports(report, out_dir, [f for f in formats if f != "json"])[:-1]
-    written: dict[str, Path] = {path.suffix.lstrip("."): path for path in others}
-    if "json" in formats:
-        written["json"] = out_dir / f"{STEM}.json"
-        written["json"].write_bytes(report_bytes(report))
-    files = [written[f] for f in formats]
-    sums = out_dir / "SHA256SUMS"
-    sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files), encoding="utf-8")
-    return AuditOutcome(scan_id=scan_id, report=report, files=[*files, sums])
+    # The offline auditor's writers: its JSON file has exactly the bytes the scan's report_sha256 hashes.
+    return AuditOutcome(scan_id=scan_id, report=report, files=write_reports(report, out_dir, formats))
+
+
+def audit_online(
+    site: str,
+    *,
+    level: int | None,
+    config: Path | None,
+    out: Path,
+    formats: list[str],
+    packs: list[LoadedPack],
+    now: dt.datetime | None,
+) -> OnlineAuditRun:
+    """`canhgac audit --site CODE` (an `canhgac_rules.cli.OnlineAudit`): load the server config, then
+    `audit_site`; a bad config or an unusable site is an `AuditInputError` (usage, exit 2)."""
+    from canhgac_collector.compliance.scan import ScanInputError
+    from canhgac_collector.config import ConfigError, load_config
+    from canhgac_rules.audit import AuditInputError
+    from canhgac_rules.cli import OnlineAuditRun
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        raise AuditInputError(f"config: {exc}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        outcome = audit_site(cfg, site, level=level, out_dir=out, formats=formats, packs=packs, now=now)
+    except ScanInputError as exc:
+        raise AuditInputError(f"--site {site}: {exc}") from None
+    return OnlineAuditRun(
+        report=outcome.report, files=outcome.files, note=f"scan #{outcome.scan_id} stored / đã lưu"
+    )

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from canhgac_collector.storage.models import Finding, Scan
+from canhgac_collector.store.models import Finding, Scan
 
 
 def prune_scans(session: Session, keep_per_site: int, max_age_days: float, now: dt.datetime) -> int:

@@ -2,9 +2,9 @@
 previous scan of the same site and level, and raise a `compliance.drift` event per rule × target that
 went from pass to fail.
 
-The JSON report built here has the offline report's shape (`scan`, `summary`, `findings`,
-`manual_review`, `diff`); its SHA-256 (as `canhgac_rules.report.write_json` writes it) is recorded on
-the scan, so a report file handed to an inspector can be matched to the scan history.
+The JSON report is built by the offline auditor's builder (`canhgac_rules.report.report_document`, with
+the server's `scan` section); the SHA-256 of its file bytes (`canhgac_rules.report.report_bytes`) is
+recorded on the scan, so a report file handed to an inspector can be matched to the scan history.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import orjson
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -29,11 +28,13 @@ from canhgac_collector.compliance.targets import (
     site_target,
     snmp_targets,
 )
-from canhgac_collector.storage.events import record_event
-from canhgac_collector.storage.models import Device, Finding, Scan, Site
-from canhgac_collector.storage.secrets import SecretBox
+from canhgac_collector.store.events import record_event
+from canhgac_collector.store.models import Device, Finding, Scan, Site
+from canhgac_collector.store.secrets import SecretBox
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
-from canhgac_rules.loader import LoadedPack, LoadedRule, load_default_packs
+from canhgac_rules.loader import LoadedPack, LoadedRule
+from canhgac_rules.report import finding_docs, report_bytes, report_document, tool_version
+from canhgac_rules.validate import load_default_packs
 
 log = logging.getLogger("canhgac.compliance")
 
@@ -82,10 +83,10 @@ def probe_default_communities(
 ) -> dict[str, list[str]]:
     """Ask each (name, address, port) for sysObjectID with `public` and `private` (SNMPv2c, one try);
     returns name → the communities that got an answer. Only run with the auditor's consent (config)."""
-    from canhgac_collector.inputs.snmp.client import SnmpEngine
-    from canhgac_collector.inputs.snmp.errors import SnmpError
-    from canhgac_collector.inputs.snmp.types import Credentials
-    from canhgac_collector.inputs.snmp.types import Target as SnmpTarget
+    from canhgac_collector.devices.snmp.client import SnmpEngine
+    from canhgac_collector.devices.snmp.errors import SnmpError
+    from canhgac_collector.devices.snmp.types import Credentials
+    from canhgac_collector.devices.snmp.types import Target as SnmpTarget
 
     async def one(engine: SnmpEngine, address: str, port: int, community: str) -> bool:
         target = SnmpTarget(address, port, timeout_s=timeout_s, retries=0)
@@ -130,21 +131,6 @@ def _merge(results: list[ScanResult], packs: list[LoadedPack], level: int) -> Sc
     )
     merged.findings = [f for r in results for f in r.findings]
     return merged
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("canhgac")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def report_bytes(report: dict[str, Any]) -> bytes:
-    """The JSON report file's bytes (UTF-8, 2-space indent): what `Scan.report_sha256` hashes and what
-    `audit_site` writes. orjson: the stdlib's indenting encoder took ~45 % of a 25k-finding scan."""
-    return orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str)
 
 
 def run_site_scan(
@@ -197,12 +183,7 @@ def run_site_scan(
         .order_by(Scan.id.desc())
         .limit(1)
     )
-    findings = []
-    for f in result.findings:
-        doc = f.to_json()
-        doc["hostname"] = f.target.hostname
-        doc["role"] = f.target.role
-        findings.append(doc)
+    findings = finding_docs(result)
     diff: dict[str, Any] | None = None
     if previous is not None:
         before = [
@@ -270,13 +251,7 @@ def run_site_scan(
                 for doc in findings
             ],
         )
-    report = {
-        "scan": scan_meta(scan, scope.code, scope.name, scope.declared_level, result.rules, len(findings)),
-        "summary": scores,
-        "findings": findings,
-        "manual_review": scan.manual_review,
-        "diff": diff,
-    }
+    report = scan_report(scan, scope, result, findings, diff)
     scan.report_sha256 = hashlib.sha256(report_bytes(report)).hexdigest()
     if diff is not None:
         _drift_events(session, scan, scope, diff, findings)
@@ -292,6 +267,19 @@ def run_site_scan(
         scan.score,
     )
     return scan, report
+
+
+def scan_report(
+    scan: Scan,
+    scope: StoreScope,
+    result: ScanResult,
+    findings: list[dict[str, Any]],
+    diff: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The stored scan's JSON report: the offline auditor's document (`report_document`) with the
+    server's `scan` section; `findings` are `finding_docs(result)`."""
+    meta = scan_meta(scan, scope.code, scope.name, scope.declared_level, result.rules, len(findings))
+    return report_document(meta, scan.summary, findings, scan.manual_review, diff)
 
 
 def scan_meta(
@@ -379,3 +367,36 @@ def latest_scores(session: Session) -> dict[tuple[str, int], float]:
         .join(Site, Scan.site_id == Site.id)
     ).all()
     return {(code, level): score for code, level, score in rows if score is not None}
+
+
+def clause_scores(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Legal clause ("TCVN 14423:2026 8.1.2") → score from a scan's summary; clauses nothing judged are
+    left out."""
+    clauses = summary.get("clause")
+    if not isinstance(clauses, Mapping):
+        return {}
+    return {
+        clause: float(counts["score"])
+        for clause, counts in clauses.items()
+        if isinstance(counts, Mapping) and isinstance(counts.get("score"), int | float)
+    }
+
+
+def latest_clause_scores(session: Session) -> dict[tuple[str, int, str], float]:
+    """(site code, level, clause) → clause score of the newest scan of each site and level, for /metrics
+    (`canhgac_compliance_clause_score_ratio{site,level,clause}`)."""
+    newest = (
+        select(Scan.site_id, Scan.level, func.max(Scan.id).label("id"))
+        .group_by(Scan.site_id, Scan.level)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Site.code, Scan.level, Scan.summary)
+        .join(newest, Scan.id == newest.c.id)
+        .join(Site, Scan.site_id == Site.id)
+    ).all()
+    return {
+        (code, level, clause): score
+        for code, level, summary in rows
+        for clause, score in clause_scores(summary).items()
+    }

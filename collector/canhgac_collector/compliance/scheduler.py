@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.compliance.scan import ScanOptions, run_site_scan
 from canhgac_collector.config import ServerConfig, walk_sites
-from canhgac_collector.storage.models import Scan
-from canhgac_collector.storage.secrets import SecretBox
+from canhgac_collector.store.models import Scan
+from canhgac_collector.store.secrets import SecretBox
 
 log = logging.getLogger("canhgac.compliance")
 

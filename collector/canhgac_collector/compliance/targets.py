@@ -1,9 +1,9 @@
 """Engine targets from the state store, for a site subtree.
 
-- host targets: each agent's newest security facts plus its identity (the offline auditor's shape;
-  built by `canhgac_rules.online.store_targets`, shared with `canhgac audit --site`);
-- device-config targets: one per device; no running configs are pulled yet, so each is an `error`
-  target "no config available" (never a silent pass);
+- host targets: each agent's newest security facts plus its identity from its latest report (the shape
+  the offline auditor reads from `canhgac-agent once --json` outputs);
+- device-config targets: one per device; running configs are not pulled from devices (yet), so each is
+  an `error` target "no config available" (never a silent pass), its platform taken from the vendor;
 - `snmp` device targets: what the poller stored (system group, IF-MIB, resources) plus the answer of an
   optional active probe of the vendor-default communities;
 - one `site` target: inventory and topology (roles, LLDP links between known devices, redundancy,
@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canhgac_collector.storage.models import (
+from canhgac_collector.devices.queries import name_keys
+from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
     DeviceNeighbor,
@@ -31,9 +32,9 @@ from canhgac_collector.storage.models import (
     MacLocation,
     Site,
 )
-from canhgac_collector.storage.secrets import SecretBox, SecretsError
+from canhgac_collector.store.secrets import SecretBox, SecretsError
+from canhgac_rules.configs import PLATFORMS
 from canhgac_rules.engine import Target
-from canhgac_rules.online import SiteScope, store_targets
 
 DEFAULT_COMMUNITIES = ("public", "private")
 # IF-MIB ifType values of physical Ethernet ports (ethernetCsmacd, iso88023Csmacd, fastEther,
@@ -48,6 +49,10 @@ VENDOR_PLATFORM = {
 }
 ROLE_TIERS = ("core", "firewall", "router", "distribution", "access", "other")
 NEVER_POLLED = "chưa thăm dò SNMP thành công / never polled successfully over SNMP"
+NO_CONFIG = (
+    "không có cấu hình / no config available: running configs are not pulled from devices yet "
+    "(audit saved configs with --offline --configs DIR)"
+)
 
 
 @dataclass(frozen=True)
@@ -60,24 +65,9 @@ class StoreScope:
     path: str
     declared_level: int | None
 
-    @property
-    def rules_scope(self) -> SiteScope:
-        return SiteScope(code=self.code, name=self.name, path=self.path, declared_level=self.declared_level)
-
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _name_keys(name: str | None) -> list[str]:
-    """'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1'] (how LLDP names are matched to devices)."""
-    low = (name or "").strip().lower()
-    if not low:
-        return []
-    if low.replace(".", "").isdigit():
-        return [low]
-    short = low.split(".", 1)[0]
-    return [low, short] if short and short != low else [low]
 
 
 def _norm_mac(text: Any) -> str | None:
@@ -110,6 +100,64 @@ def _host_macs(report: dict[str, Any]) -> set[str]:
     return macs
 
 
+def _identity(latest_report: bytes | None) -> dict[str, Any] | None:
+    """The `host` section (identity: hostname, os…) of an agent's latest report, if it has one."""
+    host = _host_identity(latest_report).get("host")
+    return host if isinstance(host, dict) else None
+
+
+def store_targets(session: Session, scope: StoreScope) -> list[Target]:
+    """Hosts and devices of the site subtree as audit targets (hosts first, by name); a device is an
+    `error` target "no config available", with no platform yet."""
+    in_subtree = Site.path.startswith(scope.path, autoescape=True)
+    targets: list[Target] = []
+    hosts = session.execute(
+        select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
+    )
+    for host, site_code in hosts:
+        identity = _identity(host.latest_report)
+        source = f"store:{site_code}/host/{host.id}"
+        if not host.security:
+            reason = "chưa nhận dữ liệu bảo mật / no security facts received yet from this agent (hourly)"
+            targets.append(Target(name=host.hostname, kind="host", facts=None, source=source, error=reason))
+            continue
+        facts = dict(host.security)
+        if identity is not None:
+            facts["host"] = identity
+        os_info = (identity or {}).get("os") or {}
+        targets.append(
+            Target(
+                name=host.hostname,
+                kind="host",
+                facts=facts,
+                platform=str(facts.get("platform")) if facts.get("platform") else None,
+                os=os_info.get("distro_id") or (str(os_info.get("system", "")).lower() or None),
+                source=source,
+                hostname=host.hostname,
+            )
+        )
+    devices = session.execute(
+        select(Device, Site.code)
+        .join(Site, Device.site_id == Site.id)
+        .where(in_subtree)
+        .order_by(Device.name)
+    )
+    for device, site_code in devices:
+        targets.append(
+            Target(
+                name=device.name,
+                kind="device",
+                facts=None,
+                role=device.role,
+                source=f"store:{site_code}/device/{device.name}",
+                error=NO_CONFIG,
+                hostname=device.sys_name,
+                candidate_platforms=PLATFORMS,
+            )
+        )
+    return targets
+
+
 def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]:
     """Hosts (security facts + identity) and device-config targets (`error`: no config available), with
     the config platform set from the device's vendor where the device-config pack knows it."""
@@ -121,7 +169,7 @@ def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]
             .where(Site.path.startswith(scope.path, autoescape=True))
         ).all()
     )
-    for target in store_targets(session, scope.rules_scope):
+    for target in store_targets(session, scope):
         if target.kind == "device":
             platform = VENDOR_PLATFORM.get(vendors.get(target.name) or "")
             out.append(dataclasses.replace(target, platform=platform))
@@ -283,12 +331,12 @@ def site_target(
     all_devices = session.execute(select(Device.id, Device.name, Device.sys_name)).all()
     device_by_key: dict[str, str] = {}
     for _id, name, sys_name in all_devices:
-        for key in (*_name_keys(name), *_name_keys(sys_name)):
+        for key in (*name_keys(name), *name_keys(sys_name)):
             device_by_key.setdefault(key, name)
     hosts = session.execute(
         select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
     ).all()
-    host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in _name_keys(hn)}
+    host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in name_keys(hn)}
     known_macs: set[str] = set()
     for (report,) in session.execute(select(Host.latest_report)).all():
         known_macs |= _host_macs(_host_identity(report))
@@ -310,13 +358,13 @@ def site_target(
     unknown: dict[str, dict[str, Any]] = {}
     for n in neighbors:
         me = names[n.device_id]
-        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if peer is not None and peer != me:
             local_uplinks.setdefault(me, set()).add(n.local_port or str(n.local_if_index))
             uplink_ports.setdefault(me, set()).update(
                 p for p in (n.local_if_index, n.local_port) if p is not None
             )
-        elif peer is None and not any(k in host_keys for k in _name_keys(n.remote_name)):
+        elif peer is None and not any(k in host_keys for k in name_keys(n.remote_name)):
             ident = n.remote_name or n.remote_chassis_id or "?"
             unknown.setdefault(
                 f"neighbor:{ident}",
@@ -328,7 +376,7 @@ def site_target(
     all_names = {d_id: name for d_id, name, _ in all_devices}
     for n in inbound:
         src = all_names.get(n.device_id)
-        peer = next((device_by_key[k] for k in _name_keys(n.remote_name) if k in device_by_key), None)
+        peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if src and peer and peer != src:
             remote_uplinks.setdefault(peer, set()).add((src, n.local_port or str(n.local_if_index)))
 

@@ -1,4 +1,4 @@
-"""Generate a simulated province's switches as snmpsim recordings (issue 3, scope 6).
+"""Generate a simulated province's switches as snmpsim recordings.
 
 Topology: core switch(es) at the provincial data center, an optional distribution tier (added
 automatically when the core runs out of ports), and access switches spread over the commune sites, each
@@ -268,7 +268,7 @@ def generate_province(
     site_list = list(sites) if sites else list(DEFAULT_SITES)
     dc_site = site_list[0]
     access_sites = site_list[1:] or [dc_site]
-    rng = random.Random(seed)  # noqa: S311 - simulated data, reproducible by seed
+    rng = random.Random(seed)
     n_core, n_dist, n_access = _plan(devices, ports, core, distribution)
     out_dir.mkdir(parents=True, exist_ok=True)
 

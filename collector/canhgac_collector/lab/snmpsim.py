@@ -2,8 +2,8 @@
 
 snmpsim serves ~1 device walk per second per process and indexes every file under its data directory at
 start-up (slowly here: no gdbm), so the fleet gives each process its own small data directory holding only
-the recordings asked for (lab notes). The SNMP community of a recording is its path under the data
-directory without extension, e.g. ``network/switch/cisco-c3560``.
+the recordings asked for (snmpsim serves every file under its data directory). The SNMP community of a
+recording is its path under the data directory without extension, e.g. ``network/switch/cisco-c3560``.
 
     with SnmpsimFleet(snmpsim_data_recordings(), tmp_path) as fleet:
         host, port = fleet.endpoint("network/switch/cisco-c3560")

@@ -85,4 +85,4 @@ class _Check:
         return compile(params, compiler)
 
 
-CHECK = _Check()
+PLUGIN = _Check()

@@ -107,4 +107,4 @@ class _Check:
         return compile(params, compiler)
 
 
-CHECK = _Check()
+PLUGIN = _Check()

@@ -1,8 +1,9 @@
 """Device running-config parsers: vendor text -> normalized facts the compliance rules judge.
 
-Public API (the facts contract): `parse_config`, `detect_platform`, `ParsedConfig`, `ConfigParseError`,
-`PLATFORMS`. One parser module per vendor family; every parser fills the same facts skeleton and records
-the config lines behind each fact so a finding can quote its evidence.
+Public API (what the rules and the auditors rely on): `parse_config`, `detect_platform`, `ParsedConfig`,
+`ConfigParseError`, `PLATFORMS`. One parser module per vendor family; every parser fills the same facts
+skeleton (`model.new_facts`) and records the config lines behind each fact so a finding can quote its
+evidence.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The parsed-config contract: ParsedConfig, ConfigParseError and the normalized facts skeleton.
 
-Every parser fills the same skeleton (every key always present, see the facts contract) and records, per
-dotted fact path, the config lines that decided it, so a finding can quote its evidence with line numbers.
+Every parser fills the same skeleton (`new_facts` and the `new_*` item builders: every key always
+present) and records, per dotted fact path, the config lines that decided it, so a finding can quote its
+evidence with line numbers.
 """
 
 from __future__ import annotations

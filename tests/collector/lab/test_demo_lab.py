@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from canhgac_collector.config import load_config
-from canhgac_collector.demo import DemoLayout, start_switch_lab, write_server_config
+from canhgac_collector.lab.demo import DemoLayout, start_switch_lab, write_server_config
 from tests.collector.lab.conftest import netsnmp
 
 

@@ -19,7 +19,9 @@ CONFIGS = sorted(FIXTURES.glob("*/*.cfg"))
 WHOLE = [p for p in CONFIGS if "truncated" not in p.name]
 TRUNCATED = [p for p in CONFIGS if "truncated" in p.name]
 
-# The facts contract (../shared briefs): top-level keys, section keys and list-item keys.
+# The facts every parser must fill, written out independently of `canhgac_rules.configs.model.new_facts`
+# so that changing the shape the rules read is a deliberate act: top-level keys with their section keys
+# (None: a scalar or a list), then the keys of each list's items.
 CONTRACT: dict[str, set[str] | None] = {
     "hostname": None,
     "management": {"ssh_enabled", "ssh_version", "telnet_enabled", "http_server", "https_server"},

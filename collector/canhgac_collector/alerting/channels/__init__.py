@@ -1,43 +1,23 @@
-"""Notification channels, one module each. A channel sends one `Outgoing` or raises `ChannelError`."""
+"""The alert channels, one module each (see `base.ChannelPlugin` for what a channel provides). A new
+channel is its module plus one entry in `CHANNELS`; the settings, routing, engine and outbox find it here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from canhgac_agent.plugins import registry
+from canhgac_collector.alerting.channels import alertmanager, smtp, telegram, webhook
+from canhgac_collector.alerting.channels.base import ChannelPlugin
 
-class ChannelError(Exception):
-    """A send that failed; the outbox retries it later."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    id: int
-    channel: str
-    recipient: str
-    subject: str
-    body: str
-    payload: Any
+CHANNELS: dict[str, ChannelPlugin[Any]] = registry(
+    smtp.PLUGIN,
+    webhook.PLUGIN,
+    telegram.PLUGIN,
+    alertmanager.PLUGIN,
+)
 
 
-def post_json(url: str, body: Any, timeout_s: float, headers: dict[str, str] | None = None) -> bytes:
-    """POST `body` as JSON; the reply body, or ChannelError on any network error or non-2xx status."""
-    import urllib.error
-    import urllib.request
-
-    import orjson
-
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
-    req = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
-        url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 (configured http(s) URL)
-            reply: bytes = resp.read()
-            return reply
-    except urllib.error.HTTPError as exc:
-        text = exc.read()[:300].decode("utf-8", "replace")
-        raise ChannelError(f"{url}: HTTP {exc.code}: {text}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ChannelError(f"{url}: {reason}") from None
+def plugin_of(channel: str) -> ChannelPlugin[Any] | None:
+    """The channel of an outbox row's `channel` ("smtp", "webhook:soc"); None for one not registered."""
+    return CHANNELS.get(channel.partition(":")[0])

@@ -1,4 +1,4 @@
-"""E-mail over SMTP (optionally STARTTLS or implicit TLS, with login)."""
+"""E-mail over SMTP (optionally STARTTLS or implicit TLS, with login) to the contacts' `email`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,34 @@ import ssl
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import formatdate
-from typing import cast
+from typing import Annotated, cast
 
-from canhgac_collector.alerting.channels import ChannelError, Outgoing
-from canhgac_collector.alerting.settings import SmtpChannel
+from pydantic import Field, SecretStr
+
+from canhgac_collector.alerting.channels.base import (
+    ChannelConfig,
+    ChannelError,
+    ChannelPlugin,
+    Destination,
+    Outgoing,
+    Style,
+    TextStyle,
+)
+
+
+class SmtpChannel(ChannelConfig):
+    """`alerting.smtp`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    starttls: bool = False
+    ssl: bool = False  # implicit TLS (port 465)
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "canhgac@localhost"  # the From: address
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
+    text: TextStyle = "vi_en"
 
 
 def send(cfg: SmtpChannel, out: Outgoing) -> None:
@@ -38,3 +62,19 @@ def send(cfg: SmtpChannel, out: Outgoing) -> None:
             client.send_message(msg)
     except (smtplib.SMTPException, OSError) as exc:
         raise ChannelError(f"smtp {cfg.host}:{cfg.port}: {exc}") from None
+
+
+def style(cfg: SmtpChannel | None) -> Style:
+    return cfg.text if cfg is not None else SmtpChannel().text
+
+
+PLUGIN = ChannelPlugin(
+    name="smtp",
+    section="smtp",
+    config=SmtpChannel,
+    many=False,
+    destination=lambda cfg: Destination(enabled=cfg.enabled),
+    send=send,
+    style=style,
+    contact_field="email",
+)

@@ -1,11 +1,39 @@
-"""Telegram Bot API `sendMessage`; the base URL is configurable so tests use a local server."""
+"""Telegram Bot API `sendMessage` to the contacts' `telegram_chat_id`; the base URL is configurable so
+tests use a local server."""
 
 from __future__ import annotations
 
-import orjson
+from typing import Annotated
 
-from canhgac_collector.alerting.channels import ChannelError, Outgoing, post_json
-from canhgac_collector.alerting.settings import TelegramChannel
+import orjson
+from pydantic import Field, SecretStr, model_validator
+
+from canhgac_collector.alerting.channels.base import (
+    ChannelConfig,
+    ChannelError,
+    ChannelPlugin,
+    Destination,
+    Outgoing,
+    Style,
+    TextStyle,
+    post_json,
+)
+
+
+class TelegramChannel(ChannelConfig):
+    """`alerting.telegram`."""
+
+    enabled: bool = False
+    base_url: str = "https://api.telegram.org"  # tests point this at a local server
+    bot_token: SecretStr | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
+    text: TextStyle = "vi"
+
+    @model_validator(mode="after")
+    def _token(self) -> TelegramChannel:
+        if self.enabled and self.bot_token is None:
+            raise ValueError("alerting.telegram: enabled needs bot_token")
+        return self
 
 
 def send(cfg: TelegramChannel, out: Outgoing) -> None:
@@ -22,3 +50,19 @@ def send(cfg: TelegramChannel, out: Outgoing) -> None:
         ok = False
     if not ok:
         raise ChannelError(f"telegram: the Bot API did not accept the message: {reply[:200]!r}")
+
+
+def style(cfg: TelegramChannel | None) -> Style:
+    return cfg.text if cfg is not None else TelegramChannel().text
+
+
+PLUGIN = ChannelPlugin(
+    name="telegram",
+    section="telegram",
+    config=TelegramChannel,
+    many=False,
+    destination=lambda cfg: Destination(enabled=cfg.enabled),
+    send=send,
+    style=style,
+    contact_field="telegram_chat_id",
+)

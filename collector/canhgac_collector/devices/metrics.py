@@ -1,0 +1,287 @@
+"""Devices on `/metrics` and in history: device and interface series, the SNMP poller's self-metrics, and
+the `device` and `interface` history measurements.
+
+The poller thread hands every poll to `observe_poll`; the device roll-up by site and state is refreshed
+by the poller's writer after each stored batch. Label `ifname` (promtool wants lower case; IF-MIB's
+`ifName` stays the InfluxDB tag), rates in bytes per second (the base unit).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from canhgac_collector.metrics.exposition import Registry
+from canhgac_collector.metrics.history import line, tag_set
+from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
+
+if TYPE_CHECKING:
+    from canhgac_collector.devices.snmp.results import DevicePoll
+
+DEVICE = ("site", "device")
+INTERFACE = ("site", "device", "ifname")
+DEVICE_STATES = ("up", "down", "error", "unknown")
+# Series caps: a province is ~1,000 switches of ~50 ports.
+MAX_DEVICES = 10_000
+MAX_SENSORS = 50_000
+MAX_INTERFACES = 500_000
+
+
+class DeviceMetrics:
+    """Written by the SNMP poller thread; a lost increment under a race is acceptable for metrics."""
+
+    def __init__(self, registry: Registry, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+        # SNMP poller: polls by outcome (ok or an SnmpError reason), time spent, devices by site and state.
+        self.snmp_polls: Counter[str] = Counter()
+        self.snmp_poll_seconds_sum = 0.0
+        self.snmp_varbinds = 0
+        self.snmp_record_queue_depth = 0
+        self.devices_by_site_state: dict[tuple[str, str], int] = {}
+        self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
+        g = registry.family
+        d = registry.dynamic
+        d(
+            "canhgac_devices",
+            "gauge",
+            "Devices by site and state (up, down, error, unknown).",
+            ("site", "state"),
+            lambda: (((s, st), n) for (s, st), n in sorted(self.devices_by_site_state.items())),
+        )
+        self.device_up = g(
+            "canhgac_device_up",
+            "gauge",
+            "1 when the device answered its last SNMP poll.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_state = g(
+            "canhgac_device_state",
+            "gauge",
+            "1 for the device's state of its last poll.",
+            (*DEVICE, "state"),
+            MAX_DEVICES * 4,
+        )
+        self.device_poll = g(
+            "canhgac_device_poll_duration_seconds",
+            "gauge",
+            "Wall time of the device's last poll.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_last_poll = g(
+            "canhgac_device_last_poll_timestamp_seconds",
+            "gauge",
+            "Unix time the device's last poll started.",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_cpu = g(
+            "canhgac_device_cpu_usage_ratio",
+            "gauge",
+            "Device CPU load, 0..1 (HOST-RESOURCES).",
+            DEVICE,
+            MAX_DEVICES,
+        )
+        self.device_mem = g(
+            "canhgac_device_memory_usage_ratio", "gauge", "Device memory used, 0..1.", DEVICE, MAX_DEVICES
+        )
+        self.device_temp = g(
+            "canhgac_device_temperature_celsius",
+            "gauge",
+            "Device sensor temperature.",
+            (*DEVICE, "sensor"),
+            MAX_SENSORS,
+        )
+        self.if_up = g(
+            "canhgac_interface_oper_up",
+            "gauge",
+            "1 when ifOperStatus is up, else 0.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_admin = g(
+            "canhgac_interface_admin_up",
+            "gauge",
+            "1 when ifAdminStatus is up, else 0.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_speed = g(
+            "canhgac_interface_speed_bytes_per_second", "gauge", "Interface speed.", INTERFACE, MAX_INTERFACES
+        )
+        self.if_in = g(
+            "canhgac_interface_in_bytes_per_second",
+            "gauge",
+            "Received rate between the last two polls.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_out = g(
+            "canhgac_interface_out_bytes_per_second",
+            "gauge",
+            "Sent rate between the last two polls.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_util = g(
+            "canhgac_interface_utilisation_ratio",
+            "gauge",
+            "max(in, out) / speed, 0..1.",
+            INTERFACE,
+            MAX_INTERFACES,
+        )
+        self.if_errors = g(
+            "canhgac_interface_errors_per_second",
+            "gauge",
+            "Errored packets per second.",
+            (*INTERFACE, "direction"),
+            MAX_INTERFACES * 2,
+        )
+        self.if_discards = g(
+            "canhgac_interface_discards_per_second",
+            "gauge",
+            "Discarded packets per second.",
+            (*INTERFACE, "direction"),
+            MAX_INTERFACES * 2,
+        )
+        d(
+            "canhgac_snmp_polls_total",
+            "counter",
+            "Device polls by outcome (ok, or why it failed).",
+            ("outcome",),
+            lambda: (((o,), n) for o, n in sorted(self.snmp_polls.items())),
+        )
+        d(
+            "canhgac_snmp_poll_seconds_total",
+            "counter",
+            "Wall time spent polling devices.",
+            (),
+            lambda: [((), round(self.snmp_poll_seconds_sum, 6))],
+        )
+        d(
+            "canhgac_snmp_varbinds_total",
+            "counter",
+            "Varbinds received from devices.",
+            (),
+            lambda: [((), self.snmp_varbinds)],
+        )
+        d(
+            "canhgac_snmp_record_queue_depth",
+            "gauge",
+            "Device polls waiting to be stored.",
+            (),
+            lambda: [((), self.snmp_record_queue_depth)],
+        )
+
+    def observe_poll(self, site: str, poll: DevicePoll) -> None:
+        """One device poll (SNMP poller thread): device and interface values, and history points."""
+        dev = poll.device
+        key = (site, dev)
+        self.device_up.set(key, 1 if poll.state == "up" else 0)
+        for s in DEVICE_STATES:
+            self.device_state.set((site, dev, s), 1 if s == poll.state else 0)
+        self.device_poll.set(key, round(poll.duration_s, 6))
+        self.device_last_poll.set(key, round(poll.started_at, 3))
+        res = poll.resources
+        if res is not None:
+            if res.cpu_percent is not None:
+                self.device_cpu.set(key, res.cpu_percent / 100.0)
+            if res.memory_total_bytes and res.memory_used_bytes is not None:
+                self.device_mem.set(key, res.memory_used_bytes / res.memory_total_bytes)
+            for sensor, celsius in res.temperatures_c.items():
+                self.device_temp.set((site, dev, sensor), celsius)
+        if poll.state == "up" and poll.interfaces:
+            seen: set[tuple[str, ...]] = set()
+            for itf in poll.interfaces:
+                k = (site, dev, interface_name(itf))
+                seen.add(k)
+                self.if_up.set(k, 1 if itf.ifOperStatus == "up" else 0)
+                self.if_admin.set(k, 1 if itf.ifAdminStatus == "up" else 0)
+                speed = interface_speed(itf)
+                if speed is not None:
+                    self.if_speed.set(k, speed / 8.0)
+                for fam, value in (
+                    (self.if_in, None if itf.in_bps is None else itf.in_bps / 8.0),
+                    (self.if_out, None if itf.out_bps is None else itf.out_bps / 8.0),
+                    (self.if_util, itf.utilisation),
+                ):
+                    if value is not None:
+                        fam.set(k, value)
+                for fam, direction, value in (
+                    (self.if_errors, "in", itf.in_errors_ps),
+                    (self.if_errors, "out", itf.out_errors_ps),
+                    (self.if_discards, "in", itf.in_discards_ps),
+                    (self.if_discards, "out", itf.out_discards_ps),
+                ):
+                    if value is not None:
+                        fam.set((*k, direction), value)
+            gone = self._device_ifs.get(dev, set()) - seen
+            if gone:  # ports that disappeared (module removed, renumbered): drop their series
+                self._forget_interfaces(gone)
+            self._device_ifs[dev] = seen
+        influx = self.telemetry.influx
+        if influx is not None:
+            influx.write(device_lines(site, poll))
+
+    def _forget_interfaces(self, keys: set[tuple[str, ...]]) -> None:
+        for fam in (self.if_up, self.if_admin, self.if_speed, self.if_in, self.if_out, self.if_util):
+            for k in keys:
+                fam.remove(k)
+        for fam in (self.if_errors, self.if_discards):
+            fam.remove_where(lambda labels: labels[:3] in keys)
+
+
+PLUGIN = MetricsPlugin("devices", DeviceMetrics)
+
+
+def interface_name(itf: Any) -> str:
+    return str(itf.ifName or itf.ifDescr or f"ifIndex{itf.ifIndex}")
+
+
+def interface_speed(itf: Any) -> float | None:
+    if itf.ifHighSpeed:
+        return float(itf.ifHighSpeed) * 1_000_000
+    if itf.ifSpeed is not None:
+        return float(itf.ifSpeed)
+    return None
+
+
+# --- history: measurements `device` and `interface` -------------------------------------------------
+
+
+def device_lines(site: str, poll: DevicePoll) -> list[str]:
+    """Line protocol for one poll: `device`, and `interface` per port (rates once two samples exist)."""
+    ts = int(poll.started_at * 1000)
+    res = poll.resources
+    fields: dict[str, float | int | bool | str | None] = {
+        "up": 1.0 if poll.state == "up" else 0.0,
+        "poll_duration_seconds": float(poll.duration_s),
+    }
+    if res is not None:
+        fields["cpu_usage_ratio"] = None if res.cpu_percent is None else res.cpu_percent / 100.0
+        if res.memory_total_bytes and res.memory_used_bytes is not None:
+            fields["memory_usage_ratio"] = res.memory_used_bytes / res.memory_total_bytes
+        if res.temperatures_c:
+            fields["temperature_max_celsius"] = float(max(res.temperatures_c.values()))
+    out = [line(tag_set("device", (("site", site), ("device", poll.device))), fields, ts)]
+    for itf in poll.interfaces:
+        out.append(
+            line(
+                tag_set(
+                    "interface", (("site", site), ("device", poll.device), ("ifName", interface_name(itf)))
+                ),
+                {
+                    "oper_up": 1.0 if itf.ifOperStatus == "up" else 0.0,
+                    "in_bps": itf.in_bps,
+                    "out_bps": itf.out_bps,
+                    "utilisation_ratio": itf.utilisation,
+                    "in_errors_ps": itf.in_errors_ps,
+                    "out_errors_ps": itf.out_errors_ps,
+                    "in_discards_ps": itf.in_discards_ps,
+                    "out_discards_ps": itf.out_discards_ps,
+                },
+                ts,
+            )
+        )
+    return [p for p in out if p]

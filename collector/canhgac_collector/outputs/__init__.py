@@ -1,1 +1,0 @@
-"""Where collected data goes: the Prometheus exposition (`/metrics`) and the InfluxDB history writer."""

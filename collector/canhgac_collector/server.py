@@ -1,0 +1,241 @@
+"""The server's composition root: every domain service built from one config, started and stopped in order.
+
+`canhgac serve` calls `serve()`: migrate, build the `Server` (site tree synced into the store, configured
+devices, metrics seeded from the store), wrap it in the HTTP face (`canhgac_api.app.create_app`) and run
+it. The HTTP face starts and stops the `Server` in its lifespan, so the test client, the demo and `serve`
+run the same wiring. This is the one module of the server that imports the HTTP face.
+
+What runs, each in its own task or thread: the SNMP poller, alert evaluation and notification, scheduled
+compliance scans, the InfluxDB history writer, and the maintenance loop below (host states, retention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from canhgac_agent.plugins import registry
+from canhgac_collector.alerting.service import AlertService
+from canhgac_collector.compliance import metrics as compliance_metrics
+from canhgac_collector.compliance.retention import prune_scans
+from canhgac_collector.compliance.scan import clause_scores, latest_clause_scores, latest_scores
+from canhgac_collector.compliance.scheduler import ComplianceScheduler
+from canhgac_collector.config import ServerConfig
+from canhgac_collector.devices import metrics as device_metrics
+from canhgac_collector.devices.snmp.service import SnmpService
+from canhgac_collector.devices.store import prune_locations, sync_config_devices
+from canhgac_collector.hosts import metrics as host_metrics
+from canhgac_collector.hosts.retention import prune_reports
+from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_state
+from canhgac_collector.metrics import sites as site_metrics
+from canhgac_collector.metrics.history import InfluxWriter
+from canhgac_collector.metrics.telemetry import Telemetry
+from canhgac_collector.sitetree import SiteNode, resolve_tree
+from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory, upgrade
+from canhgac_collector.store.models import Scan
+from canhgac_collector.store.secrets import SecretBox
+from canhgac_collector.store.sites import sync_sites
+from canhgac_collector.store.tokens import revocation_mark
+
+log = logging.getLogger("canhgac.server")
+PRUNE_EVERY_S = 3600.0
+
+# The domains' metrics: one line each, in the order /metrics shows them.
+METRICS = registry(
+    site_metrics.PLUGIN,
+    host_metrics.PLUGIN,
+    device_metrics.PLUGIN,
+    compliance_metrics.PLUGIN,
+)
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The database is behind the code's migrations (`canhgac db upgrade`)."""
+
+
+@dataclass
+class Server:
+    """The domain services of one server process and what they share."""
+
+    config: ServerConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    tree: dict[str, SiteNode]
+    site_ids: dict[str, int]  # code → id
+    telemetry: Telemetry
+    device_secrets: SecretBox
+    alerting: AlertService
+    compliance: ComplianceScheduler
+    influx: InfluxWriter | None = None
+    snmp: SnmpService | None = None
+    # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
+    on_revocation: list[Callable[[], None]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def site_codes(self) -> dict[int, str]:
+        return {v: k for k, v in self.site_ids.items()}
+
+    def publish_scores(self) -> None:
+        """The newest compliance scores per (site, level), overall and per clause, onto /metrics."""
+        with self.sessions() as session:
+            scores = latest_scores(session)
+            clauses = latest_clause_scores(session)
+        published = self.telemetry.get(compliance_metrics.PLUGIN)
+        published.set_scores(scores)
+        published.set_clause_scores(clauses)
+
+    def publish_scan(self, scan: Scan) -> None:
+        """A scan just stored replaces its own site and level's scores on /metrics (cheap: no reload)."""
+        code = self.site_codes.get(scan.site_id)
+        if code is None:  # a site the configuration does not name: reload everything
+            self.publish_scores()
+            return
+        published = self.telemetry.get(compliance_metrics.PLUGIN)
+        published.set_scan(code, scan.level, scan.score, clause_scores(scan.summary))
+
+    async def start(self) -> None:
+        if self.influx is not None:
+            self.influx.start()
+        if self.snmp is not None:
+            self.snmp.start()
+        self._tasks.append(asyncio.create_task(self._maintenance(), name="maintenance"))
+        if self.config.alerting.enabled:
+            self.alerting.start()
+        await asyncio.to_thread(self.publish_scores)
+        if self.config.compliance.enabled:
+            self.compliance.start()
+
+    async def stop(self) -> None:
+        """Stop everything but history; `stop_history` last, once ingest handed over its last points."""
+        await asyncio.to_thread(self.compliance.stop)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.alerting.stop()
+        if self.snmp is not None:
+            await asyncio.to_thread(self.snmp.stop)
+
+    async def stop_history(self) -> None:
+        if self.influx is not None:
+            await asyncio.to_thread(self.influx.stop)
+
+    # -- maintenance ------------------------------------------------------------------------------
+
+    def refresh_states(self) -> None:
+        """Age host states (events on change) and refresh the hosts-by-state snapshot for /metrics."""
+        with self.sessions.begin() as session:
+            evaluate_host_states(session, self.config.host_state)
+        with self.sessions() as session:
+            self.telemetry.get(host_metrics.PLUGIN).hosts_by_site_state = hosts_by_site_state(session)
+
+    def revocations(self) -> tuple[int, dt.datetime | None]:
+        with self.sessions() as session:
+            return revocation_mark(session)
+
+    def prune(self) -> dict[str, int]:
+        """Everything past its retention: scans, the per-report ledger, MAC/ARP sightings."""
+        cfg = self.config
+        now = dt.datetime.now(dt.UTC)
+        with self.sessions.begin() as session:
+            scans = prune_scans(
+                session, cfg.compliance.retention_scans_per_site, cfg.compliance.retention_days, now
+            )
+        with self.sessions.begin() as session:
+            reports = prune_reports(session, now - dt.timedelta(days=cfg.ingest.report_retention_days))
+        with self.sessions.begin() as session:
+            sightings = prune_locations(session, now - dt.timedelta(days=cfg.snmp.location_retention_days))
+        return {"scans": scans, "reports": reports, "sightings": sightings}
+
+    async def _maintenance(self) -> None:
+        interval = self.config.host_state.check_interval_s
+        loop = asyncio.get_running_loop()
+        next_prune = 0.0
+        revocations = await asyncio.to_thread(self.revocations)
+        while True:
+            try:
+                await asyncio.to_thread(self.refresh_states)
+                seen = await asyncio.to_thread(self.revocations)
+                if seen != revocations:
+                    revocations = seen
+                    for forget in self.on_revocation:
+                        forget()
+                if loop.time() >= next_prune:
+                    pruned = await asyncio.to_thread(self.prune)
+                    if any(pruned.values()):
+                        log.info("pruned past retention %s", pruned)
+                    next_prune = loop.time() + PRUNE_EVERY_S
+            except Exception:
+                log.exception("maintenance failed; retrying")
+            await asyncio.sleep(interval)
+
+
+def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | None = None) -> Server:
+    """Sync the configured site tree and devices into the store and build every service (nothing runs
+    yet). The database must be at the current schema."""
+    if not is_up_to_date(engine):
+        raise SchemaNotCurrentError(
+            f"the database at {config.redacted_database_url()} is not at the current schema; "
+            "run `canhgac db upgrade --config …`"
+        )
+    sessions = session_factory(engine)
+    tree = resolve_tree(config)
+    with sessions.begin() as session:
+        site_ids = sync_sites(session, tree)
+    telemetry = telemetry or Telemetry()
+    telemetry.install(METRICS)
+    device_secrets = SecretBox.for_config(config)
+    with sessions.begin() as session:  # configured devices in; API-created ones stay
+        sync_config_devices(session, config, device_secrets)
+    telemetry.get(site_metrics.PLUGIN).set_tree(tree)
+    hosts = telemetry.get(host_metrics.PLUGIN)
+    hosts.stale_after_s = config.host_state.stale_after_s
+    hosts.down_after_s = config.host_state.down_after_s
+    hosts.seed_from_store(sessions)
+    influx = InfluxWriter(config.influx) if config.influx.enabled else None
+    telemetry.influx = influx
+    alerting = AlertService(config, sessions, tree, site_ids)
+    alerting.register_metrics(telemetry.registry)
+    server = Server(
+        config=config,
+        engine=engine,
+        sessions=sessions,
+        tree=tree,
+        site_ids=site_ids,
+        telemetry=telemetry,
+        device_secrets=device_secrets,
+        alerting=alerting,
+        compliance=ComplianceScheduler(config, sessions, device_secrets),
+        influx=influx,
+        snmp=SnmpService(config.snmp, sessions, device_secrets, telemetry.get(device_metrics.PLUGIN))
+        if config.snmp.enabled
+        else None,
+    )
+    server.compliance.on_scan = lambda scan, _report: server.publish_scan(scan)
+    return server
+
+
+def serve(config: ServerConfig, migrate: bool = True) -> None:
+    """`canhgac serve`: the API and every collector loop in this process until SIGTERM/SIGINT."""
+    from canhgac_api.app import create_app
+    from canhgac_api.server import run
+
+    engine = make_engine(config.database_url)
+    if migrate:
+        upgrade(engine)
+    log.info(
+        "serving listen=%s:%d database=%s",
+        config.listen.host,
+        config.listen.port,
+        config.redacted_database_url(),
+    )
+    run(create_app(config, engine), config)

@@ -1,1 +1,0 @@
-"""State store: models, engine setup, migrations."""

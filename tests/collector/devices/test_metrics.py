@@ -1,0 +1,39 @@
+"""Device and interface families fed by polls, and the `device`/`interface` history lines."""
+
+from __future__ import annotations
+
+from canhgac_collector.devices import metrics as device_metrics
+from canhgac_collector.devices.metrics import device_lines
+from tests.collector.metrics.helpers import HOSTILE, device_poll, installed, samples
+
+
+def test_a_port_that_disappears_loses_its_series() -> None:
+    telemetry = installed()
+    devices = telemetry.get(device_metrics.PLUGIN)
+    devices.observe_poll("HT-TTDL", device_poll())
+    assert "uplink" in telemetry.render()
+    devices.observe_poll("HT-TTDL", device_poll(names=("Gi0/2",)))
+    text = telemetry.render()
+    assert "Gi0/2" in text
+    assert "uplink" not in text
+
+
+def test_poller_self_metrics_and_roll_up() -> None:
+    telemetry = installed()
+    devices = telemetry.get(device_metrics.PLUGIN)
+    devices.snmp_polls["ok"] += 2
+    devices.snmp_varbinds += 40
+    devices.devices_by_site_state = {("HT", "up"): 3}
+    got = samples(telemetry.render())
+    assert got[("canhgac_snmp_polls_total", (("outcome", "ok"),))] == 2
+    assert got[("canhgac_snmp_varbinds_total", ())] == 40
+    assert got[("canhgac_devices", (("site", "HT"), ("state", "up")))] == 3
+
+
+def test_history_lines_of_a_poll() -> None:
+    lines = device_lines("HT-TTDL", device_poll())
+    assert lines[0].startswith("device,site=HT-TTDL,device=sw-01 ")
+    assert "cpu_usage_ratio=0.12" in lines[0]
+    interfaces = [ln for ln in lines if ln.startswith("interface,")]
+    assert len(interfaces) == 2
+    assert HOSTILE not in "".join(lines)  # the newline of the port name never reaches line protocol
