@@ -279,7 +279,7 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
         try:
             from_file = load_report_settings(report_config)
             settings = from_file.merged(flags)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        except ValueError as exc:
             raise usage(f"report settings: {exc}") from None
         # Online, the server's `report:` block is the base: only what was given here goes on top.
         given = {**from_file.model_dump(exclude_defaults=True), **settings.model_dump(exclude_defaults=True)}

@@ -36,9 +36,13 @@ class ReportSettings(BaseModel):
     recipients: Annotated[list[Line], Field(max_length=12)] = Field(default_factory=list)  # nơi nhận
 
     def merged(self, overrides: dict[str, Any]) -> ReportSettings:
-        """These settings with the non-None `overrides` (command-line options) on top, validated."""
+        """These settings with the non-None `overrides` (command-line options) on top, validated;
+        ValueError naming each bad key."""
         given = {key: value for key, value in overrides.items() if value is not None}
-        return ReportSettings.model_validate({**self.model_dump(), **given})
+        try:
+            return ReportSettings.model_validate({**self.model_dump(), **given})
+        except ValidationError as exc:
+            raise ValueError(settings_error(exc)) from None
 
 
 def load_report_settings(path: Path | None) -> ReportSettings:
