@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
+from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -290,6 +291,7 @@ class ServerConfig(BaseSettings):
     influx: InfluxConfig = InfluxConfig()
     alerting: AlertingConfig = AlertingConfig()  # collector/canhgac_collector/alerting/
     compliance: ComplianceConfig = ComplianceConfig()  # collector/canhgac_collector/compliance/
+    report: ReportSettings = ReportSettings()  # header and signers of HTML/PDF audit reports
 
     @classmethod
     def settings_customise_sources(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from canhgac_rules.loader import LoadedPack
+    from canhgac_rules.report_settings import ReportSettings
 
 rules_app = typer.Typer(
     no_args_is_help=True, help="Gói quy tắc tuân thủ / compliance rule packs: check, list, schema."
@@ -132,7 +133,8 @@ class OnlineAuditRun:
 class OnlineAudit(Protocol):
     """The server's `canhgac audit --site CODE`: scan the site's subtree from its store at `level` (None:
     the site's declared level) with `packs`, keep the scan, write `formats` to `out` through
-    `canhgac_rules.report.write_reports`. A usage problem (unknown site, bad config) raises
+    `canhgac_rules.report.write_reports`, in edition `lang`, headed by the server's `report:` settings
+    with `report` (the command line's) on top. A usage problem (unknown site, bad config) raises
     `canhgac_rules.audit.AuditInputError` (exit 2)."""
 
     def __call__(
@@ -145,6 +147,8 @@ class OnlineAudit(Protocol):
         formats: list[str],
         packs: list[LoadedPack],
         now: dt.datetime | None,
+        lang: str = "vi",
+        report: Mapping[str, Any] | None = None,
     ) -> OnlineAuditRun: ...
 
 
@@ -196,6 +200,30 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
             str | None,
             typer.Option("--now", hidden=True, help="evaluate as of this ISO time (reproducible re-runs)"),
         ] = None,
+        lang: Annotated[
+            str, typer.Option("--lang", help="HTML/PDF edition: vi (tiếng Việt, default) or en")
+        ] = "vi",
+        report_config: Annotated[
+            Path | None,
+            typer.Option("--report-config", help="YAML: agency, unit, unit_code, place, auditor, unit_head…"),
+        ] = None,
+        agency: Annotated[
+            str | None, typer.Option("--agency", help="cơ quan chủ quản (report header)")
+        ] = None,
+        unit: Annotated[str | None, typer.Option("--unit", help="đơn vị thực hiện (report header)")] = None,
+        unit_code: Annotated[
+            str | None, typer.Option("--unit-code", help="ký hiệu in 'Số: …/BC-<code>'")
+        ] = None,
+        report_number: Annotated[
+            str | None, typer.Option("--report-number", help="số of the report, if already issued")
+        ] = None,
+        place: Annotated[str | None, typer.Option("--place", help="địa danh of the date line")] = None,
+        auditor: Annotated[
+            str | None, typer.Option("--auditor", help="người kiểm tra (signature block)")
+        ] = None,
+        unit_head: Annotated[
+            str | None, typer.Option("--unit-head", help="thủ trưởng đơn vị (signature block)")
+        ] = None,
     ) -> None:
         """Kiểm tra tuân thủ theo cấp độ / level-based compliance audit → reports + SHA256SUMS.
 
@@ -231,11 +259,30 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.UTC)
         from canhgac_rules.report import parse_formats
+        from canhgac_rules.report_settings import LANGUAGES, load_report_settings
 
         try:
             chosen = parse_formats(formats)
         except ValueError as exc:
             raise usage(str(exc)) from None
+        if lang not in LANGUAGES:
+            raise usage(f"--lang {lang!r}: choose from {', '.join(LANGUAGES)}")
+        flags = {
+            "agency": agency,
+            "unit": unit,
+            "unit_code": unit_code,
+            "number": report_number,
+            "place": place,
+            "auditor": auditor,
+            "unit_head": unit_head,
+        }
+        try:
+            from_file = load_report_settings(report_config)
+            settings = from_file.merged(flags)
+        except ValueError as exc:
+            raise usage(f"report settings: {exc}") from None
+        # Online, the server's `report:` block is the base: only what was given here goes on top.
+        given = {**from_file.model_dump(exclude_defaults=True), **settings.model_dump(exclude_defaults=True)}
         if platform is not None:
             from canhgac_rules.configs import PLATFORMS
 
@@ -260,7 +307,8 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
         if not offline:
             assert site is not None
             assert online is not None
-            _run_online(online, site, level, config, out, chosen, previous, site_name, packs, as_of)
+            run = _Run(out, chosen, lang, given)
+            _run_online(online, site, level, config, run, previous, site_name, packs, as_of)
             return
         assert level is not None
         total = _count_inputs(configs, facts)
@@ -295,16 +343,28 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
                 )
             except AuditInputError as exc:
                 raise usage(str(exc)) from None
-        _finish(report, out, chosen, level)
+        _finish(report, out, chosen, level, settings, lang)
 
     return audit
 
 
-def _finish(report: dict[str, Any], out: Path, formats: list[str], level: int) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """Where and how the online audit writes its report."""
+
+    out: Path
+    formats: list[str]
+    lang: str
+    report: dict[str, Any]  # report settings given on the command line
+
+
+def _finish(
+    report: dict[str, Any], out: Path, formats: list[str], level: int, settings: ReportSettings, lang: str
+) -> None:
     """Write the reports, print the summary line and SHA256SUMS."""
     from canhgac_rules.report import write_reports
 
-    files = write_reports(report, out, formats)
+    files = write_reports(report, out, formats, settings=settings, lang=lang)
     _print_summary(report, level, files[-1])
 
 
@@ -330,8 +390,7 @@ def _run_online(
     site: str,
     level: int | None,
     config: Path | None,
-    out: Path,
-    formats: list[str],
+    run_as: _Run,
     previous: Path | None,
     site_name: str | None,
     packs: list[LoadedPack],
@@ -351,7 +410,17 @@ def _run_online(
     if site_name is not None:
         raise usage("--site-name is for --offline: a --site scan names the site as the store does")
     try:
-        run = online(site, level=level, config=config, out=out, formats=formats, packs=packs, now=as_of)
+        run = online(
+            site,
+            level=level,
+            config=config,
+            out=run_as.out,
+            formats=run_as.formats,
+            packs=packs,
+            now=as_of,
+            lang=run_as.lang,
+            report=run_as.report,
+        )
     except AuditInputError as exc:
         raise usage(str(exc)) from None
     _print_summary(run.report, run.report["scan"]["level"], run.files[-1])

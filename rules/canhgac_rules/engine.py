@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from canhgac_rules.checks import CompiledCheck, Ctx, Outcome, Result, compile_predicate
 from canhgac_rules.checks.ops import UNARY
+from canhgac_rules.clauses import clause_keys
 from canhgac_rules.facts import FactMissing, Getter, compile_getter, parse_path
 from canhgac_rules.loader import LevelCompiler, LoadedPack, LoadedRule
 from canhgac_rules.requirements import Requirement, load_requirements
@@ -215,8 +216,9 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
 
     def scores(self) -> dict[str, Any]:
-        """pass/(pass+fail) per rule, requirement, clause, level (the rule's first level), target, and
-        overall; error and n/a counted alongside."""
+        """pass/(pass+fail) per rule, requirement, clause (resolved at the scan's level, one key per
+        clause: "TCVN 14423:2026 7.5.2.1 b"), level (the rule's first level), target, and overall; error
+        and n/a counted alongside."""
         overall = Counts()
         per: dict[str, dict[str, Counts]] = {
             "rule": {},
@@ -229,6 +231,7 @@ class ScanResult:
         def bump(kind: str, key: str, result: Result) -> None:
             per[kind].setdefault(key, Counts()).add(result)
 
+        clauses_of: dict[str, list[str]] = {}  # rule id → its clauses resolved at the scan's level
         for finding in self.findings:
             rule = finding.rule.rule
             result = finding.result
@@ -236,11 +239,15 @@ class ScanResult:
             bump("rule", rule.id, result)
             for req in rule.references.requirements:
                 bump("requirement", req, result)
-            refs = rule.references
-            if refs.tcvn_14423:
-                bump("clause", f"TCVN 14423:2026 {refs.tcvn_14423}", result)
-            if refs.tcvn_11930:
-                bump("clause", f"TCVN 11930:2017 {refs.tcvn_11930}", result)
+            clauses = clauses_of.get(rule.id)
+            if clauses is None:
+                refs = rule.references
+                clauses = clause_keys(
+                    {"tcvn_14423": refs.tcvn_14423, "tcvn_11930": refs.tcvn_11930}, self.level
+                )
+                clauses_of[rule.id] = clauses
+            for clause in clauses:
+                bump("clause", clause, result)
             bump("level", str(rule.levels[0]), result)
             bump("target", finding.target.name, result)
         return {
@@ -362,6 +369,7 @@ def manual_items(
                 {
                     "requirement": req.id,
                     "title": req.title,
+                    "title_vi": req.title_vi,
                     "levels": list(req.levels),
                     "refs": req.refs,
                     "check": req.check,

@@ -5,29 +5,31 @@ server's store: `report_document` assembles the sections, `report_bytes` is the 
 (what a stored scan's `report_sha256` hashes). Every file written is listed with its SHA-256 in
 `DIR/SHA256SUMS` (sha256sum format, `write_sha256sums`), so an inspector can verify the report they are
 handed.
+
+The HTML (and the PDF made from it) is an administrative document built from the JSON report alone
+(`canhgac_rules.report_view`): the issuer's header and signers come from `ReportSettings`
+(`canhgac_rules.report_settings`), the edition from `lang` ("vi", default, or "en").
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from canhgac_rules.report_settings import LANGUAGES, ReportSettings
+from canhgac_rules.report_view import evidence_text
+
 if TYPE_CHECKING:
     from canhgac_rules.engine import ScanResult
 
+__all__ = ["LANGUAGES", "ReportSettings", "evidence_text"]  # re-exported: callers import them from here
+
 FORMATS = ("html", "json", "csv", "pdf")
-RESULT_LABELS = {
-    "pass": "Đạt / Pass",
-    "fail": "Không đạt / Fail",
-    "error": "Lỗi / Error",
-    "not_applicable": "Không áp dụng / N/A",
-}
 CSV_COLUMNS = (
     "rule_id",
     "title_vi",
@@ -54,27 +56,6 @@ def parse_formats(text: str) -> list[str]:
     if unknown or not formats:
         raise ValueError(f"unknown report format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
     return list(dict.fromkeys(formats))
-
-
-def evidence_text(evidence: list[dict[str, Any]], limit: int | None = None) -> str:
-    """Evidence as plain lines: `path = value` and `  L<n>: <config line>`. When config lines back an
-    item, they are shown instead of the item's normalized value (the lines are the evidence)."""
-    out: list[str] = []
-    shown_items = evidence if limit is None else evidence[:limit]
-    for item in shown_items:
-        value = item.get("value")
-        lines = item.get("lines") or []
-        if lines and isinstance(value, dict | list):
-            out.append(f"{item.get('path')}:")
-        else:
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-            out.append(f"{item.get('path')} = {text[:200]}")
-        out.extend(f"  L{number}: {text}" for number, text in lines[:12])
-        if len(lines) > 12:
-            out.append(f"  … {len(lines) - 12} dòng nữa / more lines")
-    if limit is not None and len(evidence) > limit:
-        out.append(f"… {len(evidence) - limit} mục nữa / more items (JSON report has all)")
-    return "\n".join(out)
 
 
 def tool_version() -> str:
@@ -154,26 +135,31 @@ def write_csv(report: dict[str, Any], path: Path) -> None:
             )
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The HTML report (Vietnamese first, English beside it)."""
+def render_html(report: dict[str, Any], settings: ReportSettings | None = None, lang: str = "vi") -> str:
+    """The HTML report: the Vietnamese administrative document (English beside headings), or its
+    English edition (`lang="en"`); `settings` name the issuer, place and signers."""
     import jinja2
 
+    from canhgac_rules.report_view import ReportView, score_text
+
+    view = ReportView(report, settings, lang)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("canhgac_rules", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["evidence_text"] = lambda evidence: evidence_text(evidence, limit=6)
     template = env.get_template("report.html.j2")
-    order = {"fail": 0, "error": 1, "pass": 2, "not_applicable": 3}
-    detailed = sorted(
-        (f for f in report["findings"] if f["result"] in ("fail", "error")),
-        key=lambda f: (order[f["result"]], f["target"], f["rule_id"]),
-    )
-    brief = [f for f in report["findings"] if f["result"] in ("pass", "not_applicable")]
+    groups = view.target_groups()  # numbers the evidence appendix
     return template.render(
-        report=report, scan=report["scan"], detailed=detailed, brief=brief, labels=RESULT_LABELS
+        v=view,
+        report=report,
+        scan=report["scan"],
+        s=view.settings,
+        t=view.t,
+        en=view.en,
+        groups=groups,
+        v_score=lambda score: score_text(score, lang),
     )
 
 
@@ -197,9 +183,16 @@ def sha256_file(path: Path) -> str:
 
 
 def write_reports(
-    report: dict[str, Any], out_dir: Path, formats: list[str], stem: str = "canhgac-audit"
+    report: dict[str, Any],
+    out_dir: Path,
+    formats: list[str],
+    stem: str = "canhgac-audit",
+    *,
+    settings: ReportSettings | None = None,
+    lang: str = "vi",
 ) -> list[Path]:
-    """Write the requested formats and `SHA256SUMS`; returns the report files (SHA256SUMS last)."""
+    """Write the requested formats and `SHA256SUMS`; returns the report files (SHA256SUMS last). The
+    HTML/PDF edition is `lang`'s, headed by `settings`; JSON and CSV do not depend on either."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     html: str | None = None
@@ -210,7 +203,7 @@ def write_reports(
         elif fmt == "csv":
             write_csv(report, path)
         elif fmt in ("html", "pdf"):
-            html = html if html is not None else render_html(report)
+            html = html if html is not None else render_html(report, settings, lang)
             if fmt == "html":
                 path.write_text(html, encoding="utf-8")
             else:

@@ -2,7 +2,8 @@
 
 `requirements.yaml` is derived from the requirement table of docs/reference/compliance-requirements.md
 (section 3) by `parse_reference_table`; tests/rules/test_packs.py re-derives it from that file, so the
-two cannot drift. Rules must reference ids that exist here.
+two cannot drift. Rules must reference ids that exist here. The table's titles are English; each row's
+Vietnamese title comes from `requirements_vi.yaml` beside it (written by hand, one per row).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Requirement:
     refs: str
     check: str
     kinds: tuple[str, ...]  # subset of CHECK_KINDS named in the Check column
+    title_vi: str = ""  # from requirements_vi.yaml
 
     @property
     def machine_checkable_here(self) -> bool:
@@ -78,10 +80,19 @@ def parse_reference_table(markdown: str) -> list[dict[str, Any]]:
 
 
 @cache
+def vietnamese_titles() -> dict[str, str]:
+    """Requirement id → Vietnamese title (`requirements_vi.yaml`)."""
+    text = resources.files("canhgac_rules").joinpath("requirements_vi.yaml").read_text(encoding="utf-8")
+    titles = yaml.safe_load(text)["titles"]
+    return {str(key): str(value) for key, value in titles.items()}
+
+
+@cache
 def load_requirements() -> dict[str, Requirement]:
-    """The embedded table, by id."""
+    """The embedded table, by id, with the Vietnamese titles."""
     text = resources.files("canhgac_rules").joinpath("requirements.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
+    vi = vietnamese_titles()
     table: dict[str, Requirement] = {}
     for row in data["requirements"]:
         table[row["id"]] = Requirement(
@@ -91,5 +102,6 @@ def load_requirements() -> dict[str, Requirement]:
             refs=row["refs"],
             check=row["check"],
             kinds=tuple(row["kinds"]),
+            title_vi=vi.get(row["id"], ""),
         )
     return table

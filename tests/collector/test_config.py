@@ -53,6 +53,7 @@ def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:
         ("sites: [{code: 'bad code', name: X}]", "sites.0.code"),
         ("sites: [{code: A, name: X, level: 7}]", "sites.0.level"),
         ("sites: [{code: A, name: X, probe_targets: [{name: p, kind: tcp, host: h}]}]", "needs port"),
+        ("report: {agncy: UBND}", "report.agncy"),
         ("host_state: {stale_after_s: 600, down_after_s: 60}", "greater than"),
         (
             "sites: [{code: A, name: X, enrollment_keys: [k-0123456789abcdef]},"

@@ -78,6 +78,8 @@ def pdf_page_count(data: bytes) -> int:
 
 def test_offline_audit_writes_all_formats(inputs: dict[str, Path]) -> None:
     out = inputs["root"] / "out"
+    report_config = inputs["root"] / "report.yaml"
+    report_config.write_text("agency: UBND tỉnh Hà Tĩnh\nunit_code: SKHCN\nplace: Vinh\n", encoding="utf-8")
     proc = run(
         *CANHGAC,
         "audit",
@@ -96,6 +98,12 @@ def test_offline_audit_writes_all_formats(inputs: dict[str, Path]) -> None:
         "UBND xã An Bình",
         "--now",
         NOW,
+        "--report-config",
+        str(report_config),
+        "--place",
+        "Hà Tĩnh",
+        "--auditor",
+        "Nguyễn Văn An",
     )
     assert proc.returncode == 0, proc.stderr
     names = {
@@ -159,7 +167,7 @@ def test_offline_audit_writes_all_formats(inputs: dict[str, Path]) -> None:
     # HTML: Vietnamese, a failing finding's evidence line and its remediation
     page = (out / "canhgac-audit.html").read_text(encoding="utf-8")
     assert "Báo cáo kiểm tra tuân thủ" in page
-    assert "Hạng mục cần xem xét thủ công" in page
+    assert "HẠNG MỤC CẦN XEM XÉT THỦ CÔNG" in page  # section headings are capitals (document form)
     failing = next(
         f
         for f in findings
@@ -170,6 +178,11 @@ def test_offline_audit_writes_all_formats(inputs: dict[str, Path]) -> None:
     number, text = failing["evidence"][0]["lines"][0]
     assert html.escape(f"L{number}: {text}", quote=False) in page
     assert html.escape(failing["remediation"]["vi"], quote=False) in page
+    # the issuer: the settings file, with the command line's place and auditor on top
+    assert "UBND tỉnh Hà Tĩnh" in page
+    assert "Số: …/BC-SKHCN" in page
+    assert "Hà Tĩnh, ngày " in page
+    assert "Nguyễn Văn An" in page
 
     # CSV: one row per finding
     with (out / "canhgac-audit.csv").open(encoding="utf-8-sig", newline="") as handle:
@@ -234,6 +247,9 @@ def test_offline_audit_diff_against_previous(inputs: dict[str, Path], tmp_path: 
         (["--offline", "--configs", "/nonexistent/configs", "--level", "2"], "not a folder"),
         (["--offline", "--level", "2"], "--configs DIR and/or --facts DIR"),
         (["--offline", "--configs", ".", "--level", "2", "--platform", "nokia"], "--platform 'nokia'"),
+        (["--offline", "--configs", ".", "--level", "2", "--lang", "fr"], "--lang 'fr'"),
+        (["--offline", "--configs", ".", "--level", "2", "--report-number=12a"], "report settings: number"),
+        (["--offline", "--configs", ".", "--level", "2", "--report-config=/nonexistent.yaml"], "cannot read"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the store, the engine and the report writers are imported when a scan runs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from canhgac_collector.config import ServerConfig
     from canhgac_rules.cli import OnlineAuditRun
     from canhgac_rules.loader import LoadedPack
+    from canhgac_rules.report_settings import ReportSettings
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,11 @@ def audit_site(
     actor: str = "cli",
     packs: list[LoadedPack] | None = None,
     now: dt.datetime | None = None,
+    lang: str = "vi",
+    settings: ReportSettings | None = None,
 ) -> AuditOutcome:
-    """Scan `site`'s subtree from the store at `level` (default: declared), store it, write reports.
+    """Scan `site`'s subtree from the store at `level` (default: declared), store it, write reports
+    (HTML/PDF in edition `lang`, headed by `settings`, default the config's `report:` block).
 
     Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
     from canhgac_collector.compliance.scan import ScanInputError, run_site_scan
@@ -66,7 +71,8 @@ def audit_site(
     finally:
         engine.dispose()
     # The offline auditor's writers: its JSON file has exactly the bytes the scan's report_sha256 hashes.
-    return AuditOutcome(scan_id=scan_id, report=report, files=write_reports(report, out_dir, formats))
+    files = write_reports(report, out_dir, formats, settings=settings or config.report, lang=lang)
+    return AuditOutcome(scan_id=scan_id, report=report, files=files)
 
 
 def audit_online(
@@ -78,9 +84,12 @@ def audit_online(
     formats: list[str],
     packs: list[LoadedPack],
     now: dt.datetime | None,
+    lang: str = "vi",
+    report: Mapping[str, Any] | None = None,
 ) -> OnlineAuditRun:
     """`canhgac audit --site CODE` (an `canhgac_rules.cli.OnlineAudit`): load the server config, then
-    `audit_site`; a bad config or an unusable site is an `AuditInputError` (usage, exit 2)."""
+    `audit_site` with the config's `report:` settings and `report` (command-line settings) on top; a bad
+    config or an unusable site is an `AuditInputError` (usage, exit 2)."""
     from canhgac_collector.compliance.scan import ScanInputError
     from canhgac_collector.config import ConfigError, load_config
     from canhgac_rules.audit import AuditInputError
@@ -90,9 +99,23 @@ def audit_online(
         cfg = load_config(config)
     except ConfigError as exc:
         raise AuditInputError(f"config: {exc}") from None
+    try:
+        settings = cfg.report.merged(dict(report or {}))
+    except ValueError as exc:
+        raise AuditInputError(f"report settings: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     try:
-        outcome = audit_site(cfg, site, level=level, out_dir=out, formats=formats, packs=packs, now=now)
+        outcome = audit_site(
+            cfg,
+            site,
+            level=level,
+            out_dir=out,
+            formats=formats,
+            packs=packs,
+            now=now,
+            lang=lang,
+            settings=settings,
+        )
     except ScanInputError as exc:
         raise AuditInputError(f"--site {site}: {exc}") from None
     return OnlineAuditRun(

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.store.db import make_engine, session_factory, upgrade
 from canhgac_collector.store.models import Device, Host, Site
 from canhgac_collector.store.sites import sync_sites
+from tests.harness.pdf import date_line_vi, loose, pdf_text, rendered_pages
 
 HOSTS = Path(__file__).parents[2] / "rules" / "fixtures" / "hosts"
 CANHGAC = [sys.executable, "-m", "canhgac_collector.cli"]
@@ -159,3 +161,45 @@ def test_online_audit_usage_errors(tmp_path: Path) -> None:
     no_level = run("audit", "--site", "QB", "--config", str(config), "--out", str(tmp_path / "o"))
     assert no_level.returncode == 2
     assert "declares no level" in no_level.stderr
+
+
+def test_online_audit_report_document_is_headed_by_the_server_config(tmp_path: Path) -> None:
+    """The server's `report:` block heads the HTML/PDF, the command line's options go on top, and a
+    stored scan reads like an offline one: administrative header, hostnames, resolved clauses."""
+    config = seed(tmp_path)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write("report:\n  agency: UBND tỉnh Hà Tĩnh\n  unit_code: SKHCN\n  place: Hà Tĩnh\n")
+    out = tmp_path / "out"
+    proc = run(
+        "audit",
+        "--site",
+        "HT-XA-AB",
+        "--config",
+        str(config),
+        "--format",
+        "json,pdf",
+        "--out",
+        str(out),
+        "--auditor",
+        "Lê Văn Cường",
+        "--lang",
+        "vi",
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "canhgac-audit.json").read_text(encoding="utf-8"))
+    text = pdf_text(out / "canhgac-audit.pdf")
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "Độc lập - Tự do - Hạnh phúc" in text
+    assert "UBND TỈNH HÀ TĨNH" in text  # from server.yaml
+    assert "Số: …/BC-SKHCN" in text
+    assert date_line_vi(report, "Hà Tĩnh") in text
+    assert "Lê Văn Cường" in text  # from the command line
+    assert "Xã An Bình (HT-XA-AB)" in text
+    assert "đã xác định của hệ thống: 3" in text  # the site's declared level
+    assert loose("PC-KETOAN-03") in loose(text)
+    assert "TCVN 14423:2026 5.6.2.3" in text
+    assert not re.search(r"(?<![\w.])x\.\d+\.\d", text)
+    assert len(rendered_pages(out / "canhgac-audit.pdf", tmp_path / "png")) >= 2
+    bad = run("audit", "--site", "HT-XA-AB", "--config", str(config), "--out", str(tmp_path), "--lang=fr")
+    assert bad.returncode == 2
+    assert "--lang 'fr'" in bad.stderr
