@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 import tomllib
@@ -108,6 +109,22 @@ class ProbesConfig(NamedTuple):
     targets: tuple[ProbeTarget, ...] = ()  # merged with the server's targets; local wins by name
 
 
+class EgressConfig(NamedTuple):
+    """The outbound filtering test (NW-27): TCP connections to `endpoint` on `ports` must fail.
+
+    `endpoint`: host name or IP of a test server outside the agency network that listens on the ports;
+    None (the default) turns the test off: the agent then sends nothing.
+    """
+
+    endpoint: str | None = None
+    ports: tuple[int, ...] = (445, 3389)
+    timeout_s: float = 3.0
+
+
+EGRESS_MAX_PORTS = 8  # with timeout_s ≤ 10, at most 80 s of the hourly security cycle
+_ENDPOINT = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$")
+
+
 class TlsConfig(NamedTuple):
     ca_file: str | None = None  # PEM bundle to trust instead of the system store
     verify: bool = True
@@ -126,6 +143,7 @@ class AgentConfig(NamedTuple):
     spool: SpoolConfig = SpoolConfig()
     probes: ProbesConfig = ProbesConfig()
     tls: TlsConfig = TlsConfig()
+    egress: EgressConfig = EgressConfig()
     source: str = "<defaults>"  # where it was read from, for messages; not part of equality
 
     def __eq__(self, other: object) -> bool:
@@ -274,6 +292,26 @@ def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
     return ProbeTarget(name=name, kind=kind, host=host, port=port, url=url)
 
 
+def _egress(table: _Table) -> EgressConfig:
+    endpoint = table.string("endpoint", max_len=253)
+    if endpoint is not None and not _ENDPOINT.fullmatch(endpoint.strip("[]")):
+        raise table.error("endpoint", f"must be a host name or an IP address, not a URL (got {endpoint!r})")
+    raw_ports = table.raw("ports")
+    ports = EgressConfig().ports
+    if raw_ports is not None:
+        if not isinstance(raw_ports, list) or not 1 <= len(raw_ports) <= EGRESS_MAX_PORTS:
+            raise table.error("ports", f"must be an array of 1 to {EGRESS_MAX_PORTS} port numbers")
+        for port in raw_ports:
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise table.error("ports", f"must hold port numbers 1-65535 (got {port!r})")
+        if len(set(raw_ports)) != len(raw_ports):
+            raise table.error("ports", "repeats a port")
+        ports = tuple(raw_ports)
+    timeout_s = table.number("timeout_s", EgressConfig().timeout_s, 0.0, 10.0)
+    table.done()
+    return EgressConfig(endpoint=endpoint.strip("[]") if endpoint else None, ports=ports, timeout_s=timeout_s)
+
+
 def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> AgentConfig:
     """Validate a parsed TOML document (plus environment overrides) into an `AgentConfig`."""
     merged = dict(data)
@@ -349,6 +387,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
         raise tl.error("ca_file", f"no such file: {ca_file}")
     tls = TlsConfig(ca_file=ca_file, verify=tl.boolean("verify", True))
     tl.done()
+    egress = _egress(top.table("egress"))
     top.done()
 
     return AgentConfig(
@@ -362,6 +401,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
         spool=spool,
         probes=probes,
         tls=tls,
+        egress=egress,
         source=source,
     )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from canhgac_agent import __version__
-from canhgac_agent.config import AgentConfig, fields
+from canhgac_agent.config import AgentConfig, EgressConfig, fields
 from canhgac_agent.sender import MAX_BATCH_REPORTS, Backoff, EnrollError, Sender, enroll, save_enrollment
 from canhgac_agent.spool import STATE_FILE, Spool, StateFile, read_snapshot
 
@@ -151,11 +151,13 @@ def host_identity(config: AgentConfig, errors: list[dict[str, str]]) -> dict[str
         return _fallback_identity(config)
 
 
-def _security_facts(errors: list[dict[str, str]], cache_dir: Path | None) -> dict[str, Any] | None:
+def _security_facts(
+    errors: list[dict[str, str]], cache_dir: Path | None, egress: EgressConfig
+) -> dict[str, Any] | None:
     try:
         from canhgac_agent.facts import collect_security_facts
 
-        facts, fact_errors = collect_security_facts(cache_dir)
+        facts, fact_errors = collect_security_facts(cache_dir, egress)
     except Exception as exc:
         errors.append(_error("security", exc))
         return None
@@ -203,7 +205,7 @@ def build_report(
             )[:MAX_PROBES]
         except Exception as exc:
             errors.append(_error("probes", exc))
-    security = _security_facts(errors, facts_cache_dir) if include_security else None
+    security = _security_facts(errors, facts_cache_dir, config.egress) if include_security else None
     return {
         "schema_version": 1,
         "agent_id": agent_id,

@@ -138,3 +138,22 @@ def test_run_arguments_parsed_by_hand_as_argparse_would() -> None:
     for argv in (["run", "--help"], ["run", "--config"], ["run", "--config", "-x"], ["run", "--conf", "a"],
                  ["run", "--config="], ["once"], ["status", "--json"], []):  # fmt: skip
         assert _plain_run(argv) is None, argv  # left to argparse (help, errors, other commands)
+
+
+def test_once_runs_the_configured_egress_test(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        port = server.getsockname()[1]
+        extra = f'[egress]\nendpoint = "127.0.0.1"\nports = [{port}]\ntimeout_s = 2\n'
+        result = agent("once", "--json", "--config", str(config_file(tmp_path, extra)))
+    assert result.returncode == 0, result.stderr
+    report = Report.model_validate_json(result.stdout)
+    assert report.security is not None
+    assert report.security.egress is not None
+    assert report.security.egress.open_ports == [port]  # the forbidden port connected: egress is open
+    assert report.security.endpoint_management is not None
+    assert report.security.backup is not None
+    assert report.security.remote_access is not None

@@ -120,6 +120,11 @@ ca_file = "{ca}"
         ("[[probes.targets]]\nkind='dns'\nhost='h'", "probes.targets[0].name", "required"),
         ("[tls]\nca_file = '/nonexistent/ca.pem'", "tls.ca_file", "no such file"),
         ("identity = 'x'", "identity", "must be a table"),
+        ("[egress]\nendpoint = 'http://x/'", "egress.endpoint", "not a URL"),
+        ("[egress]\nports = [445, 70000]", "egress.ports", "1-65535"),
+        ("[egress]\nports = [445, 445]", "egress.ports", "repeats"),
+        ("[egress]\nports = [1, 2, 3, 4, 5, 6, 7, 8, 9]", "egress.ports", "1 to 8"),
+        ("[egress]\ntimeout_s = 60", "egress.timeout_s", "at most 10"),
     ],
 )  # fmt: skip
 def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, key: str, message: str) -> None:
@@ -198,7 +203,7 @@ def _field_paths(cls: Any, prefix: str = "") -> list[tuple[str, str]]:
     for name in cls._fields:
         if name == "source":
             continue
-        sub = {"identity", "spool", "probes", "tls"}
+        sub = {"identity", "spool", "probes", "tls", "egress"}
         if name in sub:
             out += _field_paths(type(getattr(cls(), name)), name)
         elif name == "targets":
@@ -244,4 +249,5 @@ def test_example_commented_keys_are_valid_when_uncommented(tmp_path: Path) -> No
     tomllib.loads(text)
     config = load_config(write(tmp_path, text), env={})
     assert config.identity.machine_id
+    assert config.egress.endpoint == "egress-test.example.gov.vn"
     assert config.enrollment_key is not None

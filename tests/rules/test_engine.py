@@ -315,8 +315,13 @@ def test_host_files_report_bare_and_broken() -> None:
 def test_sample_host_facts(fixture: str, level: int, expected: set[str]) -> None:
     scan = run_scan(PACKS, [host_target(HOSTS / fixture)], level, now=NOW)
     results = {f.rule_id: f.result for f in scan.findings}
-    # the Linux sample is a server: no desktop, no Wi-Fi
-    not_for_servers = {"HOST-LNX-NO-AUTORUN", "HOST-LNX-SCREEN-LOCK", "HOST-LNX-WIFI-ENTERPRISE"}
+    # the Linux sample is a server: no desktop, no Wi-Fi, no battery
+    not_for_servers = {
+        "HOST-LNX-NO-AUTORUN",
+        "HOST-LNX-SCREEN-LOCK",
+        "HOST-LNX-WIFI-ENTERPRISE",
+        "HOST-LNX-LAPTOP-AV-VPN",
+    }
     judged = {rule: result for rule, result in results.items() if rule not in not_for_servers}
     assert set(judged.values()) == expected, results
     assert {results[r] for r in not_for_servers & set(results)} <= {"not_applicable"}

@@ -20,15 +20,19 @@ from canhgac_agent.facts import (
     anti_malware,
     audit_logging,
     autologin,
+    backup,
     disk_encryption,
     dns_resolvers,
     domain,
+    egress,
+    endpoint_management,
     exploit_protection,
     firewall,
     listening_ports,
     log_forwarding,
     package_sources,
     password_policy,
+    remote_access,
     removable_media,
     screen_lock,
     software,
@@ -41,6 +45,7 @@ from canhgac_agent.facts.family import FactFamily
 from canhgac_agent.plugins import registry
 
 if TYPE_CHECKING:
+    from canhgac_agent.config import EgressConfig
     from canhgac_agent.facts.linux import LinuxHost
     from canhgac_agent.facts.windows import WindowsHost
 
@@ -69,22 +74,29 @@ FACTS = registry(
     removable_media.PLUGIN,
     screen_lock.PLUGIN,
     wireless.PLUGIN,
+    endpoint_management.PLUGIN,
+    backup.PLUGIN,
+    remote_access.PLUGIN,
+    egress.PLUGIN,
 )
 
 
-def host_for_platform(cache_dir: str | os.PathLike[str] | None = None) -> LinuxHost | WindowsHost:
+def host_for_platform(
+    cache_dir: str | os.PathLike[str] | None = None, egress: EgressConfig | None = None
+) -> LinuxHost | WindowsHost:
     """The host for the running OS; RuntimeError on an OS the report cannot describe.
 
     `cache_dir`: where the readers may keep expensive answers between runs (the agent's state dir).
+    `egress`: the agent config's outbound test settings (no test without them).
     """
     if sys.platform == "win32":
         from canhgac_agent.facts.windows import WindowsHost
 
-        return WindowsHost()
+        return WindowsHost(egress=egress)
     if sys.platform.startswith("linux"):
         from canhgac_agent.facts.linux import LinuxHost
 
-        return LinuxHost(cache_dir=cache_dir)
+        return LinuxHost(cache_dir=cache_dir, egress=egress)
     raise RuntimeError(f"security facts are not supported on {sys.platform}")
 
 
@@ -105,7 +117,7 @@ def collect_from(
 
 
 def collect_security_facts(
-    cache_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None, egress: EgressConfig | None = None
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Return `(facts, errors)`: a dict matching `SecurityFacts` for this platform, and a list of
     dicts matching `CollectorError` (`{"collector": "security.<fact>", "error": "..."}`) for the facts
@@ -115,6 +127,7 @@ def collect_security_facts(
     the slowest command (the package manager's simulated upgrade: typically well under a second, a few
     seconds without apt's binary cache); meant for the hourly security cycle, not every cycle. With
     `cache_dir`, the package manager's answer is kept there and reused, across restarts too, while the
-    package database and lists are unchanged.
+    package database and lists are unchanged. With `egress` (the config's [egress] endpoint), the
+    outbound test adds up to len(ports) × timeout_s.
     """
-    return collect_from(host_for_platform(cache_dir))
+    return collect_from(host_for_platform(cache_dir, egress))

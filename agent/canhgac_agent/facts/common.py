@@ -222,11 +222,12 @@ def parse_ps_date(value: Any) -> str | None:
     match = re.fullmatch(r"\\?/Date\((-?\d+)(?:[+-]\d{4})?\)\\?/", value)
     try:
         if match:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC).isoformat()
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
     except (ValueError, OverflowError, OSError):
         return None
-    if parsed.year < 1980:  # 1601/1899 "never" sentinels
+    if parsed.year < 1980:  # 0001/1601/1899 "never" sentinels, in either form
         return None
     return (parsed if parsed.tzinfo else parsed.astimezone()).isoformat()
 

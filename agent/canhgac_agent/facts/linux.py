@@ -12,9 +12,12 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from canhgac_agent.facts.common import listening_ports, process_names, read_text
+
+if TYPE_CHECKING:
+    from canhgac_agent.config import EgressConfig
 
 # `apt-get -s dist-upgrade` costs seconds of CPU (more where apt keeps no binary cache) and a child of
 # ~80 MB; `dnf check-update` as much. Their answer changes only when the package database, the package
@@ -61,9 +64,16 @@ class LinuxHost:
     """
 
     platform: Literal["linux"] = "linux"
+    egress: EgressConfig | None = None
 
-    def __init__(self, root: str = "/", cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str = "/",
+        cache_dir: str | os.PathLike[str] | None = None,
+        egress: EgressConfig | None = None,
+    ) -> None:
         self.root = root
+        self.egress = egress  # the agent config's outbound test settings (None: no test)
         self._cache_path = os.path.join(cache_dir, FACTS_CACHE_FILE) if cache_dir is not None else None
         self._procs: set[str] | None = None
         self._ports: list[dict[str, Any]] | None = None

@@ -14,9 +14,12 @@ values by position (e.g. "Never"/"Không bao giờ" as no limit); English wordin
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from canhgac_agent.facts.common import clip, listening_ports, parse_powershell_bundle, run_command
+from canhgac_agent.facts.common import as_list, clip, listening_ports, parse_powershell_bundle, run_command
+
+if TYPE_CHECKING:
+    from canhgac_agent.config import EgressConfig
 
 POWERSHELL_SCRIPT = r"""
 $ErrorActionPreference = 'Stop'
@@ -71,9 +74,31 @@ try { $sys = Reg 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Syste
     NoDriveTypeAutoRun = $exp.NoDriveTypeAutoRun; NoAutorun = $exp.NoAutorun
     ScreenSaveActive = $ss.ScreenSaveActive; ScreenSaverIsSecure = $ss.ScreenSaverIsSecure
     ScreenSaveTimeOut = $ss.ScreenSaveTimeOut } } catch { $err.session = "$_" }
+try { $out.services = @(Get-Service -ErrorAction SilentlyContinue |
+  Select-Object Name,@{n='Status';e={"$($_.Status)"}}) } catch { $err.services = "$_" }
+try { $out.mde = (Reg 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status').OnboardingState
+} catch { $err.mde = "$_" }
+try { $out.battery = @(Get-CimInstance Win32_Battery | Select-Object Name,BatteryStatus)
+} catch { $err.battery = "$_" }
+try { $out.wbsummary = Get-WBSummary |
+  Select-Object LastSuccessfulBackupTime,LastBackupTime,LastBackupResultHR,NextBackupTime
+} catch { $err.wbsummary = "$_" }
+try { $out.wbevent = @(Get-WinEvent -FilterHashtable @{LogName='Microsoft-Windows-Backup';Id=4} -MaxEvents 1 |
+  Select-Object TimeCreated) } catch { $err.wbevent = "$_" }
+try { $out.veeam = @(Get-WinEvent -FilterHashtable @{LogName='Veeam Agent';Id=190} -MaxEvents 20 |
+  Select-Object TimeCreated,Message) } catch { $err.veeam = "$_" }
 $out.errors = $err
 $out | ConvertTo-Json -Depth 4 -Compress
 """
+
+
+def parse_services(value: Any) -> dict[str, str]:
+    """{service name (lower-case): status ("Running", "Stopped"…)} from the bundle's `services` part."""
+    services: dict[str, str] = {}
+    for item in as_list(value)[:4096]:
+        if isinstance(item, dict) and isinstance(item.get("Name"), str):
+            services[item["Name"].lower()] = str(item.get("Status") or "")
+    return services
 
 
 class WindowsHost:
@@ -81,10 +106,12 @@ class WindowsHost:
     bundle runs once (`powershell`), the listening sockets are read once."""
 
     platform: Literal["windows"] = "windows"
+    egress: EgressConfig | None = None
     _bundle: dict[str, Any] | None = None
     _ports: list[dict[str, Any]] | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, egress: EgressConfig | None = None) -> None:
+        self.egress = egress  # the agent config's outbound test settings (None: no test)
         if sys.platform != "win32":
             raise RuntimeError("WindowsHost runs only on Windows")
 
@@ -100,6 +127,10 @@ class WindowsHost:
         if error:
             raise RuntimeError(clip(str(error), 1000))
         return self._bundle.get(part)
+
+    def services(self) -> dict[str, str]:
+        """The Windows services by lower-case name, with their status (one listing per collection)."""
+        return parse_services(self.powershell("services"))
 
     def powershell_value(self, key: str) -> Any:
         """A value the bundle carries beside its parts (e.g. `systemdrive`), once a part was read."""

@@ -452,6 +452,75 @@ class Wireless(Strict):
     detail: Text | None = None
 
 
+class EndpointProduct(Strict):
+    name: Name
+    kind: Literal["antivirus", "edr", "management"]
+    running: bool | None = None
+    connected: bool | None = None  # to its management server; None: not readable here or no manager
+    manager: Name | None = None  # the management server's address, where the product's config says
+    definitions_updated: Timestamp | None = None
+    definitions_current: bool | None = None  # Security Center's "up to date" flag (no date given)
+    detail: Text | None = None
+
+
+class EndpointManagement(Strict):
+    """Centrally managed anti-malware/EDR (HS-02): known agents, running and connected where readable.
+    `managed`: a running product is connected (True), one runs with its connection unknown (None), or
+    none runs connected (False)."""
+
+    products: Annotated[list[EndpointProduct], Field(max_length=64)] = []
+    managed: bool | None = None
+    detail: Text | None = None
+
+
+class BackupTool(Strict):
+    tool: Name  # restic, borg, bacula, bareos, veeam, windows-server-backup
+    running: bool | None = None  # its daemon or service; None for tools without one
+    schedules: Annotated[list[Text], Field(max_length=16)] = []  # systemd timers, cron lines
+    last_success: Timestamp | None = None  # None: not readable without credentials (see detail)
+    last_run_failed: bool | None = None
+    detail: Text | None = None
+
+
+class Backup(Strict):
+    """Backup agents and their last successful job (HS-32); `last_success` is the newest over tools."""
+
+    tools: Annotated[list[BackupTool], Field(max_length=32)] = []
+    last_success: Timestamp | None = None
+    detail: Text | None = None
+
+
+class VpnClient(Strict):
+    name: Name
+    running: bool | None = None  # process, service or live tunnel interface
+
+
+class RemoteAccess(Strict):
+    """Laptops (a system battery) and their VPN clients (HS-36)."""
+
+    battery: bool
+    vpn_clients: Annotated[list[VpnClient], Field(max_length=32)] = []
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class EgressAttempt(Strict):
+    port: Port
+    open: bool  # the TCP connection succeeded: the network lets this traffic out
+    error: Name | None = None  # refused, timeout, or the OS's reason
+
+
+class EgressTest(Strict):
+    """Outbound filtering test (NW-27) to the agent config's [egress] endpoint; off when not configured."""
+
+    configured: bool
+    endpoint: Name | None = None
+    attempts: Annotated[list[EgressAttempt], Field(max_length=16)] = []
+    open_ports: Annotated[list[Port], Field(max_length=16)] | None = None  # None: no test ran
+    detail: Text | None = None
+
+
 class SecurityFacts(Strict):
     platform: Literal["linux", "windows"]
     listening_ports: Annotated[list[ListeningPort], Field(max_length=4096)] = []
@@ -475,6 +544,10 @@ class SecurityFacts(Strict):
     removable_media: RemovableMedia | None = None
     screen_lock: ScreenLock | None = None
     wireless: Wireless | None = None
+    endpoint_management: EndpointManagement | None = None
+    backup: Backup | None = None
+    remote_access: RemoteAccess | None = None
+    egress: EgressTest | None = None
 
 
 # --- the report -----------------------------------------------------------------------------------

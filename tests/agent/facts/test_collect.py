@@ -77,6 +77,18 @@ class _HalfBrokenProvider:
     def wireless(self) -> dict[str, Any] | None:
         return None
 
+    def endpoint_management(self) -> dict[str, Any] | None:
+        return None
+
+    def backup(self) -> dict[str, Any] | None:
+        return None
+
+    def remote_access(self) -> dict[str, Any] | None:
+        return {"battery": False}
+
+    def egress(self) -> dict[str, Any] | None:
+        return {"configured": False}
+
 
 def _by_method(family: FactFamily) -> FactFamily:
     """`family` read by calling the host's method of the same name (a stand-in host's)."""
@@ -121,7 +133,18 @@ def test_collect_security_facts_on_this_machine() -> None:
     assert again["updates"] == facts["updates"]
 
 
-NEW_FACTS = ("disk_encryption", "audit_logging", "log_forwarding", "autologin", "domain", "package_sources")
+NEW_FACTS = (
+    "disk_encryption",
+    "audit_logging",
+    "log_forwarding",
+    "autologin",
+    "domain",
+    "package_sources",
+    "endpoint_management",
+    "backup",
+    "remote_access",
+    "egress",
+)
 
 
 def test_garbage_tree_never_breaks_the_report(tmp_path: Path) -> None:
@@ -146,6 +169,14 @@ def test_garbage_tree_never_breaks_the_report(tmp_path: Path) -> None:
                 "/etc/samba/smb.conf",
                 "/etc/apt/sources.list",
                 "/etc/apt/sources.list.d/x.sources",
+                "/var/ossec/bin/wazuh-agentd",
+                "/var/ossec/var/run/wazuh-agentd.state",
+                "/var/ossec/etc/ossec.conf",
+                "/etc/crontab",
+                "/etc/cron.d/restic",
+                "/etc/systemd/system/borgmatic.timer",
+                "/sys/class/power_supply/BAT0/type",
+                "/sys/class/net/wg0/uevent",
             ),
             junk,
         ),

@@ -11,9 +11,23 @@ from canhgac_agent.facts.accounts import accounts_from, parse_local_users, parse
 from canhgac_agent.facts.anti_malware import parse_av_products, parse_clamav_version, parse_defender_status
 from canhgac_agent.facts.audit_logging import audit_rules_log_execve, journal_storage, parse_audit_bundle
 from canhgac_agent.facts.autologin import display_manager_autologin, getty_autologin, parse_winlogon
+from canhgac_agent.facts.backup import (
+    cron_lines,
+    parse_systemctl_show,
+    timer_unit,
+    veeam_entry,
+    windows_backup_entry,
+)
 from canhgac_agent.facts.common import parse_login_defs, parse_ps_date
 from canhgac_agent.facts.disk_encryption import parse_bitlocker, parse_proc_mounts
 from canhgac_agent.facts.domain import nsswitch_sources, parse_computer_system, sssd_domains
+from canhgac_agent.facts.endpoint_management import (
+    parse_wazuh_manager,
+    parse_wazuh_state,
+    security_center_entries,
+    wazuh_entry,
+    windows_service_entries,
+)
 from canhgac_agent.facts.firewall import (
     firewall_from_profiles,
     parse_iptables_save,
@@ -24,16 +38,21 @@ from canhgac_agent.facts.firewall import (
 from canhgac_agent.facts.log_forwarding import parse_wef, rsyslog_targets, syslog_ng_targets
 from canhgac_agent.facts.package_sources import apt_deb822_uris, apt_list_uris, parse_wsus, yum_repo_uris
 from canhgac_agent.facts.password_policy import parse_net_accounts, parse_pam, password_policy_from
+from canhgac_agent.facts.remote_access import windows_battery, windows_clients
 from canhgac_agent.facts.ssh_server import parse_sshd_config
 from canhgac_agent.facts.time_sync import parse_chronyc_tracking, parse_ntpq_peers, parse_w32tm_status
 from canhgac_agent.facts.updates import parse_apt_simulate, parse_dnf_check_update, parse_update_results
+from canhgac_agent.facts.windows import parse_services
 from canhgac_api.schemas.report import (
     AuditLogging,
     Autologin,
+    BackupTool,
     DiskEncryption,
     DomainMembership,
+    EndpointProduct,
     LogForwarding,
     PackageSources,
+    VpnClient,
 )
 from tests.agent.facts.samples import (
     APT_SIMULATE,
@@ -146,3 +165,30 @@ def test_windows_parsers_never_raise_and_validate(value: Any) -> None:
     Autologin.model_validate(parse_winlogon(value))
     DomainMembership.model_validate(parse_computer_system(value))
     PackageSources.model_validate(parse_wsus(value))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(max_size=300) | st.sampled_from(["status='connected'\n", "<client><address>h</address></client>"])
+)
+def test_agent_row_text_parsers_never_raise(text: str) -> None:
+    parse_wazuh_state(text)
+    parse_wazuh_manager(text)
+    EndpointProduct.model_validate(wazuh_entry(True, text, text))
+    cron_lines(text, "restic")
+    timer_unit(text, "x.timer")
+    parse_systemctl_show(text, 0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(JSON_VALUES)
+def test_agent_row_json_parsers_never_raise(value: Any) -> None:
+    services = parse_services(value)
+    for entry in security_center_entries(value) + windows_service_entries(services, value, None, None):
+        EndpointProduct.model_validate(entry)
+    for tool in (windows_backup_entry(value, value), veeam_entry(value, "Running")):
+        if tool is not None:
+            BackupTool.model_validate(tool)
+    windows_battery(value)
+    for client in windows_clients(services):
+        VpnClient.model_validate(client)

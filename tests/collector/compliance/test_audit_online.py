@@ -139,8 +139,13 @@ def test_online_audit_of_a_site_subtree(tmp_path: Path) -> None:
     assert set(by_target) == {"PC-KETOAN-03", "srv-motcua-01", "pc-moi", "sw-xa-ab-1", "site:HT-XA-AB"}
     assert by_target["PC-KETOAN-03"] == {"fail"}
     server_results = {f["rule_id"]: f["result"] for f in report["findings"] if f["target"] == "srv-motcua-01"}
-    # a server without a desktop or Wi-Fi: only those rules do not apply, everything else passes
-    not_for_servers = {"HOST-LNX-NO-AUTORUN", "HOST-LNX-SCREEN-LOCK", "HOST-LNX-WIFI-ENTERPRISE"}
+    # a server without a desktop, Wi-Fi or battery: only those rules do not apply, everything else passes
+    not_for_servers = {
+        "HOST-LNX-NO-AUTORUN",
+        "HOST-LNX-SCREEN-LOCK",
+        "HOST-LNX-WIFI-ENTERPRISE",
+        "HOST-LNX-LAPTOP-AV-VPN",
+    }
     assert {r for r, v in server_results.items() if v != "pass"} == not_for_servers
     assert {server_results[r] for r in not_for_servers} == {"not_applicable"}
     assert by_target["pc-moi"] == {"error"}
