@@ -1,4 +1,4 @@
-"""`canhgac`: the server-side command line (serve, demo, poll, db, token, config)."""
+"""`canhgac`: the server-side command line (serve, demo, poll, db, token, topology, config)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng t�
 db_app = typer.Typer(no_args_is_help=True, help="State store: migrations.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 config_app = typer.Typer(no_args_is_help=True, help="Server configuration.")
+topology_app = typer.Typer(no_args_is_help=True, help="Network diagram: approve the current LLDP/CDP links.")
 app.add_typer(db_app, name="db")
+app.add_typer(topology_app, name="topology")
 app.add_typer(token_app, name="token")
 app.add_typer(config_app, name="config")
 
@@ -173,6 +175,35 @@ def token_create(
             highlight=False,
         )
         print(new.token)
+
+
+@topology_app.command("approve")
+def topology_approve(
+    site: Annotated[str, typer.Option(help="site code: approve the links of its whole subtree")],
+    by: Annotated[str, typer.Option(help="who approves, e.g. 'Nguyễn Văn A, Sở TTTT'")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Store the site's current LLDP/CDP link set as its approved network diagram (NW-30)."""
+    from canhgac_collector.devices.topology import TopologyError, approve_topology
+
+    sessions = _open_sessions(_load(config))
+    try:
+        with sessions.begin() as session:
+            snapshot = approve_topology(session, site, by)
+            stamp, links = snapshot.approved_at.isoformat(), len(snapshot.links)
+            out = {"site": site, "approved_at": stamp, "links": links}
+    except TopologyError as exc:
+        err.print(f"cannot approve the topology: {exc}", highlight=False)
+        raise typer.Exit(EXIT_NOT_FOUND if "unknown site" in str(exc) else EXIT_CONFIG) from None
+    if as_json:
+        print(json.dumps(out))
+    else:
+        console.print(
+            f"sơ đồ mạng {site} đã phê duyệt / topology of {site} approved: {out['links']} links, "
+            f"{out['approved_at']}",
+            highlight=False,
+        )
 
 
 @token_app.command("list")

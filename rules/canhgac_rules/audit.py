@@ -23,10 +23,12 @@ from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
 from canhgac_rules.loader import LoadedPack
 from canhgac_rules.report import finding_docs, report_document, tool_version
 
-ROLES = ("core", "distribution", "access")
+ROLES = ("core", "distribution", "access", "router", "firewall")
 _ROLE_HINTS = (
     (re.compile(r"(?i)core|lõi|loi"), "core"),
     (re.compile(r"(?i)dist|agg"), "distribution"),
+    (re.compile(r"(?i)rtr|router"), "router"),
+    (re.compile(r"(?i)firewall|(?:^|[-_.])fw(?:$|[-_.\d])"), "firewall"),
     (re.compile(r"(?i)acc|asw|edge|xa|phuong"), "access"),
 )
 

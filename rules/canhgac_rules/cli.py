@@ -184,7 +184,9 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
         ] = None,
         roles: Annotated[
             Path | None,
-            typer.Option("--roles", help="YAML: devices: {name: {role: core|distribution|access}}"),
+            typer.Option(
+                "--roles", help="YAML: devices: {name: {role: core|distribution|access|router|firewall}}"
+            ),
         ] = None,
         site: Annotated[
             str | None, typer.Option("--site", help="site code (online audit against the server)")

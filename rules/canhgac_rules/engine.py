@@ -6,7 +6,9 @@ Semantics:
 - results are pass | fail | not_applicable | error; error never counts as pass: a missing fact is
   "fact X not collected", a target without usable data ("no config available", a parse error
   `file:line: reason`) yields one error finding per applicable rule;
-- scores are pass / (pass + fail); error and n/a are excluded from the ratio but counted and shown.
+- scores are pass / (pass + fail); error and n/a are excluded from the ratio but counted and shown;
+- a rule whose check type reads results (`requirement_score`) runs after the target's other rules and
+  sees their findings as the fact `rule_results`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any, Literal
 
 from canhgac_rules.checks import CompiledCheck, Ctx, Outcome, Result, compile_predicate
 from canhgac_rules.checks.ops import UNARY
+from canhgac_rules.checks.registry import REGISTRY
+from canhgac_rules.checks.score import RESULTS_KEY
 from canhgac_rules.clauses import clause_keys
 from canhgac_rules.facts import FactMissing, Getter, compile_getter, parse_path
 from canhgac_rules.loader import LevelCompiler, LoadedPack, LoadedRule
@@ -97,6 +101,7 @@ class PreparedRule:
     rule: LoadedRule
     check: CompiledCheck
     when: list[tuple[str, Callable[[Any, dt.datetime], bool], Getter]]
+    reads_results: bool = False  # judged over the target's other findings, after them
 
 
 def prepare_rule(rule: LoadedRule, level: int) -> PreparedRule:
@@ -107,7 +112,9 @@ def prepare_rule(rule: LoadedRule, level: int) -> PreparedRule:
         predicate = compile_predicate(cond.op, cond.value, compiler)
         shown = "" if cond.op in UNARY else f" {compiler.value(cond.value)!r}"
         when.append((f"{cond.path} {cond.op}{shown}", predicate, compile_getter(parse_path(cond.path))))
-    return PreparedRule(rule=rule, check=rule.compiled(level), when=when)
+    check_type = REGISTRY.get(str(rule.rule.check.get("type")))
+    reads_results = bool(getattr(check_type, "reads_results", False))
+    return PreparedRule(rule=rule, check=rule.compiled(level), when=when, reads_results=reads_results)
 
 
 def rules_at_level(packs: Iterable[LoadedPack], level: int) -> list[LoadedRule]:
@@ -147,12 +154,17 @@ def _applicability(prepared: PreparedRule, target: Target, now: dt.datetime) -> 
     return None
 
 
-def evaluate(prepared: PreparedRule, target: Target, now: dt.datetime) -> Finding:
-    """One rule on one target."""
+def evaluate(
+    prepared: PreparedRule, target: Target, now: dt.datetime, results: list[dict[str, Any]] | None = None
+) -> Finding:
+    """One rule on one target; `results`: the target's earlier findings, for a rule that reads them."""
     outcome = _applicability(prepared, target, now)
     if outcome is None:
         assert target.facts is not None
-        outcome = prepared.check(Ctx(target.facts, now))
+        facts = target.facts
+        if prepared.reads_results and results is not None:
+            facts = {**facts, RESULTS_KEY: results}
+        outcome = prepared.check(Ctx(facts, now))
         if target.lines_for is not None and outcome.evidence:
             _attach_lines(outcome, target.lines_for)
     return Finding(prepared.rule, target, outcome.result, outcome.message, outcome.evidence)
@@ -297,14 +309,24 @@ def run_scan(
         key = (target.kind, target.platform or repr(target.candidate_platforms))
         prepared_rules = by_platform.get(key)
         if prepared_rules is None:
-            prepared_rules = [p for p in by_scope.get(target.kind, ()) if _pack_fits(p.rule.pack, target)]
+            fitting = [p for p in by_scope.get(target.kind, ()) if _pack_fits(p.rule.pack, target)]
+            prepared_rules = sorted(fitting, key=lambda p: p.reads_results)  # result readers last
             by_platform[key] = prepared_rules
+        first = len(findings)
+        results: list[dict[str, Any]] | None = None
         for prepared in prepared_rules:
-            findings.append(evaluate(prepared, target, now))
+            if prepared.reads_results and results is None:
+                results = [_result_of(f) for f in findings[first:]]
+            findings.append(evaluate(prepared, target, now, results))
         if on_target is not None:
             on_target(target)
     result.finished = dt.datetime.now(dt.UTC)
     return result
+
+
+def _result_of(finding: Finding) -> dict[str, Any]:
+    rule = finding.rule.rule
+    return {"rule_id": rule.id, "requirements": list(rule.references.requirements), "result": finding.result}
 
 
 def _pack_fits(pack: LoadedPack, target: Target) -> bool:

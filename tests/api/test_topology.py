@@ -103,3 +103,34 @@ def test_topology_is_scoped_and_filtered_by_site(make_api: Callable[..., Api], t
     assert {n["id"] for n in d1["nodes"] if n["kind"] == "device"} == {"device:dist-d1", "device:sw-a1"}
     assert frozenset(("device:dist-d1", "device:sw-a1")) in links(d1)
     assert api.get("/api/v1/topology", api.token("admin"), site="NOPE").status_code == 404
+
+
+def test_approving_stores_the_current_links_with_who_and_when(
+    make_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from canhgac_collector.store.models import TopologySnapshot
+
+    api = make_device_api(make_api, tmp_path)
+    populate(api)
+    operator = api.token("operator")
+    r = api.client.post("/api/v1/topology/approve", params={"site": "P"}, headers=api.auth(operator))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["site"] == "P"
+    assert body["links"] == 4  # the same links the graph draws, each once
+    assert body["approved_by"].startswith("token:")
+    with api.sessions() as session:
+        stored = session.scalars(select(TopologySnapshot)).one()
+        ends = {frozenset((link["a"], link["b"])) for link in stored.links}
+    assert frozenset(("core-p", "dist-d1")) in ends
+    assert frozenset(("sw-a1", "SEP001122334455")) in ends
+    officer = api.token("officer", site="XA-A")
+    denied = api.client.post("/api/v1/topology/approve", params={"site": "XA-A"}, headers=api.auth(officer))
+    assert denied.status_code == 403
+    scoped = api.token("operator", site="XA-B")
+    hidden = api.client.post("/api/v1/topology/approve", params={"site": "XA-A"}, headers=api.auth(scoped))
+    assert hidden.status_code == 404
+    with api.sessions() as session:
+        assert len(session.scalars(select(TopologySnapshot)).all()) == 1  # refused calls stored nothing

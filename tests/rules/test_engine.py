@@ -290,7 +290,7 @@ def test_roles_file_and_missing_config(tmp_path: Path) -> None:
     assert all(f.result == "error" for f in lost)
     assert "no config available" in lost[0].message
     bad = tmp_path / "bad.yaml"
-    bad.write_text("devices:\n  sw1: {role: router}\n", encoding="utf-8")
+    bad.write_text("devices:\n  sw1: {role: switch}\n", encoding="utf-8")
     with pytest.raises(AuditInputError, match="role must be one of"):
         load_roles(bad)
 
@@ -338,3 +338,54 @@ def test_dangling_config_link_is_an_error_not_skipped(tmp_path: Path) -> None:
     assert scan.findings
     assert {f.result for f in scan.findings} == {"error"}
     assert "cannot read the config file" in scan.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("fixture", "score_rule"),
+    [("windows-good.json", "HOST-WIN-HARDENING-SCORE"), ("windows-bad.json", "HOST-WIN-HARDENING-SCORE")],
+)
+@pytest.mark.parametrize("level", [1, 3, 5])
+def test_hardening_score_is_computed_from_the_hosts_own_hs03_to_hs20_findings(
+    fixture: str, score_rule: str, level: int
+) -> None:
+    hosts = [host_target(HOSTS / fixture), host_target(HOSTS / "linux-server-good.json")]
+    scan = run_scan(PACKS, hosts, level, now=NOW)
+    mine = [f for f in scan.findings if f.target is hosts[0]]
+    assert mine[-1].rule_id == score_rule  # judged after every other rule of the host
+    hardening = {f"HS-{n:02d}" for n in range(3, 21)}
+    counted = [f for f in mine[:-1] if hardening & set(f.rule.rule.references.requirements)]
+    passed = sum(f.result == "pass" for f in counted)
+    failed = sum(f.result == "fail" for f in counted)
+    score = round(passed / (passed + failed), 4)
+    finding = mine[-1]
+    assert finding.evidence[0]["value"] == score
+    threshold = finding.rule.inputs_for(level)["min_score"]
+    assert finding.result == ("pass" if score >= threshold else "fail"), finding.message
+    failing = {item["path"] for item in finding.evidence[2:]}
+    assert failing == {f"rule_results[{f.rule_id}]" for f in counted if f.result != "pass"}
+    # the other host's findings never leak into this host's score
+    other = next(f for f in scan.findings if f.rule_id == "HOST-LNX-HARDENING-SCORE")
+    assert all("WIN" not in item["path"] for item in other.evidence)
+
+
+def test_hardening_score_errs_when_no_hardening_rule_judged(tmp_path: Path) -> None:
+    def results(result: str) -> dict[str, Any]:
+        return {"rule_results": [{"rule_id": "A", "requirements": ["HS-05"], "result": result}]}
+
+    packs = make_pack(
+        tmp_path,
+        [
+            {
+                "id": "T-SCORE",
+                "levels": [1],
+                "references": {"requirements": ["HS-06"], "tcvn_14423": "x.5.2.1 b"},
+                "check": {"type": "requirement_score", "requirements": ["HS-05"], "value": 0.5},
+                "examples": {"pass": [results("pass")], "fail": [results("fail")]},
+            }
+        ],
+        scope="host",
+    )
+    target = Target(name="h", kind="host", facts={"x": 1}, platform="linux")
+    finding = run_scan(packs, [target], 1, now=NOW).findings[0]
+    assert finding.result == "error"
+    assert "no rule for HS-05 judged this target" in finding.message

@@ -149,7 +149,8 @@ def test_rules_check_cli_on_a_mistyped_pack(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.splitlines()
     assert (
-        f"{path}: BAD-TYPE: unknown check type 'regex_magic' (known: combine, compare, count, each)" in lines
+        f"{path}: BAD-TYPE: unknown check type 'regex_magic' "
+        "(known: combine, compare, count, each, requirement_score)" in lines
     )
     assert any(line.startswith(f"{path}: BAD-REGEX: bad regex 'sw-(['") for line in lines)
     assert any(

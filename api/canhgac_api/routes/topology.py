@@ -10,18 +10,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from canhgac_api.auth import Reader, visible_site_path
+from canhgac_api.auth import Principal, Reader, require, visible_site_path
 from canhgac_api.context import Ctx
 from canhgac_api.problems import problem_responses
 from canhgac_api.routes.base import Routes
-from canhgac_api.schemas.devices import Topology, TopologyEdge, TopologyNode
+from canhgac_api.schemas.devices import Topology, TopologyApproval, TopologyEdge, TopologyNode
 from canhgac_collector.config import SITE_CODE_RE
 from canhgac_collector.devices.queries import name_keys, topology_rows
+from canhgac_collector.devices.topology import approve_topology
 
 router = APIRouter(prefix="/api/v1/topology", tags=["devices"])
 PLUGIN = Routes("topology", router)
+Approver = Annotated[Principal, Depends(require("admin", "operator"))]
+
+
+@router.post(
+    "/approve",
+    status_code=201,
+    response_model=TopologyApproval,
+    responses=problem_responses(401, 403, 404),
+    summary="Approve a site's current LLDP/CDP links as its network diagram (admin, operator)",
+)
+def approve(
+    principal: Approver,
+    ctx: Ctx,
+    site: Annotated[str, Query(pattern=SITE_CODE_RE, description="site code: that site's whole subtree")],
+) -> TopologyApproval:
+    with ctx.sessions.begin() as session:
+        visible_site_path(session, principal, site)
+        snapshot = approve_topology(session, site, f"token:{principal.token_id}")
+        return TopologyApproval(
+            site=site,
+            approved_at=snapshot.approved_at,
+            approved_by=snapshot.approved_by,
+            links=len(snapshot.links),
+        )
 
 
 def _port_of(edge: TopologyEdge, node: str) -> str | None:

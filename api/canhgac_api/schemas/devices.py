@@ -222,6 +222,13 @@ class Topology(BaseModel):
     edges: list[TopologyEdge]
 
 
+class TopologyApproval(BaseModel):
+    site: str
+    approved_at: dt.datetime
+    approved_by: str
+    links: int = Field(description="links in the approved set")
+
+
 class MacPort(BaseModel):
     device: str
     site: str

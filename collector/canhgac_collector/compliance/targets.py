@@ -7,7 +7,8 @@
 - `snmp` device targets: what the poller stored (system group, IF-MIB, resources) plus the answer of an
   optional active probe of the vendor-default communities;
 - one `site` target: inventory and topology (roles, LLDP links between known devices, redundancy,
-  unknown MACs and neighbours, management addresses vs the site's `management_networks`).
+  unknown MACs and neighbours, management addresses vs the site's `management_networks`, and the live
+  LLDP/CDP links against the newest approved topology snapshot).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canhgac_collector.devices.queries import name_keys
+from canhgac_collector.devices.topology import topology_drift
 from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
@@ -437,6 +439,7 @@ def site_target(
         ],
         "redundancy": {"main_role": main_role, "main_devices": by_role.get(main_role, 0) if main_role else 0},
         "unknown_devices": list(unknown.values()),
+        "topology": topology_drift(session, scope.site_id, scope.path),
     }
     return Target(
         name=f"site:{scope.code}",

@@ -273,6 +273,20 @@ class ArpEntry(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class TopologySnapshot(Base):
+    """An approved network diagram of a site subtree: the LLDP/CDP link set as it was when someone
+    approved it, and who and when. The newest per site is the one scans compare the live links with."""
+
+    __tablename__ = "topology_snapshots"
+    __table_args__ = (Index("ix_topology_snapshots_site", "site_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    approved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str] = mapped_column(String(200))
+    links: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # [{a, a_port, b, b_port}]
+
+
 # --- alerting (collector/canhgac_collector/alerting/) ---------------------------------------------------
 
 

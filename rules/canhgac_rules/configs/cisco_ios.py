@@ -14,7 +14,16 @@ from __future__ import annotations
 import re
 
 from .blocks import Node, build_ios_tree, check_vocabulary, last_content_line
-from .model import ConfigParseError, FactsBuilder, ParsedConfig, cidr, int_or_none, new_interface, new_line
+from .model import (
+    ConfigParseError,
+    FactsBuilder,
+    ParsedConfig,
+    cidr,
+    int_or_none,
+    new_default_route,
+    new_interface,
+    new_line,
+)
 
 PLATFORM = "cisco_ios"
 
@@ -261,6 +270,8 @@ class _IosParser:
             if body.startswith("ip ssh version") and len(w) > 3:
                 f["management"]["ssh_version"] = int_or_none(w[3])
                 note("management.ssh_version", obj)
+        elif body.startswith("ip route ") and not neg:
+            self.default_route(obj, w)
         elif body.startswith("ip flow-export destination") and not neg:
             s["flow_export"] = True
             note("services.flow_export", obj)
@@ -271,6 +282,21 @@ class _IosParser:
             f["logging"]["timestamps_datetime"] = True
             note("logging", obj)
             note("logging.timestamps_datetime", obj)
+
+    def default_route(self, obj: Node, w: list[str]) -> None:
+        """``ip route [vrf X] 0.0.0.0 0.0.0.0 {IF [ADDR] | ADDR} [DISTANCE] …``: a static default route."""
+        rest = w[4:] if w[2:3] == ["vrf"] else w[2:]
+        if rest[:2] != ["0.0.0.0", "0.0.0.0"] or len(rest) < 3:
+            return
+        hops = [rest[2]]
+        if len(rest) > 3 and cidr(rest[2]) is None and cidr(rest[3]) is not None:
+            hops.append(rest[3])  # an exit interface followed by the next-hop address
+        after = rest[2 + len(hops) :]
+        distance = int_or_none(after[0]) if after else None
+        next_hop = " ".join(hops)
+        self.b.item("default_routes", next_hop, lambda: new_default_route(next_hop, distance))
+        self.note(f"default_routes[{next_hop}]", obj)
+        self.note("default_routes", obj)
 
     def snmp(self, obj: Node, w: list[str]) -> None:
         f, note, b = self.f, self.note, self.b
@@ -406,6 +432,8 @@ class _IosParser:
                 entry["dot1x"] = True
             elif cw[0] == "channel-group" and len(cw) > 1:
                 entry["channel_group"] = int_or_none(cw[1])
+            elif cw[:2] == ["ip", "access-group"] and len(cw) > 3 and cw[3] in ("in", "out"):
+                entry[f"acl_{cw[3]}"] = cw[2]
             elif cw[:2] == ["ip", "address"] and len(cw) > 3:
                 address = cidr(cw[2], cw[3])
                 if address:
@@ -437,6 +465,8 @@ class _IosParser:
         for vid in ids:
             self.b.item("vlans", str(vid), lambda v=vid: {"id": v, "name": None})["name"] = name
             self.note(f"vlans[{vid}]", obj)
+            for child in obj.children:
+                self.note(f"vlans[{vid}]", child)
 
     def finish(self) -> None:
         f = self.f

@@ -87,13 +87,11 @@ class ComwareParser(VrpFamilyParser):
                 if role is not None and (user["privilege"] is None or role > user["privilege"]):
                     user["privilege"] = role
 
-    def run(self, roots: list[Node]) -> ParsedConfig:
-        result = super().run(roots)
+    def interface_defaults(self) -> None:
         for entry in self.f["interfaces"]:  # Comware's default link-type is access, in VLAN 1
             if entry["physical"] and entry["mode"] is None and entry["channel_group"] is None:
                 entry["mode"] = "access"
                 entry["access_vlan"] = entry["access_vlan"] or 1
-        return result
 
     def vendor_interface(self, entry: dict[str, Any], cw: list[str], text: str) -> None:
         if cw[:3] == ["port", "access", "vlan"] and len(cw) > 3:

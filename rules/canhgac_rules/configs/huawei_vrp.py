@@ -12,7 +12,16 @@ import re
 from typing import Any
 
 from .blocks import Node, build_tree, check_vocabulary, last_content_line
-from .model import ConfigParseError, FactsBuilder, ParsedConfig, cidr, int_or_none, new_interface, new_line
+from .model import (
+    ConfigParseError,
+    FactsBuilder,
+    ParsedConfig,
+    cidr,
+    int_or_none,
+    new_default_route,
+    new_interface,
+    new_line,
+)
 
 PLATFORM = "huawei_vrp"
 
@@ -150,7 +159,11 @@ class VrpFamilyParser:
         if self.b.prov.get("management.telnet_disabled"):
             f["management"]["telnet_enabled"] = False
             self.b.prov.pop("management.telnet_disabled")
+        self.interface_defaults()
         return self.b.result()
+
+    def interface_defaults(self) -> None:
+        """Dialect defaults a running config does not print (none on VRP)."""
 
     # -- top-level commands -------------------------------------------------------------------------
     def top(self, node: Node, w: list[str], text: str) -> None:
@@ -206,6 +219,8 @@ class VrpFamilyParser:
         elif text in ("dhcp snooping enable", "dhcp-snooping", "dhcp snooping"):
             f["services"]["dhcp_snooping"] = True
             note("services.dhcp_snooping", node)
+        elif head == "ip" and w[1:2] == ["route-static"]:
+            self.default_route(node, w)
         elif head in ("sflow", "netstream", "ip") and ("collector" in w or ("export" in w and "host" in w)):
             f["services"]["flow_export"] = True
             note("services.flow_export", node)
@@ -221,6 +236,21 @@ class VrpFamilyParser:
             note("aaa.dot1x_enabled", node)
         else:
             self.vendor_top(node, w, text)
+
+    def default_route(self, node: Node, w: list[str]) -> None:
+        """``ip route-static [vpn-instance X] 0.0.0.0 {0|0.0.0.0} {IF [ADDR] | ADDR} [preference N]``."""
+        rest = w[4:] if w[2:3] == ["vpn-instance"] else w[2:]
+        if len(rest) < 3 or rest[0] != "0.0.0.0" or rest[1] not in ("0", "0.0.0.0"):
+            return
+        hops = [rest[2]]
+        if len(rest) > 3 and cidr(rest[2]) is None and cidr(rest[3]) is not None:
+            hops.append(rest[3])  # an exit interface followed by the next-hop address
+        after = rest[2 + len(hops) :]
+        distance = int_or_none(after[1]) if after[:1] == ["preference"] and len(after) > 1 else None
+        next_hop = " ".join(hops)
+        self.b.item("default_routes", next_hop, lambda: new_default_route(next_hop, distance))
+        self.note(f"default_routes[{next_hop}]", node)
+        self.note("default_routes", node)
 
     def vendor_top(self, node: Node, w: list[str], text: str) -> None:
         """VRP-only top-level commands."""
@@ -398,6 +428,9 @@ class VrpFamilyParser:
                 entry["port_security"] = True
             elif text in ("dot1x enable", "dot1x") or cw[0] == "authentication-profile":
                 entry["dot1x"] = True
+            elif cw[0] in ("traffic-filter", "packet-filter") and ("inbound" in cw or "outbound" in cw):
+                direction = "in" if "inbound" in cw else "out"
+                entry[f"acl_{direction}"] = _filter_acl(cw)
             else:
                 self.vendor_interface(entry, cw, text)
         if entry["mode"] == "access" and entry["access_vlan"] is None:
@@ -441,6 +474,13 @@ class VrpFamilyParser:
             if name is not None:
                 item["name"] = name
             self.note_tree(f"vlans[{vid}]", node)
+
+
+def _filter_acl(cw: list[str]) -> str | None:
+    """The ACL of ``traffic-filter inbound acl [name] X`` (VRP) or ``packet-filter [name] X inbound``
+    (Comware); None for a form not understood."""
+    words = [x for x in cw[1:] if x not in ("inbound", "outbound", "acl", "name", "ipv6", "mac")]
+    return words[0] if words else None
 
 
 def parse_family(

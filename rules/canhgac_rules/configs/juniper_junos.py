@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .blocks import check_vocabulary
-from .model import ConfigParseError, FactsBuilder, ParsedConfig, int_or_none, new_interface, new_line
+from .model import (
+    ConfigParseError,
+    FactsBuilder,
+    ParsedConfig,
+    int_or_none,
+    new_default_route,
+    new_interface,
+    new_line,
+)
 
 PLATFORM = "juniper_junos"
 
@@ -321,6 +329,8 @@ class _JunosParser:
                     note(f"vlans[{vid}]", s)
                 else:
                     l3_map[t[3]] = t[1]
+            elif s.starts("routing-options", "static", "route") and n > 4 and t[3] in ("0.0.0.0/0", "0/0"):
+                self.default_route(s, t[4:])
             elif s.starts("protocols", "dot1x"):
                 f["aaa"]["dot1x_enabled"] = True
                 note("aaa.dot1x_enabled", s)
@@ -354,6 +364,23 @@ class _JunosParser:
         for name, s in dot1x_ifs:
             self.apply_port_feature("dot1x", name, s)
         return b.result()
+
+    def default_route(self, s: Stmt, rest: list[str]) -> None:
+        """``… static route 0.0.0.0/0 next-hop [ A B ]`` or ``qualified-next-hop A preference N``: one
+        item per next hop."""
+        if not rest or rest[0] not in ("next-hop", "qualified-next-hop"):
+            return
+        hops = [h for h in rest[1:] if h not in ("[", "]")]
+        distance = None
+        if rest[0] == "qualified-next-hop" and "preference" in hops:
+            at = hops.index("preference")
+            distance = int_or_none(hops[at + 1]) if at + 1 < len(hops) else None
+            hops = hops[:at]
+        for hop in hops[:1] if rest[0] == "qualified-next-hop" else hops:
+            route = self.b.item("default_routes", hop, lambda h=hop: new_default_route(h))
+            route["distance"] = distance if distance is not None else route["distance"]
+            self.note(f"default_routes[{hop}]", s)
+            self.note("default_routes", s)
 
     def apply_port_feature(self, key: str, name: str, s: Stmt) -> None:
         """Set port_security/dot1x on interface `name` (``all`` = every access port)."""
@@ -441,6 +468,8 @@ class _JunosParser:
                 entry["mode"] = "trunk" if rest[3] == "trunk" else "access"
             elif len(rest) > 3 and rest[2] == "vlan" and rest[3] == "members" and len(rest) > 4:
                 members.setdefault(name, rest[4])
+        elif rest[:3] == ["family", "inet", "filter"] and len(rest) > 4 and rest[3] in ("input", "output"):
+            entry["acl_in" if rest[3] == "input" else "acl_out"] = rest[4]
         elif rest[:2] == ["family", "inet"] and len(rest) > 3 and rest[2] == "address":
             if rest[3] not in entry["ip_addresses"]:
                 entry["ip_addresses"].append(rest[3])

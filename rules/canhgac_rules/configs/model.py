@@ -101,6 +101,7 @@ def new_facts() -> Facts:
         "interfaces": [],
         "vlans": [],
         "acls": [],
+        "default_routes": [],
         "redundancy": {"vrrp_groups": 0, "hsrp_groups": 0, "port_channels": 0, "stacking": None},
         "banner": False,
     }
@@ -132,7 +133,15 @@ def new_interface(name: str, *, physical: bool, svi_vlan: int | None = None) -> 
         "ip_addresses": [],
         "svi_vlan": svi_vlan,
         "physical": physical,
+        "acl_in": None,
+        "acl_out": None,
+        "vlan_name": None,
     }
+
+
+def new_default_route(next_hop: str, distance: int | None = None) -> dict[str, Any]:
+    """A static default route (0.0.0.0/0) via `next_hop` (an address, an interface, or both)."""
+    return {"next_hop": next_hop, "distance": distance}
 
 
 def cidr(address: str, mask: str | None = None) -> str | None:
@@ -189,6 +198,22 @@ class FactsBuilder:
         if value not in target:
             target.append(value)
 
+    def link_vlan_names(self) -> None:
+        """Give each access port and SVI the name of its VLAN (`vlan_name`), quoting the VLAN's lines, so
+        a rule can tell a wireless VLAN's ports from a user VLAN's by name."""
+        names = {str(vlan["id"]): vlan["name"] for vlan in self.facts["vlans"]}
+        for entry in self.facts["interfaces"]:
+            vid = entry["svi_vlan"]
+            if vid is None and entry["mode"] == "access":
+                vid = entry["access_vlan"]
+            if vid is None or names.get(str(vid)) is None:
+                continue
+            entry["vlan_name"] = names[str(vid)]
+            path = f"interfaces[{entry['name']}]"
+            for line in self.prov.get(f"vlans[{vid}]", []) + self.prov.get(path, []):
+                self.note(f"{path}.vlan_name", *line)
+
     def result(self) -> ParsedConfig:
         """The finished, JSON-ready ParsedConfig."""
+        self.link_vlan_names()
         return ParsedConfig(self.platform, self.source, self.facts, dict(self.prov))

@@ -46,6 +46,7 @@ CONTRACT: dict[str, set[str] | None] = {
     "interfaces": None,
     "vlans": None,
     "acls": None,
+    "default_routes": None,
     "redundancy": {"vrrp_groups", "hsrp_groups", "port_channels", "stacking"},
     "banner": None,
 }
@@ -64,8 +65,12 @@ ITEM_KEYS = {
         "ip_addresses",
         "svi_vlan",
         "physical",
+        "acl_in",
+        "acl_out",
+        "vlan_name",
     },
     "vlans": {"id", "name"},
+    "default_routes": {"next_hop", "distance"},
 }
 
 
