@@ -31,6 +31,7 @@ from canhgac_collector.compliance.targets import (
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Device, Finding, Scan, Site
 from canhgac_collector.store.secrets import SecretBox
+from canhgac_collector.vulns.match import with_vulnerabilities
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
 from canhgac_rules.loader import LoadedPack, LoadedRule
 from canhgac_rules.report import finding_docs, report_bytes, report_document, tool_version
@@ -165,7 +166,7 @@ def run_site_scan(
         ).all()
         probe = probe_default_communities([(n, a, p) for n, a, p in devices], opts.probe_timeout_s)
 
-    main_targets: list[Target] = host_and_config_targets(session, scope)
+    main_targets: list[Target] = with_vulnerabilities(session, host_and_config_targets(session, scope))
     main_targets.append(site_target(session, scope, management_networks=opts.management_networks))
     snmp = snmp_targets(session, scope, box=opts.box, probe=probe)
     # The snmp-device pack judges only snmp targets; every other pack only the other targets (a
