@@ -326,10 +326,15 @@ def _in_networks(address: str, networks: Sequence[str]) -> bool | None:
 
 
 def site_target(
-    session: Session, scope: StoreScope, *, management_networks: Mapping[str, Sequence[str]] | None = None
+    session: Session,
+    scope: StoreScope,
+    *,
+    management_networks: Mapping[str, Sequence[str]] | None = None,
+    public_exposure: Mapping[str, Any] | None = None,
 ) -> Target:
     """The subtree as one `site` target: devices with roles, uplinks and management addresses, hosts,
-    redundancy counts and unknown devices. `management_networks`: site code → CIDRs (inherited)."""
+    redundancy counts and unknown devices. `management_networks`: site code → CIDRs (inherited);
+    `public_exposure`: what the public-address check found (absent when it did not run)."""
     nets_by_site = management_networks or {}
     in_subtree = Site.path.startswith(scope.path, autoescape=True)
     rows = session.execute(
@@ -448,6 +453,8 @@ def site_target(
         "redundancy": {"main_role": main_role, "main_devices": by_role.get(main_role, 0) if main_role else 0},
         "unknown_devices": list(unknown.values()),
     }
+    if public_exposure is not None:
+        facts["public_exposure"] = dict(public_exposure)
     return Target(
         name=f"site:{scope.code}",
         kind="site",
