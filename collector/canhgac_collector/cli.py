@@ -400,6 +400,11 @@ from canhgac_collector.alerting.cli import make_alerts_app  # noqa: E402
 
 app.add_typer(make_alerts_app(_store_sessions), name="alerts")
 
+# Vulnerability feeds: `canhgac vulns import|list` (collector/canhgac_collector/vulns/cli.py).
+from canhgac_collector.vulns.cli import make_vulns_app  # noqa: E402
+
+app.add_typer(make_vulns_app(_store_sessions), name="vulns")
+
 
 def main() -> None:
     app()

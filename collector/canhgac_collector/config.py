@@ -7,6 +7,7 @@ documents every key and is kept in sync by a test.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
@@ -30,6 +32,7 @@ from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rule
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MAX_PUBLIC_ADDRESSES = 32  # per site
 
 
 class Strict(BaseModel):
@@ -103,7 +106,21 @@ class SiteConfig(Strict):
     probe_targets: list[ProbeTarget] = []
     # Compliance (NW-03): CIDRs of the site's management network; device addresses must lie in them.
     management_networks: list[IPvAnyNetwork] = []
+    # Compliance (NW-05): the agency's own addresses reachable from outside; with
+    # compliance.public_address_scan.enabled the server checks them (and only them) for admin services.
+    public_addresses: Annotated[list[IPvAnyAddress], Field(max_length=MAX_PUBLIC_ADDRESSES)] = []
     children: list[SiteConfig] = []
+
+    @field_validator("public_addresses")
+    @classmethod
+    def _public_addresses_are_unicast(cls, addresses: list[IPvAnyAddress]) -> list[IPvAnyAddress]:
+        for address in addresses:
+            ip = ipaddress.ip_address(str(address))
+            if ip.is_loopback or ip.is_multicast or ip.is_unspecified or ip.is_link_local or ip.is_reserved:
+                raise ValueError(f"public address {ip} is not a unicast host address")
+        if len({str(a) for a in addresses}) != len(addresses):
+            raise ValueError("a public address is listed twice")
+        return addresses
 
     @field_validator("enrollment_keys")
     @classmethod
@@ -255,6 +272,26 @@ class InfluxConfig(Strict):
     buffer_max_mb: Annotated[float, Field(gt=0)] = 512  # past it the oldest segments are dropped (counted)
 
 
+class PublicAddressScanConfig(Strict):
+    """NW-05: from this server, TCP connects (and an SNMP get) to each site's declared
+    `public_addresses`, during that site's compliance scan. Off unless enabled; never any other address."""
+
+    enabled: bool = False
+    # Admin services that must not answer from outside: SSH, Telnet, RDP, web admin (80/443/8080/8443).
+    tcp_ports: Annotated[list[Annotated[int, Field(ge=1, le=65535)]], Field(min_length=1, max_length=32)] = [
+        22,
+        23,
+        80,
+        443,
+        3389,
+        8080,
+        8443,
+    ]
+    snmp: bool = True  # UDP 161: an SNMPv3 discovery and a v2c `public` get
+    timeout_s: Annotated[float, Field(gt=0, le=10)] = 2.0  # per connect / SNMP try
+    max_probes_per_s: Annotated[float, Field(gt=0, le=200)] = 20.0  # probes started per second
+
+
 class ComplianceConfig(Strict):
     """Scheduled compliance scans: every site with a declared level, every `interval_h`."""
 
@@ -267,6 +304,7 @@ class ComplianceConfig(Strict):
     # Stored scans (with their findings) are pruned past either limit, the newest kept per site.
     retention_scans_per_site: Annotated[int, Field(ge=1, le=100_000)] = 100
     retention_days: Annotated[float, Field(gt=0, le=36_600)] = 730
+    public_address_scan: PublicAddressScanConfig = PublicAddressScanConfig()
 
 
 class ServerConfig(BaseSettings):

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from canhgac_collector.compliance.exposure import ExposureSettings, probe_public_addresses
 from canhgac_collector.compliance.targets import (
     DEFAULT_COMMUNITIES,
     StoreScope,
@@ -31,6 +32,7 @@ from canhgac_collector.compliance.targets import (
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Device, Finding, Scan, Site
 from canhgac_collector.store.secrets import SecretBox
+from canhgac_collector.vulns.match import with_vulnerabilities
 from canhgac_rules.engine import ScanResult, Target, diff_findings, run_scan
 from canhgac_rules.loader import LoadedPack, LoadedRule
 from canhgac_rules.report import finding_docs, report_bytes, report_document, tool_version
@@ -56,6 +58,9 @@ class ScanOptions:
     probe_default_communities: bool = False
     probe_timeout_s: float = 1.0
     packs: list[LoadedPack] | None = None  # default: the shipped packs
+    # NW-05: site code → its own declared public addresses, checked when `public_scan` is set.
+    public_addresses: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    public_scan: ExposureSettings | None = None
 
 
 @cache
@@ -113,6 +118,27 @@ def probe_default_communities(
     return asyncio.run(main())
 
 
+def public_exposure(
+    session: Session,
+    scope: StoreScope,
+    declared: Mapping[str, Sequence[str]],
+    settings: ExposureSettings,
+) -> dict[str, Any]:
+    """The NW-05 check of the public addresses the subtree's sites declare (site code → addresses);
+    `open_services` is None when none is declared: the rule then errs, never passes."""
+    codes = session.scalars(
+        select(Site.code).where(Site.path.startswith(scope.path, autoescape=True)).order_by(Site.path)
+    ).all()
+    addresses = [(code, address) for code in codes for address in declared.get(code, ())]
+    if not addresses:
+        return {
+            "addresses": [],
+            "open_services": None,
+            "note": "không khai báo địa chỉ công khai / no public_addresses declared for these sites",
+        }
+    return probe_public_addresses(addresses, settings)
+
+
 def _merge(results: list[ScanResult], packs: list[LoadedPack], level: int) -> ScanResult:
     rules: list[LoadedRule] = []
     seen: set[int] = set()
@@ -165,8 +191,13 @@ def run_site_scan(
         ).all()
         probe = probe_default_communities([(n, a, p) for n, a, p in devices], opts.probe_timeout_s)
 
-    main_targets: list[Target] = host_and_config_targets(session, scope)
-    main_targets.append(site_target(session, scope, management_networks=opts.management_networks))
+    main_targets: list[Target] = with_vulnerabilities(session, host_and_config_targets(session, scope))
+    exposure = None
+    if opts.public_scan is not None:
+        exposure = public_exposure(session, scope, opts.public_addresses, opts.public_scan)
+    main_targets.append(
+        site_target(session, scope, management_networks=opts.management_networks, public_exposure=exposure)
+    )
     snmp = snmp_targets(session, scope, box=opts.box, probe=probe)
     # The snmp-device pack judges only snmp targets; every other pack only the other targets (a
     # config target of unknown vendor has no platform and would otherwise pick up SNMP rules).

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_collector.compliance.exposure import ExposureSettings
 from canhgac_collector.compliance.scan import ScanOptions, run_site_scan
 from canhgac_collector.config import ServerConfig, walk_sites
 from canhgac_collector.store.models import Scan
@@ -32,10 +33,22 @@ def management_networks(config: ServerConfig) -> dict[str, list[str]]:
 
 
 def scan_options(config: ServerConfig, box: SecretBox | None) -> ScanOptions:
+    public = config.compliance.public_address_scan
     return ScanOptions(
         management_networks=management_networks(config),
         box=box,
         probe_default_communities=config.compliance.active_probe_default_communities,
+        public_addresses={
+            site.code: [str(a) for a in site.public_addresses] for site, _ in walk_sites(config.sites)
+        },
+        public_scan=ExposureSettings(
+            tcp_ports=list(public.tcp_ports),
+            snmp=public.snmp,
+            timeout_s=public.timeout_s,
+            max_probes_per_s=public.max_probes_per_s,
+        )
+        if public.enabled
+        else None,
     )
 
 

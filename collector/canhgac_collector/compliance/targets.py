@@ -318,10 +318,15 @@ def _in_networks(address: str, networks: Sequence[str]) -> bool | None:
 
 
 def site_target(
-    session: Session, scope: StoreScope, *, management_networks: Mapping[str, Sequence[str]] | None = None
+    session: Session,
+    scope: StoreScope,
+    *,
+    management_networks: Mapping[str, Sequence[str]] | None = None,
+    public_exposure: Mapping[str, Any] | None = None,
 ) -> Target:
     """The subtree as one `site` target: devices with roles, uplinks and management addresses, hosts,
-    redundancy counts and unknown devices. `management_networks`: site code → CIDRs (inherited)."""
+    redundancy counts and unknown devices. `management_networks`: site code → CIDRs (inherited);
+    `public_exposure`: what the public-address check found (absent when it did not run)."""
     nets_by_site = management_networks or {}
     in_subtree = Site.path.startswith(scope.path, autoescape=True)
     rows = session.execute(
@@ -441,6 +446,8 @@ def site_target(
         "unknown_devices": list(unknown.values()),
         "topology": topology_drift(session, scope.site_id, scope.path),
     }
+    if public_exposure is not None:
+        facts["public_exposure"] = dict(public_exposure)
     return Target(
         name=f"site:{scope.code}",
         kind="site",

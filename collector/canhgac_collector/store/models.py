@@ -414,3 +414,38 @@ class Finding(Base):
     result: Mapped[str] = mapped_column(String(16))  # pass | fail | not_applicable | error
     severity: Mapped[str] = mapped_column(String(16))
     doc: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class VulnFeed(Base):
+    """An imported vulnerability feed (`canhgac vulns import`); a new import under the same name
+    replaces it and its ranges in one transaction."""
+
+    __tablename__ = "vuln_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(16))  # osv | debian
+    source: Mapped[str] = mapped_column(String(255))  # the imported file's name
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    entries: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)  # ranges without a fixed version
+    ecosystems: Mapped[list[str]] = mapped_column(JSONType, default=list)  # "debian:12", "ubuntu:22.04"…
+
+
+class VulnAffected(Base):
+    """One fixable vulnerable range of a feed: `package` in `ecosystem`, [introduced, fixed)."""
+
+    __tablename__ = "vuln_affected"
+    __table_args__ = (Index("ix_vuln_affected_lookup", "ecosystem", "package"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("vuln_feeds.id", ondelete="CASCADE"), index=True)
+    vuln_id: Mapped[str] = mapped_column(String(64))
+    cves: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    ecosystem: Mapped[str] = mapped_column(String(64))
+    package: Mapped[str] = mapped_column(String(200))
+    introduced: Mapped[str | None] = mapped_column(String(128))
+    fixed: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str | None] = mapped_column(String(32))

@@ -19,6 +19,8 @@ from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.store.db import make_engine, session_factory, upgrade
 from canhgac_collector.store.models import Device, Host, Site
 from canhgac_collector.store.sites import sync_sites
+from canhgac_collector.vulns.feeds import parse_feed
+from canhgac_collector.vulns.store import store_feed
 from tests.harness.pdf import date_line_vi, loose, pdf_text, rendered_pages
 
 HOSTS = Path(__file__).parents[2] / "rules" / "fixtures" / "hosts"
@@ -99,6 +101,10 @@ def seed(tmp_path: Path) -> Path:
                 state_changed_at=now,
             )
         )
+        # a CVE feed covering Debian 12 (the Linux server's release): its packages are all patched
+        feed = Path(__file__).parents[1] / "vulns" / "feeds" / "debian-tracker.json"
+        data = feed.read_bytes()
+        store_feed(session, parse_feed(data, "debian"), name="debian", source=feed.name, data=data, now=now)
     return config
 
 
