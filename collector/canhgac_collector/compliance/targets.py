@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,6 +317,34 @@ def _in_networks(address: str, networks: Sequence[str]) -> bool | None:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
+MAX_LISTED_HOSTS = 50
+
+
+def endpoint_coverage(hosts: Iterable[Host]) -> dict[str, Any]:
+    """How many of the subtree's enrolled hosts report a running anti-malware/EDR agent connected to its
+    manager (HS-02 coverage against the inventory): a host that does not say counts as not covered."""
+    total = managed = unknown = 0
+    uncovered: list[str] = []
+    for host in hosts:
+        total += 1
+        facts = (host.security or {}).get("endpoint_management")
+        state = facts.get("managed") if isinstance(facts, dict) else None
+        if state is True:
+            managed += 1
+            continue
+        if state is None:
+            unknown += 1
+        if len(uncovered) < MAX_LISTED_HOSTS:
+            uncovered.append(host.hostname)
+    return {
+        "hosts": total,
+        "managed": managed,
+        "unknown": unknown,
+        "coverage": round(managed / total, 4) if total else None,
+        "uncovered_hosts": uncovered,
+    }
+
+
 def site_target(
     session: Session,
     scope: StoreScope,
@@ -445,6 +473,7 @@ def site_target(
         "redundancy": {"main_role": main_role, "main_devices": by_role.get(main_role, 0) if main_role else 0},
         "unknown_devices": list(unknown.values()),
         "topology": topology_drift(session, scope.site_id, scope.path),
+        "endpoint_management": endpoint_coverage(h for h, _ in hosts),
     }
     if public_exposure is not None:
         facts["public_exposure"] = dict(public_exposure)
