@@ -405,6 +405,11 @@ from canhgac_collector.vulns.cli import make_vulns_app  # noqa: E402
 
 app.add_typer(make_vulns_app(_store_sessions), name="vulns")
 
+# `canhgac inventory --ansible` (collector/canhgac_collector/inventory.py).
+from canhgac_collector.inventory import make_inventory_command  # noqa: E402
+
+app.command("inventory")(make_inventory_command(_load, _store_sessions))
+
 
 def main() -> None:
     app()
