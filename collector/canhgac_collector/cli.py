@@ -322,67 +322,86 @@ def config_check(
 
 @app.command()
 def poll(
-    address: Annotated[str, typer.Argument(metavar="HOST[:PORT]", help="device address, e.g. 10.0.0.1:161")],
+    address: Annotated[
+        str,
+        typer.Argument(metavar="HOST[:PORT]", help="địa chỉ thiết bị / device address, e.g. 10.0.0.1:161"),
+    ],
     community: Annotated[
         str | None,
-        typer.Option(envvar="CANHGAC_SNMP_COMMUNITY", help="v1/v2c community (env keeps it out of `ps`)"),
+        typer.Option(
+            envvar="CANHGAC_SNMP_COMMUNITY",
+            help="community v1/v2c (biến môi trường giữ nó khỏi `ps` / env keeps it out of `ps`)",
+        ),
     ] = None,
     version: Annotated[
-        str | None, typer.Option("--version", help="1 | 2c | 3 (default: 3 with --v3-user, else 2c)")
+        str | None,
+        typer.Option("--version", help="1 | 2c | 3 (mặc định / default: 3 with --v3-user, else 2c)"),
     ] = None,
-    v3_user: Annotated[str | None, typer.Option(help="SNMPv3 user")] = None,
+    v3_user: Annotated[str | None, typer.Option(help="người dùng / SNMPv3 user")] = None,
     auth_protocol: Annotated[
-        str | None, typer.Option(help="none | md5 | sha | sha224 | sha256 | sha384 | sha512 (default sha)")
+        str | None,
+        typer.Option(help="none | md5 | sha | sha224 | sha256 | sha384 | sha512 (mặc định / default sha)"),
     ] = None,
     auth_key: Annotated[
-        str | None, typer.Option(envvar="CANHGAC_SNMP_AUTH_KEY", help="v3 auth password")
+        str | None,
+        typer.Option(envvar="CANHGAC_SNMP_AUTH_KEY", help="mật khẩu xác thực / v3 auth password"),
     ] = None,
     priv_protocol: Annotated[
-        str | None, typer.Option(help="none | des | aes128 | aes192 | aes256 (default aes128)")
+        str | None,
+        typer.Option(help="none | des | aes128 | aes192 | aes256 (mặc định / default aes128)"),
     ] = None,
     priv_key: Annotated[
-        str | None, typer.Option(envvar="CANHGAC_SNMP_PRIV_KEY", help="v3 privacy password")
+        str | None,
+        typer.Option(envvar="CANHGAC_SNMP_PRIV_KEY", help="mật khẩu mã hóa / v3 privacy password"),
     ] = None,
-    context: Annotated[str, typer.Option(help="v3 context name")] = "",
-    timeout: Annotated[float, typer.Option(min=0.05, max=60, help="seconds per try")] = 2.0,
-    retries: Annotated[int, typer.Option(min=0, max=10, help="tries after the first")] = 1,
+    context: Annotated[str, typer.Option(help="ngữ cảnh / v3 context name")] = "",
+    timeout: Annotated[
+        float, typer.Option(min=0.05, max=60, help="giây mỗi lần thử / seconds per try")
+    ] = 2.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="số lần thử lại / tries after the first")] = 1,
     max_repetitions: Annotated[int, typer.Option(min=1, max=200, help="GETBULK max-repetitions")] = 25,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="in JSON / print JSON")] = False,
 ) -> None:
-    """Poll one device once over SNMP: system, interfaces, neighbours, FDB, ARP, resources.
+    """Hỏi một thiết bị qua SNMP một lần / poll one device once: system, interfaces, neighbours, FDB,
+    ARP, resources.
 
-    Exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other SNMP error.
+    Mã thoát / exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other
+    SNMP error.
     """
     from canhgac_collector.devices.snmp import oneshot
     from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 
     def usage(message: str) -> typer.Exit:
-        err.print(f"usage error: {message}", highlight=False, markup=False)
+        err.print(f"sai cách dùng / usage error: {message}", highlight=False, markup=False)
         return typer.Exit(oneshot.EXIT_USAGE)
 
     try:
         host, port = oneshot.parse_host_port(address)
     except ValueError as exc:
-        raise usage(str(exc)) from None
+        raise usage(f"địa chỉ sai / {exc}") from None
     chosen = version or ("3" if v3_user else "2c")
     if chosen not in ("1", "2c", "3"):
-        raise usage(f"--version {chosen!r}: use 1, 2c or 3")
+        raise usage(f"--version {chosen!r}: dùng / use 1, 2c or 3")
     if chosen == "3":
         if not v3_user:
-            raise usage("SNMPv3 needs --v3-user")
+            raise usage("SNMPv3 cần / needs --v3-user")
         auth = auth_protocol or ("sha" if auth_key else "none")
         priv = priv_protocol or ("aes128" if priv_key else "none")
         if auth not in ("none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"):
             raise usage(
-                f"--auth-protocol {auth!r} is not one of none, md5, sha, sha224, sha256, sha384, sha512"
+                f"--auth-protocol {auth!r}: chọn / choose none, md5, sha, sha224, sha256, sha384, sha512"
             )
         if priv not in ("none", "des", "aes128", "aes192", "aes256"):
-            raise usage(f"--priv-protocol {priv!r} is not one of none, des, aes128, aes192, aes256")
+            raise usage(f"--priv-protocol {priv!r}: chọn / choose none, des, aes128, aes192, aes256")
         if auth != "none" and len(auth_key or "") < 8:
-            raise usage("--auth-key (or CANHGAC_SNMP_AUTH_KEY) of at least 8 characters is needed")
+            raise usage(
+                "cần --auth-key (hoặc CANHGAC_SNMP_AUTH_KEY) ≥ 8 ký tự / --auth-key (or "
+                "CANHGAC_SNMP_AUTH_KEY) of at least 8 characters is needed"
+            )
         if priv != "none" and (auth == "none" or len(priv_key or "") < 8):
             raise usage(
-                "privacy needs authentication and a --priv-key (or CANHGAC_SNMP_PRIV_KEY) of ≥ 8 chars"
+                "mã hóa cần xác thực và --priv-key ≥ 8 ký tự / privacy needs authentication and a "
+                "--priv-key (or CANHGAC_SNMP_PRIV_KEY) of ≥ 8 chars"
             )
         creds = Credentials(
             version="3",
@@ -395,7 +414,7 @@ def poll(
         )
     else:
         if not community:
-            raise usage(f"SNMP v{chosen} needs --community (or CANHGAC_SNMP_COMMUNITY)")
+            raise usage(f"SNMP v{chosen} cần / needs --community (or CANHGAC_SNMP_COMMUNITY)")
         creds = Credentials(version=chosen, community=community.encode())  # type: ignore[arg-type]
     device = DeviceTarget(
         name=host, site="-", target=Target(host, port, timeout_s=timeout, retries=retries), credentials=creds

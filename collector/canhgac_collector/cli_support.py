@@ -63,9 +63,9 @@ def find_config(explicit: Path | None, environ: Mapping[str, str] | None = None)
         return default  # there but unreadable: loading it says so
     except OSError:
         raise ConfigError(
-            f"không tìm thấy tệp cấu hình / no server config found: không có / no --config, "
-            f"{ENV_CONFIG} chưa đặt / not set, {default} không có / does not exist; "
-            f"give --config FILE or set {ENV_CONFIG} (mẫu / example: examples/server.yaml)"
+            f"không tìm thấy cấu hình máy chủ / no server config found: chưa có / no --config, "
+            f"{ENV_CONFIG} chưa đặt / not set, {default} không tồn tại / does not exist "
+            "(mẫu / example: examples/server.yaml)"
         ) from None
     return default
 
