@@ -256,6 +256,15 @@ def run_server(
     config = server_config(workdir, port, probe_targets, agent_defaults)
     log_path = workdir / "server.log"
     with open(log_path, "ab") as logf:
+        subprocess.run(  # `serve` opens an existing database only
+            [tool("canhgac"), "db", "upgrade", "--config", str(config)],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            check=True,
+            timeout=120,
+        )
         proc = subprocess.Popen(
             [tool("canhgac"), "serve", "--config", str(config)],
             stdout=logf,

@@ -39,9 +39,15 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="canhgac-agent",
-        description="Canh Gác agent: reports host health, connectivity and security facts to the server.",
+        description="Tác tử Canh Gác: báo tình trạng máy, kết nối và an toàn thông tin về máy chủ / Canh "
+        "Gác agent: reports host health, connectivity and security facts to the server.",
     )
-    parser.add_argument("--version", action="version", version=f"canhgac-agent {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"canhgac-agent {__version__}",
+        help="in phiên bản / print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -49,22 +55,46 @@ def _parser() -> argparse.ArgumentParser:
             "--config",
             type=Path,
             metavar="FILE",
-            help=f"agent config (TOML); default ${ENV_CONFIG} or /etc/canhgac-agent/agent.toml if present",
+            help=f"cấu hình tác tử / agent config (TOML); mặc định / default ${ENV_CONFIG} or "
+            "/etc/canhgac-agent/agent.toml if present",
         )
         return p
 
-    p = with_config(sub.add_parser("enroll", help="exchange a site enrollment key for this agent's token"))
-    p.add_argument("--server", metavar="URL", help="server URL (default: server_url from the config)")
+    p = with_config(
+        sub.add_parser(
+            "enroll",
+            help="đăng ký bằng khóa của đơn vị / exchange a site enrollment key for this agent's token",
+        )
+    )
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="địa chỉ máy chủ / server URL (default: server_url from the config)",
+    )
     p.add_argument(
         "--key",
         metavar="KEY",
-        help="site enrollment key; '-' reads it from stdin (default: enrollment_key from the config)",
+        help="khóa đăng ký của đơn vị / site enrollment key; '-' reads it from stdin (default: "
+        "enrollment_key from the config)",
     )
-    p = with_config(sub.add_parser("once", help="collect one report and print it (no spool, no send)"))
-    p.add_argument("--json", action="store_true", help="one line of JSON (default: indented)")
-    with_config(sub.add_parser("run", help="collect, spool and send every interval until stopped"))
-    p = with_config(sub.add_parser("status", help="enrollment, spool backlog, counters, last send"))
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = with_config(
+        sub.add_parser(
+            "once", help="thu một báo cáo và in ra / collect one report and print it (no spool, no send)"
+        )
+    )
+    p.add_argument("--json", action="store_true", help="một dòng JSON / one line of JSON (default: indented)")
+    with_config(
+        sub.add_parser(
+            "run", help="thu, lưu đệm và gửi định kỳ / collect, spool and send every interval until stopped"
+        )
+    )
+    p = with_config(
+        sub.add_parser(
+            "status",
+            help="tình trạng đăng ký, hàng đợi, bộ đếm / enrollment, spool backlog, counters, last send",
+        )
+    )
+    p.add_argument("--json", action="store_true", help="cho máy đọc / machine-readable output")
     return parser
 
 
@@ -98,7 +128,9 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     config = _config(args)
     server = args.server or config.server_url
     if not server:
-        raise UsageError(f"no server: pass --server URL or set server_url in {config.source}")
+        raise UsageError(
+            f"chưa có máy chủ / no server: pass --server URL or set server_url in {config.source}"
+        )
     if args.server:  # validate like the config file would
         from canhgac_agent.config import parse_config
 
@@ -113,7 +145,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         key = ""
     if not key:
         raise UsageError(
-            f"no enrollment key: pass --key KEY (or '-') or set enrollment_key in {config.source}"
+            f"chưa có khóa đăng ký / no enrollment key: pass --key KEY (or '-') or set enrollment_key in "
+            f"{config.source}"
         )
 
     host = host_identity(config, [])
@@ -127,14 +160,18 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             verify=config.tls.verify,
         )
     except EnrollError as exc:
-        print(f"canhgac-agent: enrollment {'refused' if exc.refused else 'failed'}: {exc}", file=sys.stderr)
+        outcome = "bị từ chối / refused" if exc.refused else "không thành công / failed"
+        print(f"canhgac-agent: đăng ký / enrollment {outcome}: {exc}", file=sys.stderr)
         return EXIT_REFUSED if exc.refused else EXIT_FAILURE
     state = StateFile(config.state_dir / STATE_FILE)
     previous = state.get("agent_id")
     save_enrollment(state, server, reply)
-    print(f"enrolled: agent_id={reply['agent_id']} site={reply.get('site') or '-'} state={state.path}")
+    print(
+        f"đã đăng ký / enrolled: agent_id={reply['agent_id']} site={reply.get('site') or '-'} "
+        f"state={state.path}"
+    )
     if previous and previous != reply["agent_id"]:
-        print(f"note: agent_id changed from {previous}; spooled reports will be re-stamped by `run`")
+        print(f"lưu ý / note: agent_id changed from {previous}; spooled reports will be re-stamped by `run`")
     return EXIT_OK
 
 
@@ -234,8 +271,11 @@ def run_cli(argv: list[str] | None = None) -> int:
         configure_logging("info")
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, UsageError) as exc:
-        print(f"canhgac-agent: error: {exc}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"canhgac-agent: lỗi cấu hình / config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"canhgac-agent: lỗi / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

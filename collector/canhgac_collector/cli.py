@@ -11,16 +11,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from canhgac_collector.config import ConfigError, ServerConfig, load_config
+from canhgac_collector.cli_support import (
+    ConfigOpt,
+    WideOpt,
+    announce_database,
+    fail_store,
+    find_config,
+    load_server_config,
+    open_store,
+    open_store_at,
+)
 from canhgac_collector.logs import setup_logging
+from canhgac_rules.terminal import print_table
 
 app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng tỉnh / provincial network watch.")
-db_app = typer.Typer(no_args_is_help=True, help="State store: migrations.")
-token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
-config_app = typer.Typer(no_args_is_help=True, help="Server configuration.")
-topology_app = typer.Typer(no_args_is_help=True, help="Network diagram: approve the current LLDP/CDP links.")
+db_app = typer.Typer(
+    no_args_is_help=True, help="Cơ sở dữ liệu / state store: tạo, nâng cấp / create, migrate."
+)
+token_app = typer.Typer(
+    no_args_is_help=True, help="Mã truy cập API / API tokens: tạo, liệt kê, thu hồi / create, list, revoke."
+)
+config_app = typer.Typer(no_args_is_help=True, help="Cấu hình máy chủ / server configuration.")
+topology_app = typer.Typer(
+    no_args_is_help=True,
+    help="Sơ đồ mạng / network diagram: phê duyệt liên kết LLDP/CDP hiện tại / approve the current links.",
+)
 app.add_typer(db_app, name="db")
 app.add_typer(topology_app, name="topology")
 app.add_typer(token_app, name="token")
@@ -29,48 +45,52 @@ app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml (see examples/server.yaml)"),
-]
-
 EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 4
 
 
-def _load(path: Path | None) -> ServerConfig:
-    """The validated config, or one line per problem on stderr and exit 2 (every command, `serve` too)."""
-    from rich.markup import escape
+def _version(show: bool) -> None:
+    if show:
+        from canhgac_agent import __version__
 
-    from canhgac_collector.alerting.settings import site_reference_errors
-    from canhgac_collector.sitetree import resolve_tree
+        print(f"canhgac {__version__}")
+        raise typer.Exit()
 
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        err.print(f"[red]Lỗi cấu hình / config error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
-    # Site codes named under `alerting:` must exist (the same check the alert engine makes at start).
-    problems = site_reference_errors(cfg.alerting, resolve_tree(cfg))
-    where = str(path) if path is not None else "config"
-    for problem in problems:  # one line each: "[red]…" markup only on the prefix, "[0]" is literal
-        err.print(f"[red]Lỗi cấu hình / config error:[/] {escape(f'{where}: {problem}')}", highlight=False)
-    if problems:
-        raise typer.Exit(EXIT_CONFIG)
-    return cfg
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="in phiên bản / print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Canh Gác — giám sát mạng tỉnh / provincial network watch."""
 
 
 @app.command()
 def serve(
     config: ConfigOpt = None,
-    migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            help="nâng cấp lược đồ trước / apply pending migrations first (cơ sở dữ liệu phải có sẵn / the "
+            "database must exist: `canhgac db upgrade` creates it)"
+        ),
+    ] = True,
 ) -> None:
-    """Run the API and the collectors (SNMP poller, host states) in one process."""
+    """Chạy API và các bộ thu thập / run the API and the collectors (SNMP poller, host states)."""
     from canhgac_collector.server import serve as serve_all
+    from canhgac_collector.store.db import StoreNotReadyError
 
-    cfg = _load(config)
+    cfg = load_server_config(config)
     setup_logging(cfg.log_level)
-    serve_all(cfg, migrate=migrate)
+    announce_database(cfg)
+    try:
+        serve_all(cfg, migrate=migrate)
+    except StoreNotReadyError as exc:
+        raise fail_store(exc) from None
 
 
 @app.command()
@@ -110,50 +130,50 @@ def demo(
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None) -> None:
-    """Create or migrate the state store to the current schema."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu / create or migrate the state store to the current schema.
+
+    The only command that creates a database."""
+    from sqlalchemy.exc import OperationalError
+
     from canhgac_collector.store.db import current_revision, make_engine, upgrade
 
-    cfg = _load(config)
+    cfg = load_server_config(config)
     engine = make_engine(cfg.database_url)
-    before = current_revision(engine)
-    upgrade(engine)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+    except OperationalError as exc:
+        shown = cfg.redacted_database_url()
+        raise fail_store(
+            f"không mở được cơ sở dữ liệu / cannot open the database {shown}: {exc.orig}"
+        ) from None
     after = current_revision(engine)
     console.print(
-        f"database {cfg.redacted_database_url()}: {before or 'empty'} → {after}",
+        f"cơ sở dữ liệu / database {cfg.redacted_database_url()}: {before or 'trống / empty'} → {after}",
         highlight=False,
         soft_wrap=True,
     )
 
 
-def _open_sessions(cfg: ServerConfig) -> sessionmaker[Session]:
-    """Sessions on a migrated store with the config's sites synced (tokens may name a site)."""
-    from canhgac_collector.sitetree import resolve_tree
-    from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory
-    from canhgac_collector.store.sites import sync_sites
-
-    engine = make_engine(cfg.database_url)
-    if not is_up_to_date(engine):
-        err.print("the database is not at the current schema: run `canhgac db upgrade` first")
-        raise typer.Exit(EXIT_CONFIG)
-    sessions = session_factory(engine)
-    with sessions.begin() as session:
-        sync_sites(session, resolve_tree(cfg))
-    return sessions
-
-
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="admin | operator | officer | auditor")],
-    name: Annotated[str, typer.Option(help="who or what holds it, e.g. 'Nguyễn Văn A, xã X'")] = "",
-    site: Annotated[str | None, typer.Option(help="site code: limit the token to this subtree")] = None,
-    expires_days: Annotated[float | None, typer.Option(help="expire after this many days")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    role: Annotated[str, typer.Option(help="vai trò / role: admin | operator | officer | auditor")],
+    name: Annotated[
+        str, typer.Option(help="người giữ / who or what holds it, e.g. 'Nguyễn Văn A, xã X'")
+    ] = "",
+    site: Annotated[
+        str | None, typer.Option(help="mã địa điểm / site code: limit the token to this subtree")
+    ] = None,
+    expires_days: Annotated[
+        float | None, typer.Option(help="hết hạn sau số ngày / expire after this many days")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="in JSON / print JSON")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Create an API token; the token is printed once and only its hash is stored."""
+    """Tạo mã truy cập / create an API token: printed once, only its hash is stored."""
     from canhgac_collector.store.tokens import TokenError, create_token
 
-    sessions = _open_sessions(_load(config))
+    sessions = open_store(load_server_config(config))
     try:
         with sessions.begin() as session:
             new = create_token(
@@ -164,14 +184,14 @@ def token_create(
                 expires_in=dt.timedelta(days=expires_days) if expires_days else None,
             )
     except TokenError as exc:
-        err.print(f"cannot create token: {exc}", highlight=False)
+        err.print(f"không tạo được mã / cannot create token: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     if as_json:
         print(json.dumps({"id": new.id, "token": new.token, "role": role, "site": site}))
     else:
         console.print(
-            f"token {new.id} ({role}{', site ' + site if site else ''}) — store it now, it is not "
-            "shown again:",
+            f"mã / token {new.id} ({role}{', site ' + site if site else ''}) — lưu ngay, sẽ không hiện "
+            "lại / store it now, it is not shown again:",
             highlight=False,
         )
         print(new.token)
@@ -187,7 +207,7 @@ def topology_approve(
     """Store the site's current LLDP/CDP link set as its approved network diagram (NW-30)."""
     from canhgac_collector.devices.topology import TopologyError, approve_topology
 
-    sessions = _open_sessions(_load(config))
+    sessions = open_store(load_server_config(config))
     try:
         with sessions.begin() as session:
             snapshot = approve_topology(session, site, by)
@@ -208,13 +228,14 @@ def topology_approve(
 
 @token_app.command("list")
 def token_list(
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="in JSON / print JSON")] = False,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """List people's tokens (never their secrets; agents' tokens are listed per host in the API)."""
+    """Liệt kê mã của người dùng / list people's tokens (never their secrets; agents' are per host)."""
     from canhgac_collector.store.models import Site, Token
 
-    sessions = _open_sessions(_load(config))
+    sessions = open_store(load_server_config(config))
     with sessions() as session:
         rows = session.execute(
             select(Token, Site.code)
@@ -248,32 +269,43 @@ def token_list(
             (item["expires_at"] or "-")[:10],
             (item["revoked_at"] or "-")[:16],
         )
-    console.print(table)
+    print_table(console, table, wide=wide)
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: str, config: ConfigOpt = None) -> None:
-    """Revoke a token by id (effective within 30 s on a running server)."""
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="mã số / token id, as `token list` prints it")],
+    config: ConfigOpt = None,
+) -> None:
+    """Thu hồi mã / revoke a token by id (effective within 30 s on a running server)."""
     from canhgac_collector.store.tokens import revoke_token
 
-    sessions = _open_sessions(_load(config))
+    sessions = open_store(load_server_config(config))
     with sessions.begin() as session:
         ok = revoke_token(session, token_id)
     if not ok:
-        err.print(f"no active token {token_id!r}")
+        err.print(f"không có mã đang hiệu lực / no active token {token_id!r}", highlight=False, markup=False)
         raise typer.Exit(EXIT_NOT_FOUND)
-    console.print(f"token {token_id} revoked")
+    console.print(f"đã thu hồi / revoked: token {token_id}", highlight=False)
 
 
 @config_app.command("check")
-def config_check(config: Annotated[Path, typer.Argument(help="server.yaml to validate")]) -> None:
-    """Validate a server config file and summarise its site tree."""
+def config_check(
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="server.yaml cần kiểm tra / to validate; mặc định / default: $CANHGAC_CONFIG, rồi / then "
+            "/etc/canhgac/server.yaml"
+        ),
+    ] = None,
+) -> None:
+    """Kiểm tra tệp cấu hình / validate a server config file and summarise its site tree."""
     from canhgac_collector.sitetree import resolve_tree
 
-    cfg = _load(config)
+    cfg = load_server_config(config)
     nodes = resolve_tree(cfg)
     console.print(
-        f"{config}: OK — {len(nodes)} sites, database {cfg.redacted_database_url()}",
+        f"{find_config(config)}: OK — {len(nodes)} sites, database {cfg.redacted_database_url()}",
         highlight=False,
         soft_wrap=True,  # one line whatever the path's length: scripts grep it
     )
@@ -290,67 +322,86 @@ def config_check(config: Annotated[Path, typer.Argument(help="server.yaml to val
 
 @app.command()
 def poll(
-    address: Annotated[str, typer.Argument(metavar="HOST[:PORT]", help="device address, e.g. 10.0.0.1:161")],
+    address: Annotated[
+        str,
+        typer.Argument(metavar="HOST[:PORT]", help="địa chỉ thiết bị / device address, e.g. 10.0.0.1:161"),
+    ],
     community: Annotated[
         str | None,
-        typer.Option(envvar="CANHGAC_SNMP_COMMUNITY", help="v1/v2c community (env keeps it out of `ps`)"),
+        typer.Option(
+            envvar="CANHGAC_SNMP_COMMUNITY",
+            help="community v1/v2c (biến môi trường giữ nó khỏi `ps` / env keeps it out of `ps`)",
+        ),
     ] = None,
     version: Annotated[
-        str | None, typer.Option("--version", help="1 | 2c | 3 (default: 3 with --v3-user, else 2c)")
+        str | None,
+        typer.Option("--version", help="1 | 2c | 3 (mặc định / default: 3 with --v3-user, else 2c)"),
     ] = None,
-    v3_user: Annotated[str | None, typer.Option(help="SNMPv3 user")] = None,
+    v3_user: Annotated[str | None, typer.Option(help="người dùng / SNMPv3 user")] = None,
     auth_protocol: Annotated[
-        str | None, typer.Option(help="none | md5 | sha | sha224 | sha256 | sha384 | sha512 (default sha)")
+        str | None,
+        typer.Option(help="none | md5 | sha | sha224 | sha256 | sha384 | sha512 (mặc định / default sha)"),
     ] = None,
     auth_key: Annotated[
-        str | None, typer.Option(envvar="CANHGAC_SNMP_AUTH_KEY", help="v3 auth password")
+        str | None,
+        typer.Option(envvar="CANHGAC_SNMP_AUTH_KEY", help="mật khẩu xác thực / v3 auth password"),
     ] = None,
     priv_protocol: Annotated[
-        str | None, typer.Option(help="none | des | aes128 | aes192 | aes256 (default aes128)")
+        str | None,
+        typer.Option(help="none | des | aes128 | aes192 | aes256 (mặc định / default aes128)"),
     ] = None,
     priv_key: Annotated[
-        str | None, typer.Option(envvar="CANHGAC_SNMP_PRIV_KEY", help="v3 privacy password")
+        str | None,
+        typer.Option(envvar="CANHGAC_SNMP_PRIV_KEY", help="mật khẩu mã hóa / v3 privacy password"),
     ] = None,
-    context: Annotated[str, typer.Option(help="v3 context name")] = "",
-    timeout: Annotated[float, typer.Option(min=0.05, max=60, help="seconds per try")] = 2.0,
-    retries: Annotated[int, typer.Option(min=0, max=10, help="tries after the first")] = 1,
+    context: Annotated[str, typer.Option(help="ngữ cảnh / v3 context name")] = "",
+    timeout: Annotated[
+        float, typer.Option(min=0.05, max=60, help="giây mỗi lần thử / seconds per try")
+    ] = 2.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="số lần thử lại / tries after the first")] = 1,
     max_repetitions: Annotated[int, typer.Option(min=1, max=200, help="GETBULK max-repetitions")] = 25,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="in JSON / print JSON")] = False,
 ) -> None:
-    """Poll one device once over SNMP: system, interfaces, neighbours, FDB, ARP, resources.
+    """Hỏi một thiết bị qua SNMP một lần / poll one device once: system, interfaces, neighbours, FDB,
+    ARP, resources.
 
-    Exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other SNMP error.
+    Mã thoát / exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other
+    SNMP error.
     """
     from canhgac_collector.devices.snmp import oneshot
     from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 
     def usage(message: str) -> typer.Exit:
-        err.print(f"usage error: {message}", highlight=False, markup=False)
+        err.print(f"sai cách dùng / usage error: {message}", highlight=False, markup=False)
         return typer.Exit(oneshot.EXIT_USAGE)
 
     try:
         host, port = oneshot.parse_host_port(address)
     except ValueError as exc:
-        raise usage(str(exc)) from None
+        raise usage(f"địa chỉ sai / {exc}") from None
     chosen = version or ("3" if v3_user else "2c")
     if chosen not in ("1", "2c", "3"):
-        raise usage(f"--version {chosen!r}: use 1, 2c or 3")
+        raise usage(f"--version {chosen!r}: dùng / use 1, 2c or 3")
     if chosen == "3":
         if not v3_user:
-            raise usage("SNMPv3 needs --v3-user")
+            raise usage("SNMPv3 cần / needs --v3-user")
         auth = auth_protocol or ("sha" if auth_key else "none")
         priv = priv_protocol or ("aes128" if priv_key else "none")
         if auth not in ("none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"):
             raise usage(
-                f"--auth-protocol {auth!r} is not one of none, md5, sha, sha224, sha256, sha384, sha512"
+                f"--auth-protocol {auth!r}: chọn / choose none, md5, sha, sha224, sha256, sha384, sha512"
             )
         if priv not in ("none", "des", "aes128", "aes192", "aes256"):
-            raise usage(f"--priv-protocol {priv!r} is not one of none, des, aes128, aes192, aes256")
+            raise usage(f"--priv-protocol {priv!r}: chọn / choose none, des, aes128, aes192, aes256")
         if auth != "none" and len(auth_key or "") < 8:
-            raise usage("--auth-key (or CANHGAC_SNMP_AUTH_KEY) of at least 8 characters is needed")
+            raise usage(
+                "cần --auth-key (hoặc CANHGAC_SNMP_AUTH_KEY) ≥ 8 ký tự / --auth-key (or "
+                "CANHGAC_SNMP_AUTH_KEY) of at least 8 characters is needed"
+            )
         if priv != "none" and (auth == "none" or len(priv_key or "") < 8):
             raise usage(
-                "privacy needs authentication and a --priv-key (or CANHGAC_SNMP_PRIV_KEY) of ≥ 8 chars"
+                "mã hóa cần xác thực và --priv-key ≥ 8 ký tự / privacy needs authentication and a "
+                "--priv-key (or CANHGAC_SNMP_PRIV_KEY) of ≥ 8 chars"
             )
         creds = Credentials(
             version="3",
@@ -363,7 +414,7 @@ def poll(
         )
     else:
         if not community:
-            raise usage(f"SNMP v{chosen} needs --community (or CANHGAC_SNMP_COMMUNITY)")
+            raise usage(f"SNMP v{chosen} cần / needs --community (or CANHGAC_SNMP_COMMUNITY)")
         creds = Credentials(version=chosen, community=community.encode())  # type: ignore[arg-type]
     device = DeviceTarget(
         name=host, site="-", target=Target(host, port, timeout_s=timeout, retries=retries), credentials=creds
@@ -389,21 +440,16 @@ app.add_typer(rules_app, name="rules")
 app.command("audit")(audit_command(online=audit_online))
 
 
-def _store_sessions(config: Path | None) -> sessionmaker[Session]:
-    """Sessions on the store of the server config at `config`, for commands defined in other modules."""
-    return _open_sessions(_load(config))
-
-
 # Alerts: `canhgac alerts list|ack|silence …` (collector/canhgac_collector/alerting/cli.py), opening the
 # store the way every command here does.
 from canhgac_collector.alerting.cli import make_alerts_app  # noqa: E402
 
-app.add_typer(make_alerts_app(_store_sessions), name="alerts")
+app.add_typer(make_alerts_app(open_store_at), name="alerts")
 
 # Vulnerability feeds: `canhgac vulns import|list` (collector/canhgac_collector/vulns/cli.py).
 from canhgac_collector.vulns.cli import make_vulns_app  # noqa: E402
 
-app.add_typer(make_vulns_app(_store_sessions), name="vulns")
+app.add_typer(make_vulns_app(open_store_at), name="vulns")
 
 # `canhgac inventory --ansible` (collector/canhgac_collector/inventory.py).
 from canhgac_collector.inventory import make_inventory_command  # noqa: E402

@@ -38,7 +38,7 @@ from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitetree import SiteNode, resolve_tree
-from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory, upgrade
+from canhgac_collector.store.db import is_up_to_date, open_existing_store, session_factory, upgrade
 from canhgac_collector.store.models import Scan
 from canhgac_collector.store.secrets import SecretBox
 from canhgac_collector.store.sites import sync_sites
@@ -229,7 +229,8 @@ def serve(config: ServerConfig, migrate: bool = True) -> None:
     from canhgac_api.app import create_app
     from canhgac_api.server import run
 
-    engine = make_engine(config.database_url)
+    # An existing database only (`canhgac db upgrade` creates it); `migrate` brings an older one up to date.
+    engine = open_existing_store(config.database_url, current=not migrate)
     if migrate:
         upgrade(engine)
     log.info(

@@ -68,6 +68,9 @@ def rules_check(
 def rules_list(
     level: Annotated[int | None, typer.Option(min=1, max=5, help="only rules required at this level")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="in đủ mọi ô / print every cell whole (always so when piped)")
+    ] = False,
     paths: Annotated[
         list[Path] | None, typer.Argument(help="pack files or folders (default: shipped)")
     ] = None,
@@ -75,6 +78,7 @@ def rules_list(
     """List rules with their requirements, levels, titles, scope and pack."""
     from rich.table import Table
 
+    from canhgac_rules.terminal import print_table
     from canhgac_rules.validate import check_packs
 
     packs, problems = check_packs(paths or None, run_examples=False)
@@ -108,7 +112,7 @@ def rules_list(
                 row["scope"],
                 row["pack"],
             )
-        console.print(table)
+        print_table(console, table, wide=wide)
     if problems:
         raise typer.Exit(EXIT_INVALID)
 
@@ -193,7 +197,13 @@ def audit_command(online: OnlineAudit | None = None) -> Callable[..., None]:
         ] = None,
         config: Annotated[
             Path | None,
-            typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml, for the online audit"),
+            typer.Option(
+                "--config",
+                "-c",
+                envvar="CANHGAC_CONFIG",
+                help="server.yaml, for the online audit (default: $CANHGAC_CONFIG, then "
+                "/etc/canhgac/server.yaml)",
+            ),
         ] = None,
         packs_dir: Annotated[
             list[Path] | None, typer.Option("--packs", help="extra/other pack files or folders")

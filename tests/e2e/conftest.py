@@ -37,6 +37,22 @@ class ServerProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
+            subprocess.run(  # `serve` opens an existing database only
+                [
+                    sys.executable,
+                    "-m",
+                    "canhgac_collector.cli",
+                    "db",
+                    "upgrade",
+                    "--config",
+                    str(self.config_path),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                check=True,
+                timeout=120,
+            )
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "canhgac_collector.cli", "serve", "--config", str(self.config_path)],
                 stdout=log,

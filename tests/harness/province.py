@@ -54,6 +54,22 @@ class LiveProvince:
         logs.mkdir(exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         server_log = (logs / "server.log").open("ab")
+        subprocess.run(  # `serve` opens an existing database only
+            [
+                sys.executable,
+                "-m",
+                "canhgac_collector.cli",
+                "db",
+                "upgrade",
+                "--config",
+                str(layout.config_path),
+            ],
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=True,
+            timeout=120,
+        )
         self.procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "canhgac_collector.cli", "serve", "--config", str(layout.config_path)],

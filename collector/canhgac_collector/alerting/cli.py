@@ -16,14 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.alerting.settings import DateRange, MaintenanceWindow, WeeklyWindow
+from canhgac_collector.cli_support import ConfigOpt, WideOpt
+from canhgac_rules.terminal import print_table
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml (see examples/server.yaml)"),
-]
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 4
 STATES = ("pending", "firing", "acknowledged", "resolved")
@@ -77,6 +75,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
         open_only: Annotated[bool, typer.Option("--open", help="only not yet resolved")] = False,
         limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
         as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+        wide: WideOpt = False,
     ) -> None:
         """List alerts, newest first."""
         from canhgac_collector.store.models import Alert, Site
@@ -119,7 +118,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
         for i in items:
             flap = f" (chập chờn {i['flap_count']})" if i["flap_count"] else ""
             table.add_row(str(i["id"]), i["state"], i["severity"], i["site"], i["summary"] + flap)
-        console.print(table)
+        print_table(console, table, wide=wide)
 
     @alerts_app.command("ack")
     def ack(
@@ -201,7 +200,9 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
 
     @silence_app.command("list")
     def silence_list(
-        config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
+        config: ConfigOpt = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        wide: WideOpt = False,
     ) -> None:
         """List maintenance windows stored in the database (config windows are in server.yaml)."""
         from canhgac_collector.store.models import Silence, Site
@@ -234,7 +235,7 @@ def make_alerts_app(open_sessions: SessionOpener) -> typer.Typer:
                 else json.dumps(i["schedule"], ensure_ascii=False)
             )
             table.add_row(str(i["id"]), i["name"], i["site"], i["kind"], sched)
-        console.print(table)
+        print_table(console, table, wide=wide)
 
     @silence_app.command("delete")
     def silence_delete(silence_id: int, config: ConfigOpt = None) -> None:

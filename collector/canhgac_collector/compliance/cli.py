@@ -49,14 +49,15 @@ def audit_site(
     Raises ScanInputError (unknown site, no level, bad level, database not migrated)."""
     from canhgac_collector.compliance.scan import ScanInputError, run_site_scan
     from canhgac_collector.compliance.scheduler import scan_options
-    from canhgac_collector.store.db import is_up_to_date, make_engine, session_factory
+    from canhgac_collector.store.db import StoreNotReadyError, open_existing_store, session_factory
     from canhgac_collector.store.secrets import SecretBox, SecretsError
     from canhgac_rules.report import write_reports
 
-    engine = make_engine(config.database_url)
     try:
-        if not is_up_to_date(engine):
-            raise ScanInputError("the database is not at the current schema: run `canhgac db upgrade` first")
+        engine = open_existing_store(config.database_url)
+    except StoreNotReadyError as exc:
+        raise ScanInputError(str(exc)) from None
+    try:
         try:
             box: SecretBox | None = SecretBox.for_config(config)
         except (SecretsError, OSError):
@@ -87,18 +88,21 @@ def audit_online(
     lang: str = "vi",
     report: Mapping[str, Any] | None = None,
 ) -> OnlineAuditRun:
-    """`canhgac audit --site CODE` (an `canhgac_rules.cli.OnlineAudit`): load the server config, then
+    """`canhgac audit --site CODE` (an `canhgac_rules.cli.OnlineAudit`): load the server config (found
+    like every server command's: `--config`, `CANHGAC_CONFIG`, /etc/canhgac/server.yaml), then
     `audit_site` with the config's `report:` settings and `report` (command-line settings) on top; a bad
     config or an unusable site is an `AuditInputError` (usage, exit 2)."""
+    from canhgac_collector.cli_support import announce_database, find_config
     from canhgac_collector.compliance.scan import ScanInputError
     from canhgac_collector.config import ConfigError, load_config
     from canhgac_rules.audit import AuditInputError
     from canhgac_rules.cli import OnlineAuditRun
 
     try:
-        cfg = load_config(config)
+        cfg = load_config(find_config(config))
     except ConfigError as exc:
         raise AuditInputError(f"config: {exc}") from None
+    announce_database(cfg)
     try:
         settings = cfg.report.merged(dict(report or {}))
     except ValueError as exc:

@@ -436,6 +436,21 @@ def run_demo(
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         server_log = (log_dir / "server.log").open("ab")
+        subprocess.run(  # `serve` opens an existing database only: create (or migrate) it first
+            [
+                sys.executable,
+                "-m",
+                "canhgac_collector.cli",
+                "db",
+                "upgrade",
+                "--config",
+                str(layout.config_path),
+            ],
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=True,
+        )
         server = subprocess.Popen(
             [sys.executable, "-m", "canhgac_collector.cli", "serve", "--config", str(layout.config_path)],
             stdout=server_log,

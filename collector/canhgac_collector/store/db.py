@@ -10,7 +10,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -67,3 +68,50 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+class StoreNotReadyError(RuntimeError):
+    """The database is missing, unreachable or not migrated; only `canhgac db upgrade` creates one."""
+
+
+UPGRADE_HINT = "chạy / run `canhgac db upgrade`"
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a file-backed SQLite database that does not exist, else None."""
+    parsed = make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return None  # a server database, memory, or a URI we cannot resolve here
+    return None if Path(path).is_file() else path
+
+
+def open_existing_store(url: str, *, current: bool = True) -> Engine:
+    """An engine on a database that exists and was migrated (to this code's schema when `current`).
+
+    Never creates one: a missing SQLite file stays missing (a command run from the wrong folder or with
+    the wrong config would otherwise start an empty database and report "nothing found")."""
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        raise StoreNotReadyError(f"chưa có cơ sở dữ liệu / no database at {missing}: {UPGRADE_HINT} first")
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreNotReadyError(
+            f"không mở được cơ sở dữ liệu / cannot open the database {shown}: {exc.orig}"
+        ) from None
+    if revision is None:
+        engine.dispose()
+        raise StoreNotReadyError(
+            f"cơ sở dữ liệu / database {shown}: chưa khởi tạo / never migrated; {UPGRADE_HINT}"
+        )
+    if current and revision != head_revision():
+        engine.dispose()
+        raise StoreNotReadyError(
+            f"cơ sở dữ liệu / database {shown}: khác lược đồ hiện tại / not at the current schema; "
+            f"{UPGRADE_HINT} first"
+        )
+    return engine

@@ -17,16 +17,14 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_collector.cli_support import ConfigOpt, WideOpt
 from canhgac_collector.vulns.feeds import MAX_FILE_BYTES, FeedError, parse_feed
 from canhgac_collector.vulns.store import store_feed
+from canhgac_rules.terminal import print_table
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml (see examples/server.yaml)"),
-]
 EXIT_BAD_INPUT = 2
 SessionOpener = Callable[[Path | None], sessionmaker[Session]]
 
@@ -82,6 +80,7 @@ def make_vulns_app(open_sessions: SessionOpener) -> typer.Typer:
     @app.command("list")
     def list_feeds(
         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        wide: WideOpt = False,
         config: ConfigOpt = None,
     ) -> None:
         """The imported feeds: name, format, file, when, sizes, ecosystems."""
@@ -116,6 +115,6 @@ def make_vulns_app(open_sessions: SessionOpener) -> typer.Typer:
                 str(item["records"]),
                 ", ".join(item["ecosystems"]),  # type: ignore[arg-type]
             )
-        console.print(table)
+        print_table(console, table, wide=wide)
 
     return app
