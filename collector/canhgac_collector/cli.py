@@ -454,7 +454,7 @@ app.add_typer(make_vulns_app(open_store_at), name="vulns")
 # `canhgac inventory --ansible` (collector/canhgac_collector/inventory.py).
 from canhgac_collector.inventory import make_inventory_command  # noqa: E402
 
-app.command("inventory")(make_inventory_command(_load, _store_sessions))
+app.command("inventory")(make_inventory_command(load_server_config, open_store_at))
 
 
 def main() -> None:
