@@ -125,6 +125,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             hostname=host["hostname"],
             ca_file=config.tls.ca_file,
             verify=config.tls.verify,
+            client_cert=config.tls.client_cert,
         )
     except EnrollError as exc:
         print(f"canhgac-agent: enrollment {'refused' if exc.refused else 'failed'}: {exc}", file=sys.stderr)

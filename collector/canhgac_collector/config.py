@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
+from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -51,6 +52,7 @@ class ListenConfig(Strict):
     body_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # 408 when a body takes longer
     max_connections: Annotated[int, Field(ge=16, le=1_000_000)] = 4096  # 503 beyond (open + in flight)
     openapi_docs: bool = True  # /docs, /redoc and /openapi.json; false hides them
+    tls: ListenTlsConfig | None = None  # HTTPS served directly; None: plain HTTP
 
 
 class MetricsConfig(Strict):
@@ -399,6 +401,7 @@ def load_config(path: str | Path | None) -> ServerConfig:
             raise ConfigError(f"{p}: the top level must be a mapping of keys")
         data = loaded
         base = p.resolve().parent
+        resolve_paths(data.get("listen"), base)
         url = data.get("database_url")
         # A relative SQLite path is relative to the config file, not to wherever the CLI was started.
         if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):

@@ -242,12 +242,13 @@ def test_example_parses_and_documents_every_field() -> None:
 
 
 def test_example_commented_keys_are_valid_when_uncommented(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("x")
     text = re.sub(r"^# (\w+ = .*)$", r"\1", EXAMPLE.read_text(), flags=re.MULTILINE)
-    text = text.replace("/etc/canhgac-agent/ca.pem", str(ca))
+    for name in ("ca.pem", "client.pem", "client.key"):
+        (tmp_path / name).write_text("x")
+        text = text.replace(f"/etc/canhgac-agent/{name}", str(tmp_path / name))
     tomllib.loads(text)
     config = load_config(write(tmp_path, text), env={})
     assert config.identity.machine_id
     assert config.egress.endpoint == "egress-test.example.gov.vn"
+    assert config.tls.client_cert == (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
     assert config.enrollment_key is not None
