@@ -279,6 +279,8 @@ def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
     name = t.string("name", max_len=256)
     kind = t.string("kind")
     host = t.string("host", max_len=255)
+    if host is not None and not _ENDPOINT.fullmatch(host):
+        raise t.error("host", f"must be a host name or an IP address, not a URL (got {host!r})")
     port = t.optional_integer("port", 1, 65535)
     url = _url(t, "url")
     t.done()

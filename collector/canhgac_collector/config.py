@@ -28,8 +28,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from canhgac_collector.addresses import HostAddress, ListenHost  # IP address or DNS name, checked
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
+from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -43,7 +45,7 @@ class Strict(BaseModel):
 class ListenConfig(Strict):
     """Where the API listens and how it treats slow or oversized clients (hostile networks)."""
 
-    host: str = "127.0.0.1"
+    host: ListenHost = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     # Request bodies of every route but agent reports (those: ingest.max_body_bytes); 413 above,
     # refused from Content-Length before a byte is read.
@@ -78,7 +80,7 @@ class ProbeTarget(Strict):
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
     kind: Literal["icmp", "tcp", "http", "dns"]
-    host: str | None = None
+    host: HostAddress | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     url: str | None = None
 
@@ -232,7 +234,7 @@ class DeviceConfig(Strict):
     """A switch, router or firewall polled over SNMP."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-    address: Annotated[str, Field(min_length=1, max_length=255)]  # IP address or DNS name
+    address: HostAddress
     port: Annotated[int, Field(ge=1, le=65535)] = 161
     site: Annotated[str, Field(pattern=SITE_CODE_RE)]
     snmp: SnmpCredentialsConfig
@@ -364,6 +366,13 @@ class ServerConfig(BaseSettings):
             if device.name in names:
                 raise ValueError(f"device name {device.name!r} appears twice")
             names.add(device.name)
+        return self
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> ServerConfig:
+        found = placeholder_secrets(self, self.database_url)
+        if found:
+            raise ValueError(refusal(found))
         return self
 
     def redacted_database_url(self) -> str:

@@ -3,6 +3,8 @@ relative paths are relative to the config file."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,19 @@ def test_a_client_ca_file_without_certificates_is_refused(tmp_path: Path, ca: Te
     tls = {"cert_file": str(issued.cert), "key_file": str(issued.key), "client_ca_file": str(junk)}
     with pytest.raises(ConfigError, match=r"client_ca_file .* holds no PEM certificate"):
         load_config(_write(tmp_path, tls))
+
+
+def test_config_check_shows_the_certificate_expiry(tmp_path: Path, ca: TestCa) -> None:
+    issued = ca.expired("server")
+    path = _write(tmp_path, {"cert_file": str(issued.cert), "key_file": str(issued.key)})
+    out = subprocess.run(
+        [sys.executable, "-m", "canhgac_collector.cli", "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HTTPS" in out.stdout
+    assert "đã hết hạn" in out.stdout
+    assert "has expired" in out.stdout

@@ -125,6 +125,7 @@ def test_agent_reports_over_verified_https_and_keeps_reports_when_the_ca_is_wron
     try:
         first = _wait(lambda: (h := _host(server)) and h["last_seq"] >= 2 and h, 60, "reports over https")
         assert first["state"] == "up"
+        assert "config warning: " in server.log.read_text()  # serve logs: no notification channel
 
         # The server's certificate is replaced by one from a CA the agent does not trust.
         server.stop()
