@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from canhgac_collector.addresses import HostAddress, ListenHost  # IP address or DNS name, checked
+from canhgac_collector.addresses import HostAddress  # an IP address or a DNS name, checked
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
@@ -45,7 +45,7 @@ class Strict(BaseModel):
 class ListenConfig(Strict):
     """Where the API listens and how it treats slow or oversized clients (hostile networks)."""
 
-    host: ListenHost = "127.0.0.1"
+    host: HostAddress = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     # Request bodies of every route but agent reports (those: ingest.max_body_bytes); 413 above,
     # refused from Content-Length before a byte is read.

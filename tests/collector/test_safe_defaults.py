@@ -123,7 +123,7 @@ def test_a_wan_listener_without_tls_is_a_warning() -> None:
     [
         ({"devices": [{**DEVICE, "address": "10.10.0.300"}]}, "devices.0.address"),
         ({"devices": [{**DEVICE, "address": "http://10.0.0.1"}]}, "devices.0.address"),
-        ({"devices": [{**DEVICE, "address": "224.0.0.5"}]}, "devices.0.address"),
+        ({"devices": [{**DEVICE, "address": "sw1\n"}]}, "devices.0.address"),
         ({"listen": {"host": "my host"}}, "listen.host"),
         ({"sites": [{"code": "A", "name": "A",
                      "probe_targets": [{"name": "dc", "kind": "tcp", "host": "1.2.3", "port": 443}]}]},

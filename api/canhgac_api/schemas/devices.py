@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from canhgac_collector.addresses import check_host
+from canhgac_collector.addresses import HOST_ADDRESS_RE, check_host
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig, SnmpCredentialsConfig
 
 DeviceState = Literal["up", "down", "error", "unknown"]
@@ -16,8 +16,8 @@ DeviceRole = Literal["access", "distribution", "core", "router", "firewall", "ot
 
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-ADDRESS_RE = r"^[A-Za-z0-9.:%_-]{1,255}$"  # an IP address (v6 with zone) or a DNS name
-Address = Annotated[str, Field(pattern=ADDRESS_RE), AfterValidator(check_host)]  # as in server.yaml
+# An IP address (v6 with zone) or a DNS name, as in server.yaml.
+Address = Annotated[str, Field(max_length=253, pattern=HOST_ADDRESS_RE), AfterValidator(check_host)]
 Key = Annotated[SecretStr, Field(min_length=8, max_length=256)]
 AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
 
