@@ -158,6 +158,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             hostname=host["hostname"],
             ca_file=config.tls.ca_file,
             verify=config.tls.verify,
+            client_cert=config.tls.client_cert,
         )
     except EnrollError as exc:
         outcome = "bị từ chối / refused" if exc.refused else "không thành công / failed"

@@ -128,6 +128,12 @@ _ENDPOINT = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|[0-9A-Fa
 class TlsConfig(NamedTuple):
     ca_file: str | None = None  # PEM bundle to trust instead of the system store
     verify: bool = True
+    cert_file: str | None = None  # the agent's own certificate, for a server requiring one (mutual TLS)
+    key_file: str | None = None  # … and its unencrypted key
+
+    @property
+    def client_cert(self) -> tuple[str, str] | None:
+        return (self.cert_file, self.key_file) if self.cert_file and self.key_file else None
 
 
 # NamedTuples, not dataclasses: `dataclasses` imports `inspect` (with ast, dis, tokenize), ~1 MB of RSS
@@ -273,6 +279,8 @@ def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
     name = t.string("name", max_len=256)
     kind = t.string("kind")
     host = t.string("host", max_len=255)
+    if host is not None and not _ENDPOINT.fullmatch(host):
+        raise t.error("host", f"must be a host name or an IP address, not a URL (got {host!r})")
     port = t.optional_integer("port", 1, 65535)
     url = _url(t, "url")
     t.done()
@@ -310,6 +318,19 @@ def _egress(table: _Table) -> EgressConfig:
     timeout_s = table.number("timeout_s", EgressConfig().timeout_s, 0.0, 10.0)
     table.done()
     return EgressConfig(endpoint=endpoint.strip("[]") if endpoint else None, ports=ports, timeout_s=timeout_s)
+
+
+def _tls(table: _Table) -> TlsConfig:
+    files: dict[str, str | None] = {}
+    for key in ("ca_file", "cert_file", "key_file"):
+        path = files[key] = table.string(key)
+        if path is not None and not Path(path).is_file():
+            raise table.error(key, f"no such file: {path}")
+    if (files["cert_file"] is None) != (files["key_file"] is None):
+        raise table.error("cert_file", "cert_file and key_file go together (the agent's client certificate)")
+    tls = TlsConfig(verify=table.boolean("verify", True), **files)
+    table.done()
+    return tls
 
 
 def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> AgentConfig:
@@ -381,12 +402,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
     )
     pr.done()
 
-    tl = top.table("tls")
-    ca_file = tl.string("ca_file")
-    if ca_file is not None and not Path(ca_file).is_file():
-        raise tl.error("ca_file", f"no such file: {ca_file}")
-    tls = TlsConfig(ca_file=ca_file, verify=tl.boolean("verify", True))
-    tl.done()
+    tls = _tls(top.table("tls"))
     egress = _egress(top.table("egress"))
     top.done()
 

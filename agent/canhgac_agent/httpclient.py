@@ -93,6 +93,11 @@ class ConnectionLost(OSError):
     """The connection ended before a complete response."""
 
 
+class NoAnswer(ConnectionLost):
+    """A new connection ended before any byte of a response (a TLS server refusing the client's
+    certificate does this)."""
+
+
 class Url(NamedTuple):
     scheme: str  # http | https
     host: str  # as for getaddrinfo (no IPv6 brackets)
@@ -142,13 +147,14 @@ class Response(NamedTuple):
 class _Conn:
     """A socket with its own read buffer (so leftover bytes are visible, unlike a BufferedReader's)."""
 
-    __slots__ = ("buf", "key", "last_used", "sock")
+    __slots__ = ("buf", "key", "last_used", "received", "sock")
 
     def __init__(self, sock: socket.socket, key: tuple[str, str, int]) -> None:
         self.sock = sock
         self.key = key
         self.buf = bytearray()
         self.last_used = time.monotonic()
+        self.received = 0  # bytes read from the socket so far
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -158,6 +164,7 @@ class _Conn:
         data = self.sock.recv(_RECV)
         if not data:
             return False
+        self.received += len(data)
         self.buf += data
         return True
 
@@ -394,7 +401,12 @@ class HttpClient:
         """Read the response on `conn`, then keep the connection for the next request or close it."""
         keep = False
         try:
-            version, status, headers = _read_head(conn)
+            try:
+                version, status, headers = _read_head(conn)
+            except ConnectionLost as exc:
+                if conn.received == 0:
+                    raise NoAnswer(str(exc)) from None
+                raise
             if not read_body:
                 return Response(status, headers, b"", version)
             body, complete, framed = self._body(conn, method, status, headers, max_body)

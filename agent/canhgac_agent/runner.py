@@ -290,6 +290,7 @@ class Runner:
             self.state,
             ca_file=config.tls.ca_file,
             verify=config.tls.verify,
+            client_cert=config.tls.client_cert,
             on_settings=self._use_server_settings,
         )
         self._use_server_settings(self.state.get("settings"))

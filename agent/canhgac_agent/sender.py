@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from canhgac_agent import __version__
 from canhgac_agent.config import MiB, fields
-from canhgac_agent.httpclient import HttpClient, ProtocolError, tls_context
+from canhgac_agent.httpclient import HttpClient, NoAnswer, ProtocolError, parse_url, tls_context
 from canhgac_agent.spool import Pending, Spool, StateFile
 
 ENROLL_PATH = "/api/v1/agents/enroll"
@@ -128,10 +128,16 @@ class Http:
     """
 
     def __init__(
-        self, *, ca_file: str | None = None, verify: bool = True, max_idle_s: float = KEEP_ALIVE_MAX_IDLE_S
+        self,
+        *,
+        ca_file: str | None = None,
+        verify: bool = True,
+        client_cert: tuple[str, str] | None = None,
+        max_idle_s: float = KEEP_ALIVE_MAX_IDLE_S,
     ) -> None:
         self.ca_file = ca_file
         self.verify = verify
+        self.client_cert = client_cert  # (cert_file, key_file) shown to a server asking (mutual TLS)
         self.max_idle_s = max_idle_s
         self._client: HttpClient | None = None
         self._opener: Any = None
@@ -146,7 +152,30 @@ class Http:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             _log.warning("TLS certificate verification is off (tls.verify = false)")
+        if self.client_cert is not None:
+            try:
+                ctx.load_cert_chain(*self.client_cert)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise ValueError(
+                    f"tls.cert_file/tls.key_file {self.client_cert[0]} cannot be loaded (PEM certificate and "
+                    f"its unencrypted key): {exc}"
+                ) from None
         return ctx
+
+    def _tls_problem(self, url: str, exc: BaseException) -> str | None:
+        """Why a request to an https `url` failed, when TLS is the reason (see `tls_reasons`)."""
+        from canhgac_agent import tls_reasons
+
+        try:
+            target = parse_url(url)
+        except ValueError:
+            return None
+        if target.scheme != "https":
+            return None
+        has_cert = self.client_cert is not None
+        if isinstance(exc, NoAnswer | ConnectionResetError):
+            return tls_reasons.closed_without_answer(target.host, client_cert=has_cert)
+        return tls_reasons.describe(exc, target.host, ca_file=self.ca_file, client_cert=has_cert)
 
     def close(self) -> None:
         """Close the kept-alive connection, if any (the next request opens a new one)."""
@@ -171,7 +200,9 @@ class Http:
             raise TransportError(f"timed out after {timeout_s:g}s") from None
         except (OSError, ProtocolError, ValueError) as exc:
             text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise TransportError(f"{type(exc).__name__}: {text or 'no detail'}") from None
+            raise TransportError(
+                self._tls_problem(url, exc) or f"{type(exc).__name__}: {text or 'no detail'}"
+            ) from None
         retry_after = _retry_after(resp.headers) if resp.status >= 400 else None
         return HttpReply(resp.status, resp.body, retry_after)
 
@@ -208,7 +239,10 @@ class Http:
             retry = exc.headers.get("Retry-After") if exc.headers is not None else None
             return HttpReply(exc.code, data, _retry_after({"retry-after": retry} if retry else None))
         except urllib.error.URLError as exc:
-            raise TransportError(str(exc.reason)) from None
+            reason = exc.reason if isinstance(exc.reason, BaseException) else None
+            raise TransportError(
+                (self._tls_problem(url, reason) if reason else None) or str(exc.reason)
+            ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
 
@@ -237,19 +271,20 @@ def enroll(
     hostname: str,
     ca_file: str | None = None,
     verify: bool = True,
+    client_cert: tuple[str, str] | None = None,
     timeout_s: float = 30.0,
     http: Http | None = None,
 ) -> dict[str, Any]:
     """`POST /api/v1/agents/enroll`; returns the reply (agent_id, token, site, settings).
 
-    `http`: reuse a client (and its TLS context) instead of building one from `ca_file`/`verify`.
+    `http`: reuse a client (and its TLS context) instead of building one from the TLS arguments.
     """
     url = endpoint(server_url, ENROLL_PATH)
     body = json.dumps(
         {"enrollment_key": enrollment_key, "machine_id": machine_id, "hostname": hostname}
     ).encode()
     try:
-        reply = (http or Http(ca_file=ca_file, verify=verify)).post(
+        reply = (http or Http(ca_file=ca_file, verify=verify, client_cert=client_cert)).post(
             url, body, {"Content-Type": "application/json"}, timeout_s
         )
     except TransportError as exc:
@@ -330,6 +365,7 @@ class Sender:
         *,
         ca_file: str | None = None,
         verify: bool = True,
+        client_cert: tuple[str, str] | None = None,
         batch_max: int = 100,
         max_batch_bytes: int = MAX_BATCH_BYTES,
         timeout_s: float = 30.0,
@@ -339,7 +375,7 @@ class Sender:
     ) -> None:
         self.spool = spool
         self.state = state
-        self.http = Http(ca_file=ca_file, verify=verify)
+        self.http = Http(ca_file=ca_file, verify=verify, client_cert=client_cert)
         self.batch_max = batch_max
         self.max_batch_bytes = max_batch_bytes
         self.timeout_s = timeout_s

@@ -309,6 +309,7 @@ def config_check(
         highlight=False,
         soft_wrap=True,  # one line whatever the path's length: scripts grep it
     )
+    print_advice(cfg)
     for node in nodes.values():
         depth = node.path.count("/") - 2
         keys = len(node.config.enrollment_keys)
@@ -318,6 +319,17 @@ def config_check(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def print_advice(cfg: ServerConfig) -> None:
+    """How the API is served, and the config's warnings (`config_advice`), one line each."""
+    from rich.markup import escape
+
+    from canhgac_collector.config_advice import config_warnings, tls_summary
+
+    console.print(f"API: {tls_summary(cfg)}", highlight=False, soft_wrap=True)
+    for warning in config_warnings(cfg):
+        console.print(f"[yellow]Cảnh báo / warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

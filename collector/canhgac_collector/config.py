@@ -28,7 +28,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from canhgac_collector.addresses import HostAddress  # an IP address or a DNS name, checked
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
+from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
+from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -42,7 +45,7 @@ class Strict(BaseModel):
 class ListenConfig(Strict):
     """Where the API listens and how it treats slow or oversized clients (hostile networks)."""
 
-    host: str = "127.0.0.1"
+    host: HostAddress = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     # Request bodies of every route but agent reports (those: ingest.max_body_bytes); 413 above,
     # refused from Content-Length before a byte is read.
@@ -51,6 +54,7 @@ class ListenConfig(Strict):
     body_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # 408 when a body takes longer
     max_connections: Annotated[int, Field(ge=16, le=1_000_000)] = 4096  # 503 beyond (open + in flight)
     openapi_docs: bool = True  # /docs, /redoc and /openapi.json; false hides them
+    tls: ListenTlsConfig | None = None  # HTTPS served directly; None: plain HTTP
 
 
 class MetricsConfig(Strict):
@@ -76,7 +80,7 @@ class ProbeTarget(Strict):
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
     kind: Literal["icmp", "tcp", "http", "dns"]
-    host: str | None = None
+    host: HostAddress | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     url: str | None = None
 
@@ -230,7 +234,7 @@ class DeviceConfig(Strict):
     """A switch, router or firewall polled over SNMP."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-    address: Annotated[str, Field(min_length=1, max_length=255)]  # IP address or DNS name
+    address: HostAddress
     port: Annotated[int, Field(ge=1, le=65535)] = 161
     site: Annotated[str, Field(pattern=SITE_CODE_RE)]
     snmp: SnmpCredentialsConfig
@@ -364,6 +368,13 @@ class ServerConfig(BaseSettings):
             names.add(device.name)
         return self
 
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> ServerConfig:
+        found = placeholder_secrets(self, self.database_url)
+        if found:
+            raise ValueError(refusal(found))
+        return self
+
     def redacted_database_url(self) -> str:
         """The database URL with any password masked, for logs and CLI output."""
         return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
@@ -399,6 +410,7 @@ def load_config(path: str | Path | None) -> ServerConfig:
             raise ConfigError(f"{p}: the top level must be a mapping of keys")
         data = loaded
         base = p.resolve().parent
+        resolve_paths(data.get("listen"), base)
         url = data.get("database_url")
         # A relative SQLite path is relative to the config file, not to wherever the CLI was started.
         if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):

@@ -228,6 +228,7 @@ def serve(config: ServerConfig, migrate: bool = True) -> None:
     """`canhgac serve`: the API and every collector loop in this process until SIGTERM/SIGINT."""
     from canhgac_api.app import create_app
     from canhgac_api.server import run
+    from canhgac_collector.config_advice import config_warnings
 
     # An existing database only (`canhgac db upgrade` creates it); `migrate` brings an older one up to date.
     engine = open_existing_store(config.database_url, current=not migrate)
@@ -239,4 +240,6 @@ def serve(config: ServerConfig, migrate: bool = True) -> None:
         config.listen.port,
         config.redacted_database_url(),
     )
+    for warning in config_warnings(config):
+        log.warning("config warning: %s", warning)
     run(create_app(config, engine), config)

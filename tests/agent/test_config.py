@@ -119,6 +119,12 @@ ca_file = "{ca}"
          "probes.targets[1].name", "duplicate"),
         ("[[probes.targets]]\nkind='dns'\nhost='h'", "probes.targets[0].name", "required"),
         ("[tls]\nca_file = '/nonexistent/ca.pem'", "tls.ca_file", "no such file"),
+        (
+            "[[probes.targets]]\nname = 'dc'\nkind = 'tcp'\nhost = 'http://10.0.0.1/'\nport = 443",
+            "probes.targets[0].host",
+            "not a URL",
+        ),
+        ("[tls]\ncert_file = '/nonexistent/client.pem'", "tls.cert_file", "no such file"),
         ("identity = 'x'", "identity", "must be a table"),
         ("[egress]\nendpoint = 'http://x/'", "egress.endpoint", "not a URL"),
         ("[egress]\nports = [445, 70000]", "egress.ports", "1-65535"),
@@ -242,12 +248,20 @@ def test_example_parses_and_documents_every_field() -> None:
 
 
 def test_example_commented_keys_are_valid_when_uncommented(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("x")
     text = re.sub(r"^# (\w+ = .*)$", r"\1", EXAMPLE.read_text(), flags=re.MULTILINE)
-    text = text.replace("/etc/canhgac-agent/ca.pem", str(ca))
+    for name in ("ca.pem", "client.pem", "client.key"):
+        (tmp_path / name).write_text("x")
+        text = text.replace(f"/etc/canhgac-agent/{name}", str(tmp_path / name))
     tomllib.loads(text)
     config = load_config(write(tmp_path, text), env={})
     assert config.identity.machine_id
     assert config.egress.endpoint == "egress-test.example.gov.vn"
+    assert config.tls.client_cert == (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
     assert config.enrollment_key is not None
+
+
+def test_client_certificate_needs_its_key(tmp_path: Path) -> None:
+    cert = tmp_path / "client.pem"
+    cert.write_text("x")
+    with pytest.raises(ConfigError, match=r"tls\.cert_file: cert_file and key_file go together"):
+        load_config(write(tmp_path, f"[tls]\ncert_file = '{cert}'\n"), env={})

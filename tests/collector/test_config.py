@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -28,8 +30,18 @@ def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = Non
     return names
 
 
-def test_example_config_is_valid_and_documents_every_key() -> None:
-    cfg = load_config(EXAMPLE)
+def _example_with_real_secrets(tmp_path: Path) -> Path:
+    """examples/server.yaml with its placeholder secrets replaced, as an operator must."""
+    text = re.sub(
+        r"change-me-[\w-]+", lambda _: secrets.token_urlsafe(18), EXAMPLE.read_text(encoding="utf-8")
+    )
+    path = tmp_path / "server.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None:
+    cfg = load_config(_example_with_real_secrets(tmp_path))
     assert cfg.sites[0].code == "HT"
     text = EXAMPLE.read_text(encoding="utf-8")
     missing = [name for name in sorted(_field_names(ServerConfig)) if f"{name}:" not in text]

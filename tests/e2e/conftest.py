@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -30,10 +31,11 @@ class ServerProcess:
     proc: subprocess.Popen[bytes] | None = None
     admin_token: str = ""
     env: dict[str, str] = field(default_factory=lambda: {**os.environ, "PYTHONUNBUFFERED": "1"})
+    tls: ssl.SSLContext | None = None  # the server has listen.tls: talk https, trusting this context
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -63,7 +65,7 @@ class ServerProcess:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"server exited: {self.log.read_text()[-2000:]}"
             try:
-                with urllib.request.urlopen(f"{self.base}/api/v1/health", timeout=1) as r:
+                with urllib.request.urlopen(f"{self.base}/api/v1/health", timeout=1, context=self.tls) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -108,7 +110,7 @@ class ServerProcess:
         req = urllib.request.Request(
             self.base + path, headers={"Authorization": f"Bearer {self.admin_token}"}
         )
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5, context=self.tls) as r:
             return json.loads(r.read())
 
 

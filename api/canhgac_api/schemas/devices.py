@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from canhgac_collector.addresses import HOST_ADDRESS_RE, check_host
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig, SnmpCredentialsConfig
 
 DeviceState = Literal["up", "down", "error", "unknown"]
@@ -15,7 +16,8 @@ DeviceRole = Literal["access", "distribution", "core", "router", "firewall", "ot
 
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-ADDRESS_RE = r"^[A-Za-z0-9.:%_-]{1,255}$"  # an IP address (v6 with zone) or a DNS name
+# An IP address (v6 with zone) or a DNS name, as in server.yaml.
+Address = Annotated[str, Field(max_length=253, pattern=HOST_ADDRESS_RE), AfterValidator(check_host)]
 Key = Annotated[SecretStr, Field(min_length=8, max_length=256)]
 AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
 
@@ -77,7 +79,7 @@ class DeviceCreate(_In):
     encrypted, never returned. The schema states every rule, so a body it admits is accepted."""
 
     name: Annotated[str, Field(pattern=NAME_RE)]
-    address: Annotated[str, Field(pattern=ADDRESS_RE)]
+    address: Address
     port: Annotated[int, Field(ge=1, le=65535)] = 161
     site: Annotated[str, Field(pattern=SITE_CODE_RE, description="site code")]
     snmp: SnmpIn
@@ -95,7 +97,7 @@ class DeviceCreate(_In):
 class DeviceUpdate(_In):
     """Fields to change; absent ones stay. `snmp` replaces the credentials as a whole."""
 
-    address: Annotated[str, Field(pattern=ADDRESS_RE)] | None = None
+    address: Address | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     site: Annotated[str, Field(pattern=SITE_CODE_RE)] | None = None
     snmp: SnmpIn | None = None
