@@ -22,6 +22,7 @@ from canhgac_collector.cli_support import (
     open_store,
     open_store_at,
 )
+from canhgac_collector.config import ServerConfig
 from canhgac_collector.logs import setup_logging
 from canhgac_rules.terminal import print_table
 
