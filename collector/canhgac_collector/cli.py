@@ -17,7 +17,7 @@ from canhgac_collector.config import ConfigError, ServerConfig, load_config
 from canhgac_collector.logs import setup_logging
 
 app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng tỉnh / provincial network watch.")
-db_app = typer.Typer(no_args_is_help=True, help="State store: migrations.")
+db_app = typer.Typer(no_args_is_help=True, help="State store: migrations, backup, restore.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 config_app = typer.Typer(no_args_is_help=True, help="Server configuration.")
 topology_app = typer.Typer(no_args_is_help=True, help="Network diagram: approve the current LLDP/CDP links.")
@@ -34,6 +34,7 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", envvar="CANHGAC_CONFIG", help="server.yaml (see examples/server.yaml)"),
 ]
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 4
 
@@ -123,6 +124,47 @@ def db_upgrade(config: ConfigOpt = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@db_app.command("backup")
+def db_backup(
+    dest: Annotated[Path, typer.Argument(help="a new directory, or a file ending in .tar.gz")],
+    config: ConfigOpt = None,
+) -> None:
+    """Sao lưu cơ sở dữ liệu và các tệp khóa / Back up the database and the key files (safe while
+    `canhgac serve` runs)."""
+    from canhgac_collector.store.backup import BackupError, create_backup
+
+    cfg = _load(config)
+    try:
+        outcome = create_backup(cfg, dest)
+    except BackupError as exc:
+        err.print(f"Lỗi sao lưu / backup failed: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    for step in outcome.steps:
+        console.print(step, highlight=False, markup=False, soft_wrap=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    src: Annotated[Path, typer.Argument(help="a backup directory or .tar.gz made by `db backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="replace a non-empty database and other key files")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Khôi phục từ bản sao lưu / Restore a backup (stop `canhgac serve` first): every hash and the
+    schema revision are checked before anything is written."""
+    from canhgac_collector.store.backup import BackupError, restore_backup
+
+    cfg = _load(config)
+    try:
+        outcome = restore_backup(cfg, src, force=force)
+    except BackupError as exc:
+        err.print(f"Từ chối khôi phục / restore refused: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    for step in outcome.steps:
+        console.print(step, highlight=False, markup=False, soft_wrap=True)
 
 
 def _open_sessions(cfg: ServerConfig) -> sessionmaker[Session]:
