@@ -1,4 +1,4 @@
-"""`canhgac`: the server-side command line (serve, demo, poll, db, token, topology, config)."""
+"""`canhgac`: the server-side command line (serve, reload, demo, poll, db, token, topology, config)."""
 
 from __future__ import annotations
 
@@ -61,17 +61,48 @@ def _load(path: Path | None) -> ServerConfig:
     return cfg
 
 
+PidFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pid-file", help="the server's pid file (default: beside a SQLite database, else the state dir)"
+    ),
+]
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
     migrate: Annotated[bool, typer.Option(help="apply pending migrations first")] = True,
+    pid_file: PidFileOpt = None,
 ) -> None:
-    """Run the API and the collectors (SNMP poller, host states) in one process."""
+    """Run the API and the collectors (SNMP poller, host states) in one process. SIGHUP (or `canhgac
+    reload`) re-reads sites, contacts, devices, alerting and agent defaults from the config file."""
     from canhgac_collector.server import serve as serve_all
 
     cfg = _load(config)
     setup_logging(cfg.log_level)
-    serve_all(cfg, migrate=migrate)
+    serve_all(cfg, migrate=migrate, config_path=config, pid_path=pid_file)
+
+
+@app.command()
+def reload(config: ConfigOpt = None, pid_file: PidFileOpt = None) -> None:
+    """Tải lại cấu hình / Make the running server re-read its config (SIGHUP): sites, contacts,
+    devices, alerting, agent defaults. The file is checked here first; an invalid one is not sent."""
+    from canhgac_collector.reload import ReloadSignalError, default_pid_path, signal_server
+
+    cfg = _load(config)
+    path = pid_file or default_pid_path(cfg)
+    try:
+        pid = signal_server(path)
+    except ReloadSignalError as exc:
+        err.print(f"Không tải lại được / reload failed: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(
+        f"đã gửi SIGHUP tới máy chủ / sent SIGHUP to the server (pid {pid}); its log and "
+        "canhgac_config_reloads_total tell the outcome",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
