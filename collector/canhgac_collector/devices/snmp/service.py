@@ -141,8 +141,11 @@ class SnmpService:
     async def _refresh(self, scheduler: PollScheduler) -> None:
         wake = self._refresh_wake = asyncio.Event()
         while True:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that meets the wake-up,
+            # and the poller would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), DEVICE_REFRESH_S)
+                async with asyncio.timeout(DEVICE_REFRESH_S):
+                    await wake.wait()
             wake.clear()
             try:
                 scheduler.update_devices(await asyncio.to_thread(self._load_targets))
