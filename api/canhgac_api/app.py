@@ -26,6 +26,7 @@ from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.hosts.ingest import IngestLimits
 from canhgac_collector.metrics.telemetry import Telemetry
+from canhgac_collector.reload import ConfigReloader
 from canhgac_collector.server import Server, build_server
 from canhgac_collector.sitetree import agent_settings
 from canhgac_collector.store.db import make_engine
@@ -78,19 +79,35 @@ def build_context(server: Server) -> AppContext:
         enroll_failure_events=RateLimiter(1 / 60, 3),
         scan_limiter=RateLimiter(scans_per_hour / 3600, scans_per_hour),
         site_codes=server.site_codes,
-        settings_by_site_id={
-            server.site_ids[code]: agent_settings(config, node) for code, node in server.tree.items()
-        },
+        settings_by_site_id=_agent_settings(server),
         device_secrets=server.device_secrets,
         server=server,
     )
     server.on_revocation.append(ctx.tokens.clear)
+    server.on_reload.append(lambda reloaded: refresh_context(ctx, reloaded))
     return ctx
 
 
-def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
+def _agent_settings(server: Server) -> dict[int, dict[str, Any]]:
+    return {server.site_ids[code]: agent_settings(server.config, node) for code, node in server.tree.items()}
+
+
+def refresh_context(ctx: AppContext, server: Server) -> None:
+    """After a configuration reload: the new config, site tree, ids and agent settings (enrollment
+    keys, scopes and settings replies use them from the next request on)."""
+    ctx.settings_by_site_id = _agent_settings(server)
+    ctx.site_codes = server.site_codes
+    ctx.site_ids = server.site_ids
+    ctx.tree = server.tree
+    ctx.config = server.config
+
+
+def create_app(
+    config: ServerConfig, engine: Engine | None = None, reloader: ConfigReloader | None = None
+) -> FastAPI:
     """The API application over the whole server (`canhgac_collector.server`), which its lifespan
-    builds, starts and stops. The database must already be migrated (`canhgac db upgrade`)."""
+    builds, starts and stops (and, with a `reloader`, reloads on SIGHUP). The database must already be
+    migrated (`canhgac db upgrade`)."""
     engine = engine or make_engine(config.database_url)
     refused: Counter[tuple[str, str]] = Counter()
 
@@ -109,9 +126,13 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         gc.freeze()
         await ctx.ingest.start()
         await server.start()
+        if reloader is not None:
+            reloader.attach(server)
         try:
             yield
         finally:
+            if reloader is not None:
+                reloader.detach()
             await server.stop()
             await ctx.ingest.stop()  # the last reports are answered (and their points handed over) first
             await server.stop_history()

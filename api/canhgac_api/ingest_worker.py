@@ -76,6 +76,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     # closes the socket, so the worker answers what it read (EOF, or the API's exit, is its signal).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the API's reload signal: nothing to do here
     setup_logging(settings.log_level)
     store = IngestStore(make_engine(settings.database_url), settings.limits)
     buf = bytearray()

@@ -1,4 +1,4 @@
-"""`canhgac`: the server-side command line (serve, demo, poll, db, token, topology, config)."""
+"""`canhgac`: the server-side command line (serve, reload, demo, poll, db, token, topology, config)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from canhgac_rules.terminal import print_table
 
 app = typer.Typer(no_args_is_help=True, help="Canh Gác — giám sát mạng tỉnh / provincial network watch.")
 db_app = typer.Typer(
-    no_args_is_help=True, help="Cơ sở dữ liệu / state store: tạo, nâng cấp / create, migrate."
+    no_args_is_help=True,
+    help="Cơ sở dữ liệu / state store: tạo, nâng cấp, sao lưu, khôi phục / create, migrate, backup, restore.",
 )
 token_app = typer.Typer(
     no_args_is_help=True, help="Mã truy cập API / API tokens: tạo, liệt kê, thu hồi / create, list, revoke."
@@ -46,6 +47,7 @@ app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 4
 
@@ -70,6 +72,14 @@ def _root(
     """Canh Gác — giám sát mạng tỉnh / provincial network watch."""
 
 
+PidFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pid-file", help="the server's pid file (default: beside a SQLite database, else the state dir)"
+    ),
+]
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
@@ -80,8 +90,10 @@ def serve(
             "database must exist: `canhgac db upgrade` creates it)"
         ),
     ] = True,
+    pid_file: PidFileOpt = None,
 ) -> None:
-    """Chạy API và các bộ thu thập / run the API and the collectors (SNMP poller, host states)."""
+    """Chạy API và các bộ thu thập / run the API and the collectors (SNMP poller, host states). SIGHUP (or
+    `canhgac reload`) re-reads sites, contacts, devices, alerting and agent defaults from the config file."""
     from canhgac_collector.server import serve as serve_all
     from canhgac_collector.store.db import StoreNotReadyError
 
@@ -89,9 +101,30 @@ def serve(
     setup_logging(cfg.log_level)
     announce_database(cfg)
     try:
-        serve_all(cfg, migrate=migrate)
+        serve_all(cfg, migrate=migrate, config_path=find_config(config), pid_path=pid_file)
     except StoreNotReadyError as exc:
         raise fail_store(exc) from None
+
+
+@app.command()
+def reload(config: ConfigOpt = None, pid_file: PidFileOpt = None) -> None:
+    """Tải lại cấu hình / make the running server re-read its config (SIGHUP): sites, contacts,
+    devices, alerting, agent defaults. The file is checked here first; an invalid one is not sent."""
+    from canhgac_collector.reload import ReloadSignalError, default_pid_path, signal_server
+
+    cfg = load_server_config(config)
+    path = pid_file or default_pid_path(cfg)
+    try:
+        pid = signal_server(path)
+    except ReloadSignalError as exc:
+        err.print(f"Không tải lại được / reload failed: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(
+        f"đã gửi SIGHUP tới máy chủ / sent SIGHUP to the server (pid {pid}); its log and "
+        "canhgac_config_reloads_total tell the outcome",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -154,6 +187,47 @@ def db_upgrade(config: ConfigOpt = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@db_app.command("backup")
+def db_backup(
+    dest: Annotated[Path, typer.Argument(help="a new directory, or a file ending in .tar.gz")],
+    config: ConfigOpt = None,
+) -> None:
+    """Sao lưu cơ sở dữ liệu và các tệp khóa / Back up the database and the key files (safe while
+    `canhgac serve` runs)."""
+    from canhgac_collector.store.backup import BackupError, create_backup
+
+    cfg = load_server_config(config)
+    try:
+        outcome = create_backup(cfg, dest)
+    except BackupError as exc:
+        err.print(f"Lỗi sao lưu / backup failed: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    for step in outcome.steps:
+        console.print(step, highlight=False, markup=False, soft_wrap=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    src: Annotated[Path, typer.Argument(help="a backup directory or .tar.gz made by `db backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="replace a non-empty database and other key files")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Khôi phục từ bản sao lưu / Restore a backup (stop `canhgac serve` first): every hash and the
+    schema revision are checked before anything is written."""
+    from canhgac_collector.store.backup import BackupError, restore_backup
+
+    cfg = load_server_config(config)
+    try:
+        outcome = restore_backup(cfg, src, force=force)
+    except BackupError as exc:
+        err.print(f"Từ chối khôi phục / restore refused: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    for step in outcome.steps:
+        console.print(step, highlight=False, markup=False, soft_wrap=True)
 
 
 @token_app.command("create")

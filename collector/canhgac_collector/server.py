@@ -17,12 +17,15 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_agent.plugins import registry
+from canhgac_collector.alerting.engine import AlertEngine
 from canhgac_collector.alerting.service import AlertService
+from canhgac_collector.alerting.settings import site_reference_errors
 from canhgac_collector.compliance import metrics as compliance_metrics
 from canhgac_collector.compliance.retention import prune_scans
 from canhgac_collector.compliance.scan import clause_scores, latest_clause_scores, latest_scores
@@ -37,10 +40,11 @@ from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_s
 from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
+from canhgac_collector.reload import ConfigReloader, ReloadError, default_pid_path, read_config
 from canhgac_collector.sitetree import SiteNode, resolve_tree
 from canhgac_collector.store.db import is_up_to_date, open_existing_store, session_factory, upgrade
 from canhgac_collector.store.models import Scan
-from canhgac_collector.store.secrets import SecretBox
+from canhgac_collector.store.secrets import SecretBox, SecretsError
 from canhgac_collector.store.sites import sync_sites
 from canhgac_collector.store.tokens import revocation_mark
 
@@ -56,8 +60,22 @@ METRICS = registry(
 )
 
 
+# The config sections a running server re-reads on SIGHUP (`Server.reload`); the others need a restart.
+RELOADABLE = ("sites", "devices", "alerting", "agent_defaults")
+
+
 class SchemaNotCurrentError(RuntimeError):
     """The database is behind the code's migrations (`canhgac db upgrade`)."""
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """What a reload changed, for the log line."""
+
+    sites_added: list[str]
+    sites_retired: list[str]
+    devices: dict[str, int]  # added, updated, removed
+    restart_needed: list[str]  # changed sections that only a restart applies
 
 
 @dataclass
@@ -77,6 +95,8 @@ class Server:
     snmp: SnmpService | None = None
     # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
     on_revocation: list[Callable[[], None]] = field(default_factory=list)
+    # Called after a reload was applied (the HTTP face takes the new tree and agent settings).
+    on_reload: list[Callable[[Server], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -128,6 +148,57 @@ class Server:
     async def stop_history(self) -> None:
         if self.influx is not None:
             await asyncio.to_thread(self.influx.stop)
+
+    # -- reload ---------------------------------------------------------------------------------------
+
+    async def reload(self, new: ServerConfig) -> Reloaded:
+        """Apply the `RELOADABLE` sections of `new` without stopping anything: sites (tree, contacts,
+        enrollment keys, probe targets) and devices synced into the store in one transaction, then the
+        alert engine, the compliance scheduler, the SNMP target list and the HTTP face switched over.
+        Raises ReloadError, with nothing changed, when `new` cannot be applied."""
+        config = self.config.model_copy(update={key: getattr(new, key) for key in RELOADABLE})
+        restart_needed = [
+            key
+            for key in type(new).model_fields
+            if key not in RELOADABLE and getattr(new, key) != getattr(self.config, key)
+        ]
+        tree = resolve_tree(config)
+        problems = site_reference_errors(config.alerting, tree)
+        if problems:
+            raise ReloadError("; ".join(problems))
+        before = set(self.site_ids)
+        site_ids, devices, engine = await asyncio.to_thread(self._sync_reloaded, config, tree)
+        self.config, self.tree, self.site_ids = config, tree, site_ids
+        self.telemetry.get(site_metrics.PLUGIN).set_tree(tree)
+        self.alerting.apply(config, engine)
+        if config.alerting.enabled and not self.alerting.running:
+            self.alerting.start()
+        elif not config.alerting.enabled and self.alerting.running:
+            await self.alerting.stop()
+        self.compliance.reconfigure(config)
+        if self.snmp is not None:
+            self.snmp.refresh_devices()
+        for listener in self.on_reload:
+            listener(self)
+        return Reloaded(
+            sites_added=sorted(set(site_ids) - before),
+            sites_retired=sorted(before - set(site_ids)),
+            devices=devices,
+            restart_needed=restart_needed,
+        )
+
+    def _sync_reloaded(
+        self, config: ServerConfig, tree: dict[str, SiteNode]
+    ) -> tuple[dict[str, int], dict[str, int], AlertEngine]:
+        """Sites and devices into the store and the new alert engine, all or nothing."""
+        try:
+            with self.sessions.begin() as session:
+                site_ids = sync_sites(session, tree)
+                devices = sync_config_devices(session, config, self.device_secrets)
+                engine = self.alerting.prepare(config, tree, site_ids)  # raising rolls the sync back
+        except (ValueError, SecretsError) as exc:
+            raise ReloadError(str(exc)) from exc
+        return site_ids, devices, engine
 
     # -- maintenance ------------------------------------------------------------------------------
 
@@ -224,8 +295,15 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     return server
 
 
-def serve(config: ServerConfig, migrate: bool = True) -> None:
-    """`canhgac serve`: the API and every collector loop in this process until SIGTERM/SIGINT."""
+def serve(
+    config: ServerConfig,
+    migrate: bool = True,
+    config_path: Path | None = None,
+    pid_path: Path | None = None,
+) -> None:
+    """`canhgac serve`: the API and every collector loop in this process until SIGTERM/SIGINT; SIGHUP
+    re-reads `config_path` (`canhgac_collector.reload`), the pid going to `pid_path` (default: beside
+    the database or in the state directory)."""
     from canhgac_api.app import create_app
     from canhgac_api.server import run
     from canhgac_collector.config_advice import config_warnings
@@ -242,4 +320,5 @@ def serve(config: ServerConfig, migrate: bool = True) -> None:
     )
     for warning in config_warnings(config):
         log.warning("config warning: %s", warning)
-    run(create_app(config, engine), config)
+    reloader = ConfigReloader(lambda: read_config(config_path), pid_path or default_pid_path(config))
+    run(create_app(config, engine, reloader), config)

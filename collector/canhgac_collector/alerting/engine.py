@@ -120,6 +120,13 @@ class AlertEngine:
         )
         self.base_url = base.rstrip("/")
 
+    def reconfigured(
+        self, config: ServerConfig, tree: dict[str, SiteNode], site_ids: dict[str, int]
+    ) -> AlertEngine:
+        """An engine over a reloaded configuration that keeps this one's memory (what was forwarded
+        when, confined failures); raises ValueError, as at start, for an unknown site code."""
+        return AlertEngine(config, self.sessions, tree, site_ids, self.signer, self._fed, self.confined)
+
     # -- evaluation --------------------------------------------------------------------------------
 
     def evaluate(self, now: dt.datetime | None = None) -> EvalResult:

@@ -39,6 +39,24 @@ class AlertService:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def prepare(
+        self, config: ServerConfig, tree: dict[str, SiteNode], site_ids: dict[str, int]
+    ) -> AlertEngine:
+        """The engine for a reloaded configuration (ValueError for an unknown site code); nothing
+        changes until `apply`."""
+        return self.engine.reconfigured(config, tree, site_ids)
+
+    def apply(self, config: ServerConfig, engine: AlertEngine) -> None:
+        """Use a reloaded configuration from the next evaluation and dispatch pass on (rules, windows,
+        routing, contacts, channels); pending notifications and channel health carry over."""
+        self.config = config
+        self.engine = engine
+        self.dispatcher.config = config.alerting
+
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alert-evaluate"),
@@ -51,6 +69,7 @@ class AlertService:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        self._tasks = []
 
     def evaluate_once(self) -> None:
         res = self.engine.evaluate()
@@ -74,19 +93,18 @@ class AlertService:
         self.alerts_by_state = {(codes.get(s, "?"), st, sev): int(n) for s, st, sev, n in rows}
 
     async def _evaluate_loop(self) -> None:
-        interval = self.config.alerting.evaluate_interval_s
         while True:
             try:
                 await asyncio.to_thread(self.evaluate_once)
                 self._wake.set()
             except Exception:
                 log.exception("alert evaluation failed; retrying")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self.config.alerting.evaluate_interval_s)  # read each time: reloadable
 
     async def _dispatch_loop(self) -> None:
         # Due retries are checked at least every second; a fresh evaluation wakes the loop at once.
-        tick = min(1.0, self.config.alerting.retry_initial_s)
         while True:
+            tick = min(1.0, self.config.alerting.retry_initial_s)
             try:
                 await asyncio.to_thread(self.dispatcher.send_due)
             except Exception:

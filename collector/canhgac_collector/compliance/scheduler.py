@@ -72,6 +72,7 @@ class ComplianceScheduler:
     ) -> None:
         self.config = config
         self.sessions = sessions
+        self.box = box
         self.options = scan_options(config, box)
         self.on_scan = on_scan
         # First pass soon after start (not a whole interval later), but not in the start-up rush.
@@ -81,6 +82,12 @@ class ComplianceScheduler:
         self.failures = 0  # site scans that raised
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def reconfigure(self, config: ServerConfig) -> None:
+        """Scan a reloaded site tree from the next site on (declared levels, management networks,
+        public addresses); the interval stays the one the scheduler started with."""
+        self.options = scan_options(config, self.box)
+        self.config = config
 
     def start(self) -> None:
         if self._thread is not None:

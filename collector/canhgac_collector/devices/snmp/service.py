@@ -54,10 +54,21 @@ class SnmpService:
         self._started = threading.Event()
         self.scheduler: PollScheduler | None = None
         self._device_sites: dict[str, str] = {}
+        self._refresh_wake: asyncio.Event | None = None  # set: re-read the device list now
 
     def start(self) -> None:
         self._thread.start()
         self._started.wait(10)
+
+    def refresh_devices(self, config: SnmpPollConfig | None = None) -> None:
+        """Re-read the device list now, not at the next periodic refresh (after a config reload);
+        `config` replaces the per-device defaults (interval, timeout, retries) from then on."""
+        if config is not None:
+            self.config = config
+        loop, wake = self._loop, self._refresh_wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the poller has just stopped
+                loop.call_soon_threadsafe(wake.set)
 
     def stop(self, timeout: float = 10.0) -> None:
         loop, task = self._loop, self._main_task
@@ -128,8 +139,14 @@ class SnmpService:
         return targets
 
     async def _refresh(self, scheduler: PollScheduler) -> None:
+        wake = self._refresh_wake = asyncio.Event()
         while True:
-            await asyncio.sleep(DEVICE_REFRESH_S)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that meets the wake-up,
+            # and the poller would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DEVICE_REFRESH_S):
+                    await wake.wait()
+            wake.clear()
             try:
                 scheduler.update_devices(await asyncio.to_thread(self._load_targets))
                 await asyncio.to_thread(self._count_states)
