@@ -18,6 +18,7 @@ from canhgac_collector.server import Server
 from canhgac_collector.store.models import Site
 from tests.api.conftest import Api
 from tests.conftest import site_tree
+from tests.harness.reports import make_report
 
 NEW_KEY = "commune-c-key-0123456789"
 
@@ -111,3 +112,21 @@ def test_listen_changes_are_reported_as_needing_a_restart(
     done = api.client.portal.call(server.reload, moved)
     assert done.restart_needed == ["listen", "ingest"]
     assert server.config.listen.port == api.config.listen.port  # not applied: it needs a restart
+
+
+def test_agents_of_a_site_taken_out_by_a_reload_get_a_clear_refusal(
+    make_api: Callable[..., Api], make_config: Callable[..., ServerConfig]
+) -> None:
+    api = make_api(**_with_commune_c())
+    server, _ctx = _server(api)
+    enrolled = api.enroll(NEW_KEY, "m-c1", "pc-c1")
+    report = make_report(enrolled["agent_id"], 1, hostname="pc-c1", machine_id="m-c1")
+    assert api.push(enrolled["token"], [report]).status_code == 200
+
+    assert api.client.portal is not None
+    api.client.portal.call(server.reload, make_config())  # XA-C is gone from the tree
+    r = api.push(
+        enrolled["token"], [make_report(enrolled["agent_id"], 2, hostname="pc-c1", machine_id="m-c1")]
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["type"].endswith("site-retired")

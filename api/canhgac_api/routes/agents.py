@@ -185,7 +185,15 @@ async def _ingest(
                 f"the body exceeds the limit of {limits.max_body_bytes} bytes",
             )
         chunks.append(chunk)
-    site_code = ctx.site_codes[principal.site_id]
+    site_code = ctx.site_codes.get(principal.site_id) if principal.site_id is not None else None
+    if site_code is None:  # the site was taken out of the configuration (reload or restart)
+        raise ProblemError(
+            403,
+            "site-retired",
+            "Site no longer configured",
+            "địa điểm của máy này không còn trong cấu hình máy chủ / this host's site is no longer in the "
+            "server's configuration: ask the provincial operator to move or remove the host",
+        )
     try:
         reply = await ctx.ingest.submit(principal.host_id, site_code, encoding == "gzip", b"".join(chunks))
     except IngestUnavailable:
