@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from canhgac_collector.metrics.exposition import Registry
+from canhgac_collector.metrics.exposition import Family, Registry
 from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
 
 MAX_SCORES = 10_000
 # Sites × levels × clauses: a province of ~1,000 sites scanned at one level, ~60 clauses per pack set.
 MAX_CLAUSE_SCORES = 100_000
+
+
+def replace_all(family: Family, wanted: Mapping[tuple[str, ...], float]) -> None:
+    """Make `family` hold exactly the `wanted` series and values."""
+    family.remove_where(lambda labels: labels not in wanted)
+    for labels, value in wanted.items():
+        family.set(labels, value)
 
 
 class ComplianceMetrics:
@@ -33,17 +40,14 @@ class ComplianceMetrics:
 
     def set_scores(self, scores: Mapping[tuple[str, int], float]) -> None:
         """The newest scan score per (site code, level); sites and levels no longer scored disappear."""
-        wanted = {(site, str(level)): score for (site, level), score in scores.items()}
-        self.score.remove_where(lambda labels: labels not in wanted)
-        for labels, score in wanted.items():
-            self.score.set(labels, score)
+        replace_all(self.score, {(site, str(level)): score for (site, level), score in scores.items()})
 
     def set_clause_scores(self, scores: Mapping[tuple[str, int, str], float]) -> None:
         """The newest clause scores per (site code, level, clause); the rest disappear."""
-        wanted = {(site, str(level), clause): score for (site, level, clause), score in scores.items()}
-        self.clause_score.remove_where(lambda labels: labels not in wanted)
-        for labels, score in wanted.items():
-            self.clause_score.set(labels, score)
+        replace_all(
+            self.clause_score,
+            {(site, str(level), clause): score for (site, level, clause), score in scores.items()},
+        )
 
     def set_scan(self, site: str, level: int, score: float | None, clauses: Mapping[str, float]) -> None:
         """One new scan of `site` at `level` replaces that site and level's scores (and only those)."""

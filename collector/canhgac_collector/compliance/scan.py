@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Subquery, func, insert, select
 from sqlalchemy.orm import Session
 
 from canhgac_collector.compliance.exposure import ExposureSettings, probe_public_addresses
@@ -384,14 +384,19 @@ def _drift_events(
         )
 
 
-def latest_scores(session: Session) -> dict[tuple[str, int], float]:
-    """(site code, level) → score of the newest scan of each, for /metrics
-    (`canhgac_compliance_score_ratio{site,level}`); scans that judged nothing are left out."""
-    newest = (
+def newest_scan_ids() -> Subquery:
+    """The id of the newest scan of every (site, level), as a subquery to join `Scan.id` on."""
+    return (
         select(Scan.site_id, Scan.level, func.max(Scan.id).label("id"))
         .group_by(Scan.site_id, Scan.level)
         .subquery()
     )
+
+
+def latest_scores(session: Session) -> dict[tuple[str, int], float]:
+    """(site code, level) → score of the newest scan of each, for /metrics
+    (`canhgac_compliance_score_ratio{site,level}`); scans that judged nothing are left out."""
+    newest = newest_scan_ids()
     rows = session.execute(
         select(Site.code, Scan.level, Scan.score)
         .join(newest, Scan.id == newest.c.id)
@@ -416,11 +421,7 @@ def clause_scores(summary: Mapping[str, Any]) -> dict[str, float]:
 def latest_clause_scores(session: Session) -> dict[tuple[str, int, str], float]:
     """(site code, level, clause) → clause score of the newest scan of each site and level, for /metrics
     (`canhgac_compliance_clause_score_ratio{site,level,clause}`)."""
-    newest = (
-        select(Scan.site_id, Scan.level, func.max(Scan.id).label("id"))
-        .group_by(Scan.site_id, Scan.level)
-        .subquery()
-    )
+    newest = newest_scan_ids()
     rows = session.execute(
         select(Site.code, Scan.level, Scan.summary)
         .join(newest, Scan.id == newest.c.id)

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-30 05:26:53.772436
 
-Issue 6 (alerting). Every alert state change is also an `events` row (kind alert.state).
+Every alert state change is also an `events` row (kind alert.state).
 """
 
 from __future__ import annotations
