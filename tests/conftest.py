@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
+import os
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,40 @@ import pytest
 from tests.harness.postgres import PostgresServer
 
 _db_counter = itertools.count()
+
+# The server's own background threads. One left running after its test keeps polling a dropped
+# database for the rest of the run and can keep the interpreter from exiting at the end.
+SERVICE_THREADS = frozenset({"snmp-poller", "influx-writer", "compliance-scheduler", "link-sim"})
+
+
+@pytest.fixture(autouse=True)
+def no_service_left_running() -> Iterator[None]:
+    """Fail the test (as a teardown error naming the threads) whose server did not stop its services."""
+    before = set(threading.enumerate())
+    yield
+    started = [t for t in threading.enumerate() if t not in before and t.name in SERVICE_THREADS]
+    for thread in started:
+        thread.join(10)
+    leaked = sorted(t.name for t in started if t.is_alive())
+    assert not leaked, f"background services still running after the test: {leaked}"
+
+
+EXIT_WATCHDOG_S = 60.0
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A run that does not let the interpreter exit within a minute of its summary prints every
+    thread's stack and exits 3: a hang at exit is a leak to fix, not a CI job to wait out."""
+
+    def give_up() -> None:
+        sys.stderr.write(f"\nthe test run has not exited {EXIT_WATCHDOG_S:.0f} s after its summary:\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        os._exit(3)
+
+    watchdog = threading.Timer(EXIT_WATCHDOG_S, give_up)
+    watchdog.daemon = True
+    watchdog.start()
 
 
 @pytest.fixture(scope="session")

@@ -125,17 +125,22 @@ def create_app(
         gc.collect()
         gc.freeze()
         await ctx.ingest.start()
-        await server.start()
-        if reloader is not None:
-            reloader.attach(server)
         try:
+            await server.start()
+            if reloader is not None:
+                reloader.attach(server)
             yield
         finally:
-            if reloader is not None:
-                reloader.detach()
-            await server.stop()
-            await ctx.ingest.stop()  # the last reports are answered (and their points handed over) first
-            await server.stop_history()
+            # Each step runs even when the one before it failed: nothing is left running.
+            try:
+                if reloader is not None:
+                    reloader.detach()
+                await server.stop()
+            finally:
+                try:
+                    await ctx.ingest.stop()  # the last reports are answered (their points handed over)
+                finally:
+                    await server.stop_history()
 
     docs = config.listen.openapi_docs
     app = FastAPI(

@@ -12,10 +12,9 @@ compliance scans, the InfluxDB history writer, and the maintenance loop below (h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from canhgac_collector.store.models import Scan
 from canhgac_collector.store.secrets import SecretBox, SecretsError
 from canhgac_collector.store.sites import sync_sites
 from canhgac_collector.store.tokens import revocation_mark
+from canhgac_collector.tasks import cancel_and_wait
 
 log = logging.getLogger("canhgac.server")
 PRUNE_EVERY_S = 3600.0
@@ -134,16 +134,22 @@ class Server:
             self.compliance.start()
 
     async def stop(self) -> None:
-        """Stop everything but history; `stop_history` last, once ingest handed over its last points."""
-        await asyncio.to_thread(self.compliance.stop)
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        await self.alerting.stop()
+        """Stop everything but history; `stop_history` last, once ingest handed over its last points.
+        Each service is stopped even when stopping another one failed (that failure is logged)."""
+        tasks, self._tasks = self._tasks, []
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("compliance scheduler", lambda: asyncio.to_thread(self.compliance.stop)),
+            ("maintenance", lambda: cancel_and_wait(tasks)),
+            ("alerting", self.alerting.stop),
+        ]
         if self.snmp is not None:
-            await asyncio.to_thread(self.snmp.stop)
+            snmp = self.snmp
+            steps.append(("snmp poller", lambda: asyncio.to_thread(snmp.stop)))
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping the %s failed; stopping the rest", name)
 
     async def stop_history(self) -> None:
         if self.influx is not None:
@@ -231,9 +237,11 @@ class Server:
         interval = self.config.host_state.check_interval_s
         loop = asyncio.get_running_loop()
         next_prune = 0.0
-        revocations = await asyncio.to_thread(self.revocations)
+        revocations: tuple[int, dt.datetime | None] | None = None  # read inside the try: may fail
         while True:
             try:
+                if revocations is None:
+                    revocations = await asyncio.to_thread(self.revocations)
                 await asyncio.to_thread(self.refresh_states)
                 seen = await asyncio.to_thread(self.revocations)
                 if seen != revocations:

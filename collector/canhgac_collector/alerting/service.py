@@ -17,6 +17,7 @@ from canhgac_collector.alerting.outbox import Dispatcher
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.sitetree import SiteNode
 from canhgac_collector.store.models import Alert
+from canhgac_collector.tasks import cancel_and_wait
 
 log = logging.getLogger("canhgac.alerting")
 
@@ -64,12 +65,8 @@ class AlertService:
         ]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_and_wait(tasks)
 
     def evaluate_once(self) -> None:
         res = self.engine.evaluate()
@@ -110,8 +107,11 @@ class AlertService:
             except Exception:
                 log.exception("notification dispatch failed; retrying")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that meets the
+            # wake-up, and the loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), tick)
+                async with asyncio.timeout(tick):
+                    await self._wake.wait()
 
     # -- metrics (registered on the telemetry registry by the app) ----------------------------------
 
