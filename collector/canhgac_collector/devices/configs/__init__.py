@@ -1,0 +1,1 @@
+"""Device configurations over SSH: pulls, history, diff, approval."""
