@@ -23,6 +23,7 @@ from canhgac_collector.cli_support import (
     open_store_at,
 )
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.devices.configs.cli import backup_app
 from canhgac_collector.logs import setup_logging
 from canhgac_rules.terminal import print_table
 
@@ -43,6 +44,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(topology_app, name="topology")
 app.add_typer(token_app, name="token")
 app.add_typer(config_app, name="config")
+app.add_typer(backup_app, name="backup")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
