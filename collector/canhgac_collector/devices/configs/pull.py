@@ -239,7 +239,7 @@ def _read_output(conn: Any, target: SshTarget, command: str, started: float) -> 
     size = 0
     tail = ""
     quiet_since: float | None = None
-    delay = 0.002
+    delay = 0.01
     while True:
         try:
             data = conn.read_channel()
@@ -257,7 +257,7 @@ def _read_output(conn: Any, target: SshTarget, command: str, started: float) -> 
             last = tail.rsplit("\n", 1)[-1]
             if len(parts) > 0 and "\n" in tail and base in last and _PROMPT_END.search(last):
                 break
-            quiet_since, delay = None, 0.002
+            quiet_since, delay = None, 0.01
             continue
         if PAGER.search(tail):
             quiet_since = quiet_since or now
