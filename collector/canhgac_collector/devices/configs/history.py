@@ -82,10 +82,12 @@ def _is_header(line: str) -> bool:
 
 
 def summarise(old: str | None, new: str, platform: str | None) -> ChangeSummary:
-    """Lines added and removed between two normalised configs, and the sections touched (of masked
-    text, so a section name never carries a secret)."""
-    before = mask_config(old, platform).split("\n") if old else []
-    after = mask_config(new, platform).split("\n")
+    """Lines added and removed between two normalised configs, and the sections touched (named from the
+    masked text, line for line the same, so a section name never carries a secret)."""
+    before = old.split("\n") if old else []
+    after = new.split("\n")
+    labels_before = mask_config(old, platform).split("\n") if old else []
+    labels_after = mask_config(new, platform).split("\n")
     added = removed = 0
     sections: list[str] = []
 
@@ -104,9 +106,9 @@ def summarise(old: str | None, new: str, platform: str | None) -> ChangeSummary:
         removed += i2 - i1
         added += j2 - j1
         if i2 > i1:
-            touch(before, i1)
+            touch(labels_before, i1)
         if j2 > j1:
-            touch(after, j1)
+            touch(labels_after, j1)
     return ChangeSummary(added, removed, sections)
 
 
@@ -326,11 +328,12 @@ def accept_host_key(session: Session, device_id: int, actor: str, now: dt.dateti
     return True
 
 
-def request_pull(session: Session, device: Device, actor: str, now: dt.datetime | None = None) -> None:
-    """Flag the device for a pull as soon as the scheduler gets to it (an earlier request stands)."""
+def request_pull(session: Session, device: Device, actor: str, now: dt.datetime | None = None) -> dt.datetime:
+    """Flag the device for a pull as soon as the scheduler gets to it (an earlier request stands);
+    returns when it was requested."""
     now = now or dt.datetime.now(dt.UTC)
-    if device.config_pull_requested_at is None:
-        device.config_pull_requested_at = now
+    requested = device.config_pull_requested_at or now
+    device.config_pull_requested_at = requested
     record_event(
         session,
         kind="device.config_pull_requested",
@@ -341,6 +344,7 @@ def request_pull(session: Session, device: Device, actor: str, now: dt.datetime 
         message=f"Yêu cầu lấy cấu hình {device.name} ngay / config pull requested",
         at=now,
     )
+    return requested
 
 
 class ApprovalError(ValueError):
@@ -394,18 +398,39 @@ def display_text(row: DeviceConfigVersion, *, raw: bool) -> str:
 
 
 def _lines(text: str) -> list[str]:
-    return [line + "\n" for line in text.splitlines()]
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line + "\n" for line in lines]
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's line range as unified diffs write it (difflib's format)."""
+    length = stop - start
+    beginning = start + 1 if length else start
+    return str(beginning) if length == 1 else f"{beginning},{length}"
 
 
 def unified_diff(old: DeviceConfigVersion | None, new: DeviceConfigVersion, *, raw: bool) -> str:
-    """The unified diff from `old` (None: empty) to `new`, masked unless `raw`."""
-    before = _lines(display_text(old, raw=raw)) if old is not None else []
-    after = _lines(display_text(new, raw=raw))
-    return "".join(
-        difflib.unified_diff(
-            before,
-            after,
-            fromfile=f"version {old.version}" if old is not None else "(none)",
-            tofile=f"version {new.version}",
-        )
-    )
+    """The unified diff from `old` (None: empty) to `new`. Lines are matched on the raw texts, then
+    shown masked unless `raw`: a changed secret still shows as a changed line, its value hidden."""
+    old_raw = _lines(old.raw_text) if old is not None else []
+    new_raw = _lines(new.raw_text)
+    old_shown = _lines(display_text(old, raw=raw)) if old is not None else []
+    new_shown = _lines(display_text(new, raw=raw))
+    if len(old_shown) != len(old_raw) or len(new_shown) != len(new_raw):  # never expected; stay safe
+        old_raw, new_raw = old_shown, new_shown
+    out = [
+        f"--- version {old.version}\n" if old is not None else "--- (none)\n",
+        f"+++ version {new.version}\n",
+    ]
+    matcher = difflib.SequenceMatcher(None, old_raw, new_raw, autojunk=False)
+    for group in matcher.get_grouped_opcodes(3):
+        out.append(f"@@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(" " + line for line in old_shown[i1:i2])
+                continue
+            out.extend("-" + line for line in old_shown[i1:i2])
+            out.extend("+" + line for line in new_shown[j1:j2])
+    return "".join(out) if len(out) > 2 else ""

@@ -78,7 +78,7 @@ def _counts(session: Session, device_ids: Sequence[int]) -> dict[int, int]:
         .where(DeviceConfigVersion.device_id.in_(list(device_ids)))
         .group_by(DeviceConfigVersion.device_id)
     )
-    return {int(device_id): int(n) for device_id, n in rows.tuples()}
+    return {int(device_id): int(n) for device_id, n in rows}
 
 
 def config_states(session: Session, device_ids: Iterable[int]) -> dict[int, ConfigState]:
@@ -164,12 +164,3 @@ def version_before(session: Session, device_id: int, version: int) -> DeviceConf
         .order_by(DeviceConfigVersion.version.desc())
         .limit(1)
     ).first()
-
-
-def find_device_by_name(session: Session, scope_path: str | None, name: str) -> tuple[Device, Site] | None:
-    """Device `name` with its site within scope (None: absent or out of scope)."""
-    stmt = within(
-        select(Device, Site).join(Site, Device.site_id == Site.id).where(Device.name == name), scope_path
-    )
-    row = session.execute(stmt).one_or_none()
-    return None if row is None else (row[0], row[1])
