@@ -1,6 +1,6 @@
 """Device configuration history: versions, one version's text, diffs, approval, the pending SSH host
-key, and "pull now". Scoped like every device route (out of scope answers 404); texts are masked for
-every role but admin, and only an admin may ask for the raw, restore-ready text."""
+key, and "pull now". Scoped like every device route (out of scope answers 404); texts and diffs are
+masked, and only an admin may ask for them raw (`raw=true`: the restore-ready text)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,11 @@ def _no_version(device: Device, version: int | None) -> ProblemError:
     return ProblemError(404, "not-found", "Not found", f"device {device.name!r} has no {which}")
 
 
+def _raw_allowed(principal: Principal, raw: bool) -> None:
+    if raw and principal.role != "admin":
+        raise ProblemError(403, "forbidden", "Forbidden", "only an admin may read a raw config (raw=true)")
+
+
 @router.get(
     "",
     response_model=ConfigVersionList,
@@ -89,8 +94,8 @@ def list_versions(name: DeviceName, principal: Reader, ctx: Ctx) -> ConfigVersio
     "/diff",
     response_model=ConfigDiff,
     responses=problem_responses(401, 403, 404),
-    summary="Unified diff between two versions (default: the newest and the one before), masked but "
-    "for admins",
+    summary="Unified diff between two versions (default: the newest and the one before), masked unless "
+    "raw=true (admin only)",
 )
 def diff_versions(
     name: DeviceName,
@@ -98,8 +103,9 @@ def diff_versions(
     ctx: Ctx,
     from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
+    raw: Annotated[bool, Query(description="secrets included (admin only)")] = False,
 ) -> ConfigDiff:
-    raw = principal.role == "admin"
+    _raw_allowed(principal, raw)
     with ctx.sessions() as session:
         device, _site = find_device(session, principal, name)
         new = queries.get_version(session, device.id, to_version)
@@ -133,8 +139,7 @@ def show_version(
     ctx: Ctx,
     raw: Annotated[bool, Query(description="the text as pulled, secrets included (admin only)")] = False,
 ) -> ConfigVersionText:
-    if raw and principal.role != "admin":
-        raise ProblemError(403, "forbidden", "Forbidden", "only an admin may read a raw config (raw=true)")
+    _raw_allowed(principal, raw)
     with ctx.sessions() as session:
         device, _site = find_device(session, principal, name)
         row = queries.get_version(session, device.id, version)
