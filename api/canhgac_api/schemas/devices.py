@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from canhgac_collector.addresses import HOST_ADDRESS_RE, check_host
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig, SnmpCredentialsConfig
@@ -88,33 +88,38 @@ SshSecret = Annotated[
 ]
 
 
-class SshIn(_In):
-    """SSH login for config backup, write-only: secrets are stored encrypted and never returned (the
-    device's `ssh` shows `has_password`…). A private key is given as its text; key files are for
-    devices in server.yaml. No platform: guessed from SNMP when unambiguous."""
+PrivateKey = Annotated[
+    SecretStr, Field(min_length=1, max_length=MAX_PRIVATE_KEY_CHARS), AfterValidator(_not_placeholder)
+]
 
+
+class _SshIn(_In):
     platform: Platform | None = None
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     username: Annotated[str, Field(pattern=SSH_USERNAME_RE)]
-    password: SshSecret | None = None
-    private_key: (
-        Annotated[
-            SecretStr,
-            Field(min_length=1, max_length=MAX_PRIVATE_KEY_CHARS),
-            AfterValidator(_not_placeholder),
-        ]
-        | None
-    ) = None
     enable_secret: SshSecret | None = None
-
-    @model_validator(mode="after")
-    def _one_way_to_log_in(self) -> SshIn:
-        if self.password is None and self.private_key is None:
-            raise ValueError("ssh: needs password or private_key")
-        return self
 
     def to_config(self) -> DeviceSshConfig:
         return DeviceSshConfig.model_validate(self.model_dump())
+
+
+class SshPasswordIn(_SshIn):
+    """Log in with a password (a private key may be given too)."""
+
+    password: SshSecret
+    private_key: PrivateKey | None = None
+
+
+class SshKeyIn(_SshIn):
+    """Log in with a private key, given as its text (key files are for devices in server.yaml)."""
+
+    private_key: PrivateKey
+    password: SshSecret | None = None
+
+
+# SSH login for config backup, write-only: secrets are stored encrypted and never returned (the device's
+# `ssh` shows `has_password`…). No platform: guessed from SNMP when unambiguous.
+SshIn = SshPasswordIn | SshKeyIn
 
 
 class SshOut(BaseModel):

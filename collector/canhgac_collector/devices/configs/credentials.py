@@ -38,6 +38,10 @@ _VENDOR_PLATFORMS = {
 }
 
 
+class PlatformUnknownError(ValueError):
+    """A device to pull whose platform is neither configured nor told apart by SNMP."""
+
+
 def ssh_fields(ssh: DeviceSshConfig | None, box: SecretBox) -> dict[str, Any]:
     """The device columns an `ssh:` block sets, secrets encrypted (all None without a block). A key
     file is stored as its path and read by the pull, so replacing the file needs no config change."""
@@ -93,13 +97,13 @@ def device_platform(device: Device) -> str | None:
 
 def ssh_target_for(device: Device, box: SecretBox) -> SshTarget | None:
     """What a pull of `device` needs, secrets decrypted; None when it has no `ssh:` block. Raises
-    ValueError when the platform is neither configured nor guessable (an operator must set it), and
-    SecretsError when the secrets do not decrypt."""
+    PlatformUnknownError when the platform is neither configured nor guessable (an operator must set
+    it: record it as a failed pull of kind "usage"), and SecretsError when the secrets do not decrypt."""
     if device.ssh_username is None or device.ssh_secret_enc is None:
         return None
     platform = device_platform(device)
     if platform is None or platform not in PLATFORMS:
-        raise ValueError(
+        raise PlatformUnknownError(
             f"thiết bị {device.name}: chưa rõ nền tảng / platform unknown: set ssh.platform "
             f"(one of {', '.join(PLATFORMS)})"
         )
