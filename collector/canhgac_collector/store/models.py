@@ -162,7 +162,8 @@ class Event(Base):
 class Device(Base):
     """A switch, router or firewall polled over SNMP. `source` says who owns it: "config" devices are
     kept in step with server.yaml (read-only via the API), "api" devices are managed through the API.
-    SNMP secrets are one Fernet token (`storage/secrets.py`); nothing else here is secret."""
+    SNMP secrets are one Fernet token (`store/secrets.py`), SSH secrets another; nothing else here is
+    secret."""
 
     __tablename__ = "devices"
 

@@ -40,6 +40,7 @@ from tests.collector.devices.configs.samples import (
     MASK_CASES,
     VOLATILE_PAIRS,
 )
+from tests.conftest import site_tree
 
 T0 = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -134,9 +135,7 @@ def test_platform_is_guessed_only_when_unambiguous(
     assert guess_platform(vendor, descr, oid) == expected
 
 
-def test_placeholder_ssh_secrets_are_refused_and_never_echoed(make_config: object) -> None:
-    from tests.conftest import site_tree
-
+def test_placeholder_ssh_secrets_are_refused_and_never_echoed() -> None:
     entry = {
         "name": "sw",
         "address": "127.0.0.1",
