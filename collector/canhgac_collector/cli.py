@@ -540,6 +540,12 @@ from canhgac_collector.vulns.cli import make_vulns_app  # noqa: E402
 
 app.add_typer(make_vulns_app(open_store_at), name="vulns")
 
+# Device config backup: `canhgac backup list|history|show|diff|approve|accept-host-key`
+# (collector/canhgac_collector/devices/configs/cli_history.py).
+from canhgac_collector.devices.configs.cli_history import make_backup_app  # noqa: E402
+
+app.add_typer(make_backup_app(open_store_at), name="backup")
+
 # `canhgac inventory --ansible` (collector/canhgac_collector/inventory.py).
 from canhgac_collector.inventory import make_inventory_command  # noqa: E402
 

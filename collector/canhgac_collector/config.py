@@ -30,6 +30,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from canhgac_collector.addresses import HostAddress  # an IP address or a DNS name, checked
 from canhgac_collector.alerting.settings import AlertingConfig  # alerting: rules, windows, channels
+from canhgac_collector.devices.configs.settings import (  # ssh: per device, config history retention
+    DeviceConfigsSettings,
+    DeviceSshConfig,
+)
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
@@ -242,6 +246,7 @@ class DeviceConfig(Strict):
     poll_interval_s: Annotated[float, Field(ge=5, le=86400)] | None = None  # default: snmp.poll_interval_s
     timeout_s: Annotated[float, Field(gt=0, le=60)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    ssh: DeviceSshConfig | None = None  # config backup over SSH; None: not pulled
 
 
 class SnmpPollConfig(Strict):
@@ -330,6 +335,7 @@ class ServerConfig(BaseSettings):
     sites: list[SiteConfig] = []
     snmp: SnmpPollConfig = SnmpPollConfig()
     devices: list[DeviceConfig] = []
+    device_configs: DeviceConfigsSettings = DeviceConfigsSettings()  # devices/configs/
     influx: InfluxConfig = InfluxConfig()
     alerting: AlertingConfig = AlertingConfig()  # collector/canhgac_collector/alerting/
     compliance: ComplianceConfig = ComplianceConfig()  # collector/canhgac_collector/compliance/

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from canhgac_collector.config import ConfigError, ServerConfig, load_config
@@ -46,6 +47,21 @@ def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None
     text = EXAMPLE.read_text(encoding="utf-8")
     missing = [name for name in sorted(_field_names(ServerConfig)) if f"{name}:" not in text]
     assert missing == [], f"examples/server.yaml lacks keys: {missing}"
+
+
+def test_example_devices_block_with_ssh_is_valid(tmp_path: Path) -> None:
+    """The commented `devices:` example (SNMP v3 and v2c, an `ssh:` block) is a working config."""
+    text = _example_with_real_secrets(tmp_path).read_text(encoding="utf-8")
+    block = text[text.index("# devices:\n") :].split("\n\n", 1)[0]
+    devices = yaml.safe_load("\n".join(line.removeprefix("#") for line in block.splitlines()))["devices"]
+    cfg = load_config(_example_with_real_secrets(tmp_path))
+    with_devices = ServerConfig.model_validate({**cfg.model_dump(), "devices": devices})
+    ssh = with_devices.devices[0].ssh
+    assert ssh is not None
+    assert (ssh.platform, ssh.port, ssh.username) == ("cisco_ios", 22, "canhgac-backup")
+    assert ssh.password is not None
+    assert "change-me" not in ssh.password.get_secret_value()
+    assert with_devices.device_configs.retention_versions == 100
 
 
 def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:

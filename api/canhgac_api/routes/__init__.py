@@ -7,6 +7,7 @@ from canhgac_api.routes import (
     agents,
     alerts,
     compliance,
+    configs,
     devices,
     events,
     health,
@@ -24,6 +25,7 @@ ROUTERS: dict[str, Routes] = registry(
     sites.PLUGIN,  # the site tree and per-site summaries
     hosts.PLUGIN,  # host inventory, health and deletion
     devices.PLUGIN,  # SNMP-polled devices and their credentials
+    configs.PLUGIN,  # device config history over SSH: versions, diffs, approval
     topology.PLUGIN,  # links between devices
     locate.PLUGIN,  # where a MAC or IP sits in the LAN
     events.PLUGIN,  # the event log

@@ -1,5 +1,6 @@
 """Devices (switches, routers, firewalls polled over SNMP): list, detail, interfaces, neighbours, and
-admin create/update/delete. Readers see only their subtree's devices; SNMP secrets go in, never out."""
+admin create/update/delete. Readers see only their subtree's devices; SNMP and SSH secrets go in, never
+out."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ from canhgac_api.schemas.devices import (
     InterfaceOut,
     NeighborList,
     NeighborOut,
+    SshOut,
     snmp_config,
 )
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig
 from canhgac_collector.devices import changes
 from canhgac_collector.devices import queries as device_queries
+from canhgac_collector.devices.configs.credentials import device_platform, ssh_fields, ssh_secret_flags
 from canhgac_collector.devices.store import device_fields
 from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox, SecretsError
@@ -80,7 +83,32 @@ def summary(device: Device, site: Site) -> dict[str, Any]:
     }
 
 
-def detail(session: Session, device: Device, site: Site) -> DeviceDetail:
+def ssh_out(device: Device, secrets: SecretBox) -> SshOut | None:
+    """The device's SSH settings and backup status, whether each secret is set (never what)."""
+    if device.ssh_username is None:
+        return None
+    try:
+        flags: dict[str, bool | None] = dict(ssh_secret_flags(device, secrets))
+    except SecretsError:
+        flags = {"has_password": None, "has_private_key": None, "has_enable_secret": None}
+    return SshOut(
+        platform=device_platform(device),
+        platform_guessed=device.ssh_platform is None,
+        port=device.ssh_port or 22,
+        username=device.ssh_username,
+        **flags,
+        host_key=device.ssh_host_key,
+        pending_host_key=device.ssh_pending_host_key,
+        last_pull_at=device.config_pull_at,
+        last_ok_at=device.config_ok_at,
+        status=device.config_status,
+        error_kind=device.config_error_kind,
+        error=device.config_error,
+        pull_requested_at=device.config_pull_requested_at,
+    )
+
+
+def detail(session: Session, device: Device, site: Site, secrets: SecretBox) -> DeviceDetail:
     tallies = device_queries.device_tallies(session, device.id)
     return DeviceDetail.model_validate(
         {
@@ -100,6 +128,7 @@ def detail(session: Session, device: Device, site: Site) -> DeviceDetail:
             "created_at": device.created_at,
             "updated_at": device.updated_at,
             "counts": DeviceCounts.model_validate(dataclasses.asdict(tallies)),
+            "ssh": ssh_out(device, secrets),
         }
     )
 
@@ -138,7 +167,7 @@ def list_devices(
 def device_detail(name: DeviceName, principal: Reader, ctx: Ctx) -> DeviceDetail:
     with ctx.sessions() as session:
         device, site = find_device(session, principal, name)
-        return detail(session, device, site)
+        return detail(session, device, site, box(ctx))
 
 
 @router.get(
@@ -267,7 +296,7 @@ def create_device(body: DeviceCreate, principal: Admin, ctx: Ctx) -> DeviceDetai
             raise _secrets_unavailable(exc) from None
         device = changes.add_device(session, body.name, site, fields, actor=principal.token_id)
         log.info("device added name=%s site=%s by=%s", device.name, site.code, principal.token_id)
-        return detail(session, device, site)
+        return detail(session, device, site, box(ctx))
 
 
 @router.patch(
@@ -281,7 +310,7 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
         device, site = find_device(session, principal, name)
         if device.source == "config":
             raise _read_only(device)
-        columns = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site"})
+        columns = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"snmp", "site", "ssh"})
         if body.site is not None:
             site = _site_for_write(session, principal, body.site)
             columns["site_id"] = site.id
@@ -299,6 +328,11 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
                 raise _secrets_unavailable(exc) from None
             columns["snmp_version"] = secret["snmp_version"]
             columns["snmp_secret_enc"] = secret["snmp_secret_enc"]
+        if "ssh" in body.model_fields_set:
+            try:
+                columns.update(ssh_fields(body.ssh.to_config() if body.ssh else None, box(ctx)))
+            except SecretsError as exc:
+                raise _secrets_unavailable(exc) from None
         changes.change_device(
             session, device, site, columns, asked=body.model_fields_set, actor=principal.token_id
         )
@@ -308,7 +342,7 @@ def update_device(name: DeviceName, body: DeviceUpdate, principal: Admin, ctx: C
             ",".join(sorted(body.model_fields_set)),
             principal.token_id,
         )
-        return detail(session, device, site)
+        return detail(session, device, site, box(ctx))
 
 
 @router.delete(

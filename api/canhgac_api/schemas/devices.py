@@ -1,5 +1,5 @@
-"""Bodies of the devices, topology and locate endpoints. No model here has a field for an SNMP secret
-except the write-only request bodies (`DeviceCreate`, `DeviceUpdate`)."""
+"""Bodies of the devices, topology and locate endpoints. No model here has a field for an SNMP or SSH
+secret except the write-only request bodies (`DeviceCreate`, `DeviceUpdate`, `SshIn`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from canhgac_collector.addresses import HOST_ADDRESS_RE, check_host
 from canhgac_collector.config import SITE_CODE_RE, DeviceConfig, SnmpCredentialsConfig
+from canhgac_collector.devices.configs.settings import (
+    MAX_PRIVATE_KEY_CHARS,
+    MAX_SECRET_CHARS,
+    SSH_USERNAME_RE,
+    DeviceSshConfig,
+    Platform,
+)
+from canhgac_collector.placeholders import is_placeholder, refusal
 
 DeviceState = Literal["up", "down", "error", "unknown"]
 DeviceRole = Literal["access", "distribution", "core", "router", "firewall", "other"]
@@ -69,6 +77,71 @@ class SnmpV3In(_In):
 SnmpIn = Annotated[SnmpCommunityIn | SnmpV3In, Field(discriminator="version")]
 
 
+def _not_placeholder(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and is_placeholder(value.get_secret_value()):
+        raise ValueError(refusal(["this secret"]))
+    return value
+
+
+SshSecret = Annotated[
+    SecretStr, Field(min_length=1, max_length=MAX_SECRET_CHARS), AfterValidator(_not_placeholder)
+]
+
+
+PrivateKey = Annotated[
+    SecretStr, Field(min_length=1, max_length=MAX_PRIVATE_KEY_CHARS), AfterValidator(_not_placeholder)
+]
+
+
+class _SshIn(_In):
+    platform: Platform | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    username: Annotated[str, Field(pattern=SSH_USERNAME_RE)]
+    enable_secret: SshSecret | None = None
+
+    def to_config(self) -> DeviceSshConfig:
+        return DeviceSshConfig.model_validate(self.model_dump())
+
+
+class SshPasswordIn(_SshIn):
+    """Log in with a password (a private key may be given too)."""
+
+    password: SshSecret
+    private_key: PrivateKey | None = None
+
+
+class SshKeyIn(_SshIn):
+    """Log in with a private key, given as its text (key files are for devices in server.yaml)."""
+
+    private_key: PrivateKey
+    password: SshSecret | None = None
+
+
+# SSH login for config backup, write-only: secrets are stored encrypted and never returned (the device's
+# `ssh` shows `has_password`…). No platform: guessed from SNMP when unambiguous.
+SshIn = SshPasswordIn | SshKeyIn
+
+
+class SshOut(BaseModel):
+    """A device's SSH settings and config backup status; never a secret."""
+
+    platform: str | None = Field(description="configured or guessed netmiko platform; None: unknown")
+    platform_guessed: bool = Field(description="not configured: guessed from SNMP sysObjectID/sysDescr")
+    port: int
+    username: str
+    has_password: bool | None = Field(description="None when the secrets key cannot decrypt them")
+    has_private_key: bool | None
+    has_enable_secret: bool | None
+    host_key: str | None = Field(description="the pinned SSH host key (public), None until first pull")
+    pending_host_key: str | None = Field(description="a different key the device presented, not accepted")
+    last_pull_at: dt.datetime | None
+    last_ok_at: dt.datetime | None
+    status: Literal["ok", "error"] | None
+    error_kind: str | None
+    error: str | None
+    pull_requested_at: dt.datetime | None
+
+
 def snmp_config(snmp: SnmpCommunityIn | SnmpV3In) -> SnmpCredentialsConfig:
     """An API body's credentials as the config's model (same encryption path for both)."""
     return SnmpCredentialsConfig.model_validate(snmp.model_dump())
@@ -87,15 +160,18 @@ class DeviceCreate(_In):
     poll_interval_s: Annotated[float, Field(ge=5, le=86400)] | None = None
     timeout_s: Annotated[float, Field(gt=0, le=60)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    ssh: SshIn | None = None
 
     def to_config(self, site: str | None = None) -> DeviceConfig:
-        data = self.model_dump(exclude={"snmp"})
+        data = self.model_dump(exclude={"snmp", "ssh"})
         data["site"] = site or self.site
-        return DeviceConfig.model_validate({**data, "snmp": snmp_config(self.snmp)})
+        ssh = self.ssh.to_config() if self.ssh is not None else None
+        return DeviceConfig.model_validate({**data, "snmp": snmp_config(self.snmp), "ssh": ssh})
 
 
 class DeviceUpdate(_In):
-    """Fields to change; absent ones stay. `snmp` replaces the credentials as a whole."""
+    """Fields to change; absent ones stay. `snmp` and `ssh` replace their settings as a whole;
+    `"ssh": null` stops the device's config backup (its stored versions stay)."""
 
     address: Address | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
@@ -105,6 +181,7 @@ class DeviceUpdate(_In):
     poll_interval_s: Annotated[float, Field(ge=5, le=86400)] | None = None
     timeout_s: Annotated[float, Field(gt=0, le=60)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    ssh: SshIn | None = None
 
 
 class DeviceSummary(BaseModel):
@@ -156,6 +233,7 @@ class DeviceDetail(DeviceSummary):
     created_at: dt.datetime
     updated_at: dt.datetime
     counts: DeviceCounts
+    ssh: SshOut | None = Field(default=None, description="config backup over SSH; None: not set up")
 
 
 class InterfaceOut(BaseModel):

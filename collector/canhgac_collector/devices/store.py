@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import DeviceConfig, ServerConfig, SnmpPollConfig
+from canhgac_collector.devices.configs.credentials import ssh_fields
 from canhgac_collector.devices.snmp.results import DevicePoll
 from canhgac_collector.devices.snmp.types import DeviceTarget, Target
 from canhgac_collector.store.events import record_event
@@ -51,6 +52,7 @@ def device_fields(cfg: DeviceConfig, site_id: int, box: SecretBox) -> dict[str, 
         "poll_interval_s": cfg.poll_interval_s,
         "timeout_s": cfg.timeout_s,
         "retries": cfg.retries,
+        **ssh_fields(cfg.ssh, box),
     }
 
 
@@ -65,6 +67,18 @@ def new_device(name: str, fields: dict[str, Any], source: str, now: dt.datetime 
         updated_at=now,
         **fields,
     )
+
+
+SECRET_COLUMNS = ("snmp_secret_enc", "ssh_secret_enc")  # Fernet tokens: compared by what they hold
+
+
+def _same_secret(box: SecretBox, stored: bytes | None, new: bytes | None) -> bool:
+    if stored is None or new is None:
+        return stored is new
+    try:
+        return box.decrypt(stored) == box.decrypt(new)
+    except SecretsError:
+        return False  # stored under another key: the config is authoritative, re-encrypt
 
 
 def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> dict[str, int]:
@@ -95,14 +109,10 @@ def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> 
         if device.source != "config":
             log.warning("config device takes over an API-created device of the same name name=%s", dc.name)
         changed = device.source != "config"
-        try:
-            same_secret = box.decrypt(device.snmp_secret_enc) == box.decrypt(fields["snmp_secret_enc"])
-        except SecretsError:
-            same_secret = False  # stored under another key: the config is authoritative, re-encrypt
         for key, value in fields.items():
-            if key == "snmp_secret_enc":
-                if not same_secret:
-                    device.snmp_secret_enc = value
+            if key in SECRET_COLUMNS:
+                if not _same_secret(box, getattr(device, key), value):
+                    setattr(device, key, value)
                     changed = True
             elif getattr(device, key) != value:
                 setattr(device, key, value)

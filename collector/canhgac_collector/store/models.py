@@ -162,7 +162,8 @@ class Event(Base):
 class Device(Base):
     """A switch, router or firewall polled over SNMP. `source` says who owns it: "config" devices are
     kept in step with server.yaml (read-only via the API), "api" devices are managed through the API.
-    SNMP secrets are one Fernet token (`storage/secrets.py`); nothing else here is secret."""
+    SNMP secrets are one Fernet token (`store/secrets.py`), SSH secrets another; nothing else here is
+    secret."""
 
     __tablename__ = "devices"
 
@@ -198,6 +199,44 @@ class Device(Base):
     poll_duration_s: Mapped[float | None] = mapped_column(Float)
     resources: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # CPU, memory, temperatures
     module_errors: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Config backup over SSH (devices/configs/). No ssh_username: the device is not pulled. The secrets
+    # (password, private key or its file, enable secret) are one Fernet token like the SNMP ones.
+    ssh_platform: Mapped[str | None] = mapped_column(String(32))  # None: guessed from SNMP
+    ssh_port: Mapped[int | None] = mapped_column(Integer)
+    ssh_username: Mapped[str | None] = mapped_column(String(64))
+    ssh_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ssh_host_key: Mapped[str | None] = mapped_column(Text)  # pinned on first use: "type base64"
+    ssh_pending_host_key: Mapped[str | None] = mapped_column(Text)  # presented since, not yet accepted
+    config_pull_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    config_ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    config_status: Mapped[str | None] = mapped_column(String(16))  # ok | error
+    config_error_kind: Mapped[str | None] = mapped_column(String(32))  # a PULL_ERROR_KINDS name
+    config_error: Mapped[str | None] = mapped_column(Text)
+    config_pull_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # "pull now"
+
+
+class DeviceConfigVersion(Base):
+    """One stored running configuration of a device: kept only when its normalised text differs from
+    the version before (`devices/configs/history.py`). `raw_text` is the config exactly as pulled, for a
+    restore (admins only); everyone else sees it masked. A version may be approved, with who, when, why."""
+
+    __tablename__ = "device_config_versions"
+    __table_args__ = (Index("ix_device_config_versions_device", "device_id", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per device
+    platform: Mapped[str] = mapped_column(String(32))
+    pulled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # first pulled with this content
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # newest pull that found it unchanged
+    content_sha256: Mapped[str] = mapped_column(String(64))  # of the normalised text
+    raw_text: Mapped[str] = mapped_column(Text)
+    lines_added: Mapped[int] = mapped_column(Integer)  # vs the version before (normalised)
+    lines_removed: Mapped[int] = mapped_column(Integer)
+    sections: Mapped[list[str]] = mapped_column(JSONType, default=list)  # sections the change touched
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approval_comment: Mapped[str | None] = mapped_column(Text)
 
 
 class DeviceInterface(Base):
