@@ -23,7 +23,6 @@ from canhgac_collector.cli_support import (
     open_store_at,
 )
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.configs.cli import backup_app
 from canhgac_collector.logs import setup_logging
 from canhgac_rules.terminal import print_table
 
@@ -44,7 +43,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(topology_app, name="topology")
 app.add_typer(token_app, name="token")
 app.add_typer(config_app, name="config")
-app.add_typer(backup_app, name="backup")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
@@ -540,8 +538,8 @@ from canhgac_collector.vulns.cli import make_vulns_app  # noqa: E402
 
 app.add_typer(make_vulns_app(open_store_at), name="vulns")
 
-# Device config backup: `canhgac backup list|history|show|diff|approve|accept-host-key`
-# (collector/canhgac_collector/devices/configs/cli_history.py).
+# Device config backup: `canhgac backup pull|list|history|show|diff|approve|accept-host-key`
+# (collector/canhgac_collector/devices/configs/cli.py and cli_history.py).
 from canhgac_collector.devices.configs.cli_history import make_backup_app  # noqa: E402
 
 app.add_typer(make_backup_app(open_store_at), name="backup")

@@ -5,8 +5,9 @@ devices, metrics seeded from the store), wrap it in the HTTP face (`canhgac_api.
 it. The HTTP face starts and stops the `Server` in its lifespan, so the test client, the demo and `serve`
 run the same wiring. This is the one module of the server that imports the HTTP face.
 
-What runs, each in its own task or thread: the SNMP poller, alert evaluation and notification, scheduled
-compliance scans, the InfluxDB history writer, and the maintenance loop below (host states, retention).
+What runs, each in its own task or thread: the SNMP poller, scheduled config pulls over SSH, alert
+evaluation and notification, scheduled compliance scans, the InfluxDB history writer, and the maintenance
+loop below (host states, retention).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from canhgac_collector.compliance.scan import clause_scores, latest_clause_score
 from canhgac_collector.compliance.scheduler import ComplianceScheduler
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices import metrics as device_metrics
+from canhgac_collector.devices.configs.service import ConfigPullService
 from canhgac_collector.devices.snmp.service import SnmpService
 from canhgac_collector.devices.store import prune_locations, sync_config_devices
 from canhgac_collector.hosts import metrics as host_metrics
@@ -91,6 +93,7 @@ class Server:
     device_secrets: SecretBox
     alerting: AlertService
     compliance: ComplianceScheduler
+    config_pulls: ConfigPullService
     influx: InfluxWriter | None = None
     snmp: SnmpService | None = None
     # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
@@ -132,6 +135,8 @@ class Server:
         await asyncio.to_thread(self.publish_scores)
         if self.config.compliance.enabled:
             self.compliance.start()
+        if self.config.device_configs.enabled:
+            self.config_pulls.start()
 
     async def stop(self) -> None:
         """Stop everything but history; `stop_history` last, once ingest handed over its last points.
@@ -139,6 +144,7 @@ class Server:
         tasks, self._tasks = self._tasks, []
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             ("compliance scheduler", lambda: asyncio.to_thread(self.compliance.stop)),
+            ("config puller", lambda: asyncio.to_thread(self.config_pulls.stop)),
             ("maintenance", lambda: cancel_and_wait(tasks)),
             ("alerting", self.alerting.stop),
         ]
@@ -284,6 +290,8 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     telemetry.influx = influx
     alerting = AlertService(config, sessions, tree, site_ids)
     alerting.register_metrics(telemetry.registry)
+    config_pulls = ConfigPullService(config.device_configs, sessions, device_secrets)
+    config_pulls.register_metrics(telemetry.registry)
     server = Server(
         config=config,
         engine=engine,
@@ -294,6 +302,7 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
         device_secrets=device_secrets,
         alerting=alerting,
         compliance=ComplianceScheduler(config, sessions, device_secrets),
+        config_pulls=config_pulls,
         influx=influx,
         snmp=SnmpService(config.snmp, sessions, device_secrets, telemetry.get(device_metrics.PLUGIN))
         if config.snmp.enabled

@@ -214,4 +214,6 @@ def pull_now(name: DeviceName, principal: Puller, ctx: Ctx) -> PullRequested:
                 f"device {name!r} has no ssh settings to pull its config with (chưa cấu hình SSH)",
             )
         requested = request_pull(session, device, f"token:{principal.token_id}")
-        return PullRequested(device=device.name, pull_requested_at=requested)
+    if ctx.server is not None:
+        ctx.server.config_pulls.wake()  # look for it now, not at the next check
+    return PullRequested(device=device.name, pull_requested_at=requested)

@@ -2,8 +2,10 @@
 
 - host targets: each agent's newest security facts plus its identity from its latest report (the shape
   the offline auditor reads from `canhgac-agent once --json` outputs);
-- device-config targets: one per device; running configs are not pulled from devices (yet), so each is
-  an `error` target "no config available" (never a silent pass), its platform taken from the vendor;
+- device-config targets: one per device, judged on its newest pulled running config (`devices/configs/`)
+  with the `config_change` fact (versions, approval) beside the parsed facts; a device whose newest pull
+  failed, that was never pulled, or that has no `ssh:` settings is an `error` target saying which (never
+  a silent pass);
 - `snmp` device targets: what the poller stored (system group, IF-MIB, resources) plus the answer of an
   optional active probe of the vendor-default communities;
 - one `site` target: inventory and topology (roles, LLDP links between known devices, redundancy,
@@ -24,6 +26,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canhgac_collector.devices.configs.queries import ConfigState, config_states
+from canhgac_collector.devices.configs.target import AUDIT_PLATFORM
 from canhgac_collector.devices.queries import name_keys
 from canhgac_collector.devices.topology import topology_drift
 from canhgac_collector.store.models import (
@@ -35,7 +39,7 @@ from canhgac_collector.store.models import (
     Site,
 )
 from canhgac_collector.store.secrets import SecretBox, SecretsError
-from canhgac_rules.configs import PLATFORMS
+from canhgac_rules.configs import PLATFORMS, ConfigParseError, parse_config
 from canhgac_rules.engine import Target
 
 DEFAULT_COMMUNITIES = ("public", "private")
@@ -51,10 +55,11 @@ VENDOR_PLATFORM = {
 }
 ROLE_TIERS = ("core", "firewall", "router", "distribution", "access", "other")
 NEVER_POLLED = "chưa thăm dò SNMP thành công / never polled successfully over SNMP"
-NO_CONFIG = (
-    "không có cấu hình / no config available: running configs are not pulled from devices yet "
-    "(audit saved configs with --offline --configs DIR)"
+NO_SSH = (
+    "không có cấu hình / no config available: the device has no ssh: settings, so its running config "
+    "is not pulled (add an ssh: block, or audit saved configs with --offline --configs DIR)"
 )
+NOT_PULLED = "chưa lấy được cấu hình / config not pulled yet: the first scheduled pull has not run"
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,8 @@ def _identity(latest_report: bytes | None) -> dict[str, Any] | None:
 
 
 def store_targets(session: Session, scope: StoreScope) -> list[Target]:
-    """Hosts and devices of the site subtree as audit targets (hosts first, by name); a device is an
-    `error` target "no config available", with no platform yet."""
+    """Hosts and devices of the site subtree as audit targets (hosts first, by name); a device is judged
+    on its newest pulled config, or is an `error` target saying why there is none."""
     in_subtree = Site.path.startswith(scope.path, autoescape=True)
     targets: list[Target] = []
     hosts = session.execute(
@@ -144,25 +149,84 @@ def store_targets(session: Session, scope: StoreScope) -> list[Target]:
         .where(in_subtree)
         .order_by(Device.name)
     )
-    for device, site_code in devices:
-        targets.append(
-            Target(
-                name=device.name,
-                kind="device",
-                facts=None,
-                role=device.role,
-                source=f"store:{site_code}/device/{device.name}",
-                error=NO_CONFIG,
-                hostname=device.sys_name,
-                candidate_platforms=PLATFORMS,
-            )
-        )
+    rows = list(devices)
+    states = config_states(session, [device.id for device, _ in rows])
+    for device, site_code in rows:
+        targets.append(_config_target(device, site_code, states.get(device.id)))
     return targets
 
 
+def config_change_fact(state: ConfigState) -> dict[str, Any]:
+    """The NW-31 evidence: how many versions, which one is approved, whether the newest pull worked."""
+    return {
+        "versions": state.versions,
+        "latest_version": state.latest_version,
+        "approved_version": state.approved_version,
+        "latest_is_approved": state.latest_is_approved,
+        "approved_by": state.approved_by,
+        "approved_at": _iso(state.approved_at),
+        "comment": state.approval_comment,
+        "last_pull_error": state.last_pull_error,
+    }
+
+
+def _config_target(device: Device, site_code: str, state: ConfigState | None) -> Target:
+    """The device judged on its newest pulled config; an `error` target when there is none to judge."""
+    source = f"store:{site_code}/device/{device.name}"
+    base = Target(
+        name=device.name,
+        kind="device",
+        facts=None,
+        role=device.role,
+        source=source,
+        hostname=device.sys_name,
+        candidate_platforms=PLATFORMS,
+    )
+    if device.ssh_username is None:
+        return dataclasses.replace(base, error=NO_SSH)
+    if state is None or state.latest_text is None:
+        reason = NOT_PULLED
+        if state is not None and state.last_pull_error:
+            reason = f"không lấy được cấu hình / config pull failed: {state.last_pull_error}"
+        return dataclasses.replace(base, error=reason)
+    if state.last_pull_error:  # a stored version exists, but the device no longer answers as it should
+        when = _iso(state.latest_pulled_at) or "?"
+        return dataclasses.replace(
+            base,
+            error=f"không lấy được cấu hình / config pull failed: {state.last_pull_error} "
+            f"(newest stored version {state.latest_version}, pulled {when})",
+        )
+    source = f"{source}/config/v{state.latest_version}"
+    platform = AUDIT_PLATFORM.get(state.platform or "")
+    try:
+        parsed = parse_config(state.latest_text, platform=platform, source=source)
+    except ConfigParseError as exc:
+        lines = state.latest_text.splitlines()
+        line_text = lines[exc.line - 1] if 0 < exc.line <= len(lines) else ""
+        return dataclasses.replace(
+            base,
+            source=source,
+            platform=platform,
+            error=f"lỗi phân tích cấu hình / config parse error: {exc}",
+            error_line=(exc.line, line_text),
+        )
+    facts = dict(parsed.facts)
+    facts["config_change"] = config_change_fact(state)
+    hostname = facts.get("hostname")
+    return dataclasses.replace(
+        base,
+        facts=facts,
+        platform=parsed.platform,
+        source=source,
+        lines_for=parsed.lines_for,
+        hostname=str(hostname) if hostname else device.sys_name,
+        candidate_platforms=None,
+    )
+
+
 def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]:
-    """Hosts (security facts + identity) and device-config targets (`error`: no config available), with
-    the config platform set from the device's vendor where the device-config pack knows it."""
+    """Hosts (security facts + identity) and device-config targets; a device without a parsed config
+    gets its platform from its vendor where the device-config pack knows it."""
     out: list[Target] = []
     vendors = dict(
         session.execute(
@@ -172,7 +236,7 @@ def host_and_config_targets(session: Session, scope: StoreScope) -> list[Target]
         ).all()
     )
     for target in store_targets(session, scope):
-        if target.kind == "device":
+        if target.kind == "device" and target.platform is None:
             platform = VENDOR_PLATFORM.get(vendors.get(target.name) or "")
             out.append(dataclasses.replace(target, platform=platform))
         else:

@@ -254,10 +254,13 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
 
 
 def make_backup_app(open_sessions: SessionOpener) -> typer.Typer:
-    """The `backup` commands; `open_sessions(config)` is how the server's CLI opens its store."""
-    app = typer.Typer(
-        no_args_is_help=True,
-        help="Sao lưu cấu hình thiết bị / device config backup: list, history, show, diff, approve.",
+    """The `backup` commands: `pull` (one device, from `cli.py`) and the history commands here;
+    `open_sessions(config)` is how the server's CLI opens its store."""
+    from canhgac_collector.devices.configs.cli import backup_app
+
+    backup_app.info.help = (
+        "Sao lưu cấu hình thiết bị qua SSH / device config backups over SSH: "
+        "pull, list, history, show, diff, approve, accept-host-key."
     )
-    add_history_commands(app, open_sessions)
-    return app
+    add_history_commands(backup_app, open_sessions)
+    return backup_app

@@ -53,9 +53,18 @@ class DeviceSshConfig(BaseModel):
 
 
 class DeviceConfigsSettings(BaseModel):
-    """Stored device configuration history."""
+    """Scheduled config pulls (devices with an `ssh:` block) and the stored history."""
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = True  # scheduled pulls; `canhgac backup pull` and the history work either way
+    pull_interval_h: Annotated[float, Field(gt=0, le=24 * 31)] = 24.0  # each device, this often
+    # How often due devices and "pull now" requests are looked for; the first pass after start.
+    check_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 60.0
+    initial_delay_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8  # devices pulled at once (bench/config_pull.py)
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # per step of one pull: connect, login, read
+    pass_deadline_s: Annotated[float, Field(gt=0, le=86400)] = 1800.0  # a pass gives up on the rest after
+    max_per_pass: Annotated[int, Field(ge=1, le=100_000)] = 2000
     # Versions kept per device, newest first; the newest approved version is kept beyond this.
     retention_versions: Annotated[int, Field(ge=1, le=100_000)] = 100
