@@ -57,15 +57,19 @@ class SkippedFile:
         return {"file": self.file, "reason": self.reason}
 
 
-def not_a_config(path: Path, raw: bytes, detected: str | None) -> str | None:
-    """Why `path` is plainly not a device config (archive, binary, prose), or None if it may be one."""
+def not_a_config(path: Path, raw: bytes, detected: str | None, *, forced: bool = False) -> str | None:
+    """Why `path` is plainly not a device config (archive, binary, prose), or None if it may be one.
+
+    With a forced platform (`--platform`) a vendor-less `.txt` may still be a config: only archives,
+    binaries and files named like notes are skipped then."""
     if path.suffix.lower() in _ARCHIVE_SUFFIXES or raw.startswith(_BINARY_MAGIC):
         return "tệp nén/nhị phân, không phải cấu hình / archive or binary file, not a config"
     if detected is not None:
         return None
     if b"\x00" in raw[:65536]:
         return "tệp nhị phân, không phải cấu hình / binary file, not a config"
-    if path.suffix.lower() in _DOCUMENT_SUFFIXES or _NOTE_NAMES.match(path.name):
+    by_suffix = not forced and path.suffix.lower() in _DOCUMENT_SUFFIXES
+    if by_suffix or _NOTE_NAMES.match(path.name):
         return (
             "tài liệu/ghi chú, không có dấu hiệu cấu hình thiết bị / "
             "notes or document, no device-config markers"
@@ -159,8 +163,8 @@ def iter_device_targets(
             )
             continue
         text = raw.decode("utf-8", errors="replace")
-        if skipped is not None and platform is None:
-            why = not_a_config(path, raw, detect_platform(text))
+        if skipped is not None:
+            why = not_a_config(path, raw, detect_platform(text), forced=platform is not None)
             if why is not None:
                 skipped.append(SkippedFile(name, why))
                 continue

@@ -396,8 +396,8 @@ def unusable_target_finding(
     rule = Rule.model_construct(
         id=UNUSABLE_RULE_ID,
         title=Text(
-            vi="Không đánh giá được: tệp không đọc được hoặc không rõ hãng",
-            en="Not evaluated: unreadable file or unknown vendor",
+            vi="Không đánh giá được: không có dữ liệu dùng được (tệp hỏng, không rõ hãng, thiếu cấu hình)",
+            en="Not evaluated: no usable data (unreadable file, unknown vendor, missing config)",
         ),
         rationale=Text(
             vi="Không có dữ liệu dùng được thì mọi quy tắc của đối tượng này đều chưa được đánh giá.",

@@ -12,6 +12,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from canhgac_rules.audit import not_a_config
+
 FIXTURES = Path(__file__).parent / "fixtures" / "configs"
 CANHGAC = [sys.executable, "-m", "canhgac_collector.cli"]
 
@@ -103,3 +105,14 @@ def test_offline_audit_of_a_mixed_folder(tmp_path: Path) -> None:
     assert not any(f["rule_id"] == "DEV-CONFIG-CHANGE-APPROVED" for f in findings)
     manual = {item["requirement"]: item for item in report["manual_review"]}
     assert any("config history" in reason for reason in manual["NW-31"]["reasons"])
+
+
+def test_what_counts_as_plainly_not_a_config() -> None:
+    config = (FIXTURES / "tplink_jetstream" / "commune-bad.cfg").read_bytes()
+    assert not_a_config(Path("sw.txt"), config, "tplink_jetstream") is None  # a config saved as .txt
+    assert not_a_config(Path("sw.txt"), b"hostname x\n", None) is not None  # prose or unknown: skipped
+    assert not_a_config(Path("sw.txt"), b"hostname x\n", None, forced=True) is None  # --platform: judge it
+    assert not_a_config(Path("NOTES"), b"doi mat khau\n", None, forced=True) is not None
+    assert not_a_config(Path("sw.cfg"), b"set system host-name x\n", None) is None  # unknown vendor: error
+    assert "archive" in str(not_a_config(Path("sw.cfg"), b"\x1f\x8b\x08\x00rest", "cisco_ios"))
+    assert "binary" in str(not_a_config(Path("dump"), b"abc\x00def", None))
