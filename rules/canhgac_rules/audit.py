@@ -1,7 +1,10 @@
 """Offline audit: a folder of saved device configs and/or agent outputs → targets → scan → report data.
 
 Configs: any file in `--configs` (vendor detected from content unless `--platform`), parsed once per
-file. Facts: `canhgac-agent once --json` outputs (a whole report: its `security` section plus `host`
+file. Files that are plainly not configs (archives, images, binaries, READMEs and notes with no vendor
+markers) are skipped and listed in the report's `scan.skipped`; a file that cannot be read or parsed, or
+whose vendor is unknown, is one error target (`file:line: reason`).
+Facts: `canhgac-agent once --json` outputs (a whole report: its `security` section plus `host`
 identity) or bare security-facts JSON. A roles file (YAML `devices: {name: {role: core}}`) gives device
 roles; a device it lists with no config file becomes an `error` target ("no config available").
 """
@@ -31,6 +34,47 @@ _ROLE_HINTS = (
     (re.compile(r"(?i)firewall|(?:^|[-_.])fw(?:$|[-_.\d])"), "firewall"),
     (re.compile(r"(?i)acc|asw|edge|xa|phuong"), "access"),
 )
+
+
+_ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz4")
+_DOCUMENT_SUFFIXES = (
+    ".md", ".txt", ".rst", ".doc", ".docx", ".odt", ".xls", ".xlsx", ".ods", ".pdf", ".csv", ".html",
+    ".htm", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pptx",
+)  # fmt: skip
+_NOTE_NAMES = re.compile(r"(?i)^(readme|notes?|ghi[-_ ]?chu|todo|changelog|license|huong[-_ ]?dan)\b")
+_BINARY_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"%PDF", b"\x89PNG",
+                 b"\xff\xd8\xff", b"GIF8", b"(\xb5/\xfd")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in the configs folder that is plainly not a config, and why it was skipped."""
+
+    file: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"file": self.file, "reason": self.reason}
+
+
+def not_a_config(path: Path, raw: bytes, detected: str | None, *, forced: bool = False) -> str | None:
+    """Why `path` is plainly not a device config (archive, binary, prose), or None if it may be one.
+
+    With a forced platform (`--platform`) a vendor-less `.txt` may still be a config: only archives,
+    binaries and files named like notes are skipped then."""
+    if path.suffix.lower() in _ARCHIVE_SUFFIXES or raw.startswith(_BINARY_MAGIC):
+        return "tệp nén/nhị phân, không phải cấu hình / archive or binary file, not a config"
+    if detected is not None:
+        return None
+    if b"\x00" in raw[:65536]:
+        return "tệp nhị phân, không phải cấu hình / binary file, not a config"
+    by_suffix = not forced and path.suffix.lower() in _DOCUMENT_SUFFIXES
+    if by_suffix or _NOTE_NAMES.match(path.name):
+        return (
+            "tài liệu/ghi chú, không có dấu hiệu cấu hình thiết bị / "
+            "notes or document, no device-config markers"
+        )
+    return None
 
 
 class AuditInputError(ValueError):
@@ -93,9 +137,16 @@ def _config_files(configs_dir: Path) -> list[Path]:
 
 
 def iter_device_targets(
-    configs_dir: Path, *, platform: str | None = None, roles: dict[str, str] | None = None
+    configs_dir: Path,
+    *,
+    platform: str | None = None,
+    roles: dict[str, str] | None = None,
+    skipped: list[SkippedFile] | None = None,
 ) -> Iterator[Target]:
-    """One target per config file, parsed once; parse errors become error targets naming file:line."""
+    """One target per config file, parsed once; parse errors become error targets naming file:line.
+
+    Files that are plainly not configs are appended to `skipped` (when given) instead of becoming
+    targets; without the list every file is judged as before."""
     from canhgac_rules.configs import PLATFORMS, ConfigParseError, detect_platform, parse_config
 
     roles = roles or {}
@@ -106,12 +157,17 @@ def iter_device_targets(
             raw = path.read_bytes()
         except OSError as exc:
             seen.add(path.stem)
-            reason = f"không đọc được tệp / cannot read the config file: {exc}"
+            reason = f"{name}:1: không đọc được tệp / cannot read the config file: {exc.strerror or exc}"
             yield Target(
                 name=name, kind="device", facts=None, source=name, error=reason, candidate_platforms=PLATFORMS
             )
             continue
         text = raw.decode("utf-8", errors="replace")
+        if skipped is not None:
+            why = not_a_config(path, raw, detect_platform(text), forced=platform is not None)
+            if why is not None:
+                skipped.append(SkippedFile(name, why))
+                continue
         try:
             parsed = parse_config(text, platform=platform, source=name)
         except ConfigParseError as exc:
@@ -226,7 +282,10 @@ def run_offline_audit(
     on_target: Callable[[Target], None] | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[ScanResult, dict[str, Any]]:
-    """Scan the folders at `level`; returns the scan and the JSON report document."""
+    """Scan the folders at `level`; returns the scan and the JSON report document.
+
+    Offline: one error finding per unusable file, rules that need the server's history left to manual
+    review, non-config files skipped and listed."""
     if not 1 <= level <= 5:
         raise AuditInputError(f"--level must be 1-5, got {level}")
     if configs_dir is None and facts_dir is None:
@@ -243,16 +302,24 @@ def run_offline_audit(
         if not isinstance(previous_doc, dict) or not isinstance(previous_doc.get("findings"), list):
             raise AuditInputError(f"--previous {previous}: not a Canh Gác JSON report (no findings list)")
     roles = load_roles(roles_file)
+    skipped: list[SkippedFile] = []
 
     def targets() -> Iterator[Target]:
         if configs_dir is not None:
-            yield from iter_device_targets(configs_dir, platform=platform, roles=roles)
+            yield from iter_device_targets(configs_dir, platform=platform, roles=roles, skipped=skipped)
         if facts_dir is not None:
             yield from iter_host_targets(facts_dir)
 
-    result = run_scan(packs, targets(), level, now=now, on_target=on_target)
+    result = run_scan(
+        packs, targets(), level, now=now, on_target=on_target, offline=True, one_error_per_target=True
+    )
     return result, build_report(
-        result, site_name=site_name, configs_dir=configs_dir, facts_dir=facts_dir, previous=previous_doc
+        result,
+        site_name=site_name,
+        configs_dir=configs_dir,
+        facts_dir=facts_dir,
+        previous=previous_doc,
+        skipped=skipped,
     )
 
 
@@ -263,8 +330,10 @@ def build_report(
     configs_dir: Path | None,
     facts_dir: Path | None,
     previous: dict[str, Any] | None,
+    skipped: list[SkippedFile] | None = None,
 ) -> dict[str, Any]:
-    """The offline JSON report: scan metadata (folders), scores, findings, manual-review items, diff."""
+    """The offline JSON report: scan metadata (folders, skipped files), scores, findings, manual-review
+    items, diff."""
     findings = finding_docs(result)
     kinds = [t.kind for t in result.targets]
     used_packs = {rule.pack.id for rule in result.rules}
@@ -285,6 +354,7 @@ def build_report(
             "hosts": kinds.count("host"),
             "targets_with_errors": sum(1 for t in result.targets if t.error),
         },
+        "skipped": [item.to_json() for item in skipped or []],
         "packs": [
             {
                 "id": pack.id,

@@ -393,6 +393,13 @@ def _print_summary(report: dict[str, Any], level: int, sums: Path) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for item in report["scan"].get("skipped") or []:
+        console.print(
+            f"cảnh báo / warning: bỏ qua / skipped {item['file']}: {item['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(f"{sums}:", markup=False, highlight=False)
     sys.stdout.write(sums.read_text(encoding="utf-8"))
 

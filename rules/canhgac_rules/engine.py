@@ -5,7 +5,10 @@ Semantics:
   resolved for N, checks compiled once per scan);
 - results are pass | fail | not_applicable | error; error never counts as pass: a missing fact is
   "fact X not collected", a target without usable data ("no config available", a parse error
-  `file:line: reason`) yields one error finding per applicable rule;
+  `file:line: reason`) yields one error finding per applicable rule, or with `one_error_per_target`
+  a single error finding naming the rules it left unevaluated;
+- an `offline` scan leaves out rules whose check type needs server-side history (`offline_reason`)
+  and lists their requirements for manual review with that reason;
 - scores are pass / (pass + fail); error and n/a are excluded from the ratio but counted and shown;
 - a rule whose check type reads results (`requirement_score`) runs after the target's other rules and
   sees their findings as the fact `rule_results`.
@@ -25,6 +28,7 @@ from canhgac_rules.checks.score import RESULTS_KEY
 from canhgac_rules.clauses import clause_keys
 from canhgac_rules.facts import FactMissing, Getter, compile_getter, parse_path
 from canhgac_rules.loader import LevelCompiler, LoadedPack, LoadedRule
+from canhgac_rules.model import Applicability, Examples, References, Remediation, Rule, Text
 from canhgac_rules.requirements import Requirement, load_requirements
 
 NO_LINE = "không có dòng cấu hình tương ứng / no matching line"
@@ -226,6 +230,8 @@ class ScanResult:
     rules: list[LoadedRule]
     targets: list[Target]
     findings: list[Finding] = field(default_factory=list)
+    # requirement -> why its rules were left out of this scan (offline: server history needed)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def scores(self) -> dict[str, Any]:
         """pass/(pass+fail) per rule, requirement, clause (resolved at the scan's level, one key per
@@ -276,7 +282,9 @@ class ScanResult:
             if finding.result != "not_applicable":
                 decided.update(requirements)
         kinds: set[str] = {t.kind for t in self.targets}
-        return manual_items(self.level, self.rules, kinds, self.packs, decided, evaluated - decided)
+        return manual_items(
+            self.level, self.rules, kinds, self.packs, decided, evaluated - decided, self.left_out
+        )
 
 
 def run_scan(
@@ -286,14 +294,29 @@ def run_scan(
     *,
     now: dt.datetime | None = None,
     on_target: Callable[[Target], None] | None = None,
+    offline: bool = False,
+    one_error_per_target: bool = False,
 ) -> ScanResult:
     """Evaluate every rule required at `level` against each target of the rule's scope.
 
-    Checks are compiled once per scan; targets may be a generator (configs parsed lazily).
+    Checks are compiled once per scan; targets may be a generator (configs parsed lazily). `offline`:
+    no server history, so rules needing it are left out (listed for manual review);
+    `one_error_per_target`: an unusable target gives one error finding, not one per rule.
     """
     started = dt.datetime.now(dt.UTC)
     now = now or started
     selected = rules_at_level(packs, level)
+    left_out: dict[str, str] = {}
+    if offline:
+        kept = []
+        for rule in selected:
+            reason = getattr(REGISTRY.get(str(rule.rule.check.get("type"))), "offline_reason", None)
+            if reason is None:
+                kept.append(rule)
+                continue
+            for req in rule.rule.references.requirements:
+                left_out[req] = f"{reason[0]} / {reason[1]}"
+        selected = kept
     by_scope: dict[str, list[PreparedRule]] = {}
     for rule in selected:
         by_scope.setdefault(rule.pack.header.scope, []).append(prepare_rule(rule, level))
@@ -301,7 +324,13 @@ def run_scan(
     # a rule limited to some platforms of its pack yields not_applicable with the reason.
     by_platform: dict[tuple[str, str | None], list[PreparedRule]] = {}
     result = ScanResult(
-        level=level, started=started, finished=started, packs=packs, rules=selected, targets=[]
+        level=level,
+        started=started,
+        finished=started,
+        packs=packs,
+        rules=selected,
+        targets=[],
+        left_out=left_out,
     )
     findings = result.findings
     for target in targets:
@@ -312,6 +341,13 @@ def run_scan(
             fitting = [p for p in by_scope.get(target.kind, ()) if _pack_fits(p.rule.pack, target)]
             prepared_rules = sorted(fitting, key=lambda p: p.reads_results)  # result readers last
             by_platform[key] = prepared_rules
+        if one_error_per_target and target.error is not None:
+            finding = unusable_target_finding(prepared_rules, target, now, level)
+            if finding is not None:
+                findings.append(finding)
+            if on_target is not None:
+                on_target(target)
+            continue
         first = len(findings)
         results: list[dict[str, Any]] | None = None
         for prepared in prepared_rules:
@@ -322,6 +358,71 @@ def run_scan(
             on_target(target)
     result.finished = dt.datetime.now(dt.UTC)
     return result
+
+
+UNUSABLE_RULE_ID = "TARGET-NOT-EVALUATED"
+
+
+def unusable_target_finding(
+    prepared_rules: list[PreparedRule], target: Target, now: dt.datetime, level: int
+) -> Finding | None:
+    """One error finding for a target without usable facts (unreadable file, unknown vendor, parse
+    error), naming the rules it leaves unevaluated; None when no rule applies to it at all.
+
+    It stands for those rules in the scores: its requirements and clauses are theirs."""
+    blocked: list[PreparedRule] = []
+    outcome: Outcome | None = None
+    for prepared in prepared_rules:
+        result = _applicability(prepared, target, now)
+        if result is not None and result.result == "error":
+            blocked.append(prepared)
+            outcome = outcome or result
+    if not blocked or outcome is None:
+        return None
+    rules = [p.rule for p in blocked]
+    ids = [rule.id for rule in rules]
+    requirements = sorted({req for rule in rules for req in rule.rule.references.requirements})
+
+    def clauses(key: str) -> str | None:
+        found = [getattr(rule.rule.references, key) for rule in rules]
+        return "; ".join(dict.fromkeys(c for c in found if c)) or None
+
+    references = References.model_construct(
+        requirements=requirements,
+        tcvn_14423=clauses("tcvn_14423"),
+        tcvn_11930=clauses("tcvn_11930"),
+        circular_12=None,
+    )
+    rule = Rule.model_construct(
+        id=UNUSABLE_RULE_ID,
+        title=Text(
+            vi="Không đánh giá được: không có dữ liệu dùng được (tệp hỏng, không rõ hãng, thiếu cấu hình)",
+            en="Not evaluated: no usable data (unreadable file, unknown vendor, missing config)",
+        ),
+        rationale=Text(
+            vi="Không có dữ liệu dùng được thì mọi quy tắc của đối tượng này đều chưa được đánh giá.",
+            en="Without usable data none of this target's rules could be judged.",
+        ),
+        remediation=Remediation(
+            vi="Sửa hoặc thay tệp (cấu hình đầy đủ, đúng hãng), hoặc chỉ định --platform.",
+            en="Fix or replace the file (a whole config of a known vendor), or pass --platform.",
+        ),
+        severity="high",
+        levels=[level],
+        references=references,
+        inputs={},
+        applicability=Applicability(),
+        check={},
+        examples=Examples.model_construct(passing=[], failing=[]),
+    )
+    loaded = LoadedRule(rule=rule, pack=rules[0].pack)
+    evidence = [dict(item) for item in outcome.evidence]
+    evidence.append({"path": "rules_not_evaluated", "value": ids})
+    message = (
+        f"{outcome.message} — {len(ids)} quy tắc không được đánh giá / {len(ids)} rules not evaluated: "
+        + ", ".join(ids)
+    )
+    return Finding(loaded, target, "error", message, evidence)
 
 
 def _result_of(finding: Finding) -> dict[str, Any]:
@@ -361,6 +462,7 @@ def manual_items(
     packs: list[LoadedPack],
     decided: set[str] | None = None,
     idle: set[str] | None = None,
+    left_out: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Requirements at `level` that this scan did not decide by machine, with why: DOC rows (also the
     document part of partly machine-checked rows), rows only SNMP/SCAN/the collector can check, rows
@@ -377,6 +479,9 @@ def manual_items(
     for pack in packs:
         for item in pack.header.not_covered:
             not_covered.setdefault(item.requirement, []).append(f"{item.reason.vi} / {item.reason.en}")
+    for req_id, reason in (left_out or {}).items():
+        if req_id not in covered:
+            not_covered.setdefault(req_id, []).append(reason)
     items: list[dict[str, Any]] = []
     for req in load_requirements().values():
         if level not in req.levels:

@@ -29,6 +29,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "{errors} targets without usable data (listed in section III)",
     ),
     "scope_folders": ("Dữ liệu đầu vào", "Input data"),
+    "skipped_file": ("Cảnh báo — bỏ qua tệp không phải cấu hình", "Warning — skipped, not a config"),
     "level": ("Cấp độ được kiểm tra", "Level audited"),
     "declared_level": ("cấp độ đã xác định của hệ thống", "the system's declared level"),
     "level_n": ("Cấp độ {level}", "Level {level}"),

@@ -206,7 +206,7 @@ def test_diff_new_fail_fixed_still_failing() -> None:
 
 def test_manual_items_list_doc_and_unscanned_rows_never_as_pass() -> None:
     devices_only = run_scan(
-        PACKS, [device("sw1", None, error="x", candidate_platforms=("cisco_ios",))], 3, now=NOW
+        PACKS, [device("sw1", None, error="x", candidate_platforms=("cisco_ios",))], 3, now=NOW, offline=True
     )
     items = {item["requirement"]: item for item in devices_only.manual_items()}
     assert "HS-19" in items

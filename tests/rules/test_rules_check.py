@@ -150,7 +150,7 @@ def test_rules_check_cli_on_a_mistyped_pack(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert (
         f"{path}: BAD-TYPE: unknown check type 'regex_magic' "
-        "(known: combine, compare, count, each, requirement_score)" in lines
+        "(known: combine, compare, config_change, count, each, requirement_score)" in lines
     )
     assert any(line.startswith(f"{path}: BAD-REGEX: bad regex 'sw-(['") for line in lines)
     assert any(

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import cisco_ios, hp_comware, huawei_vrp, juniper_junos
+from . import (
+    cisco_ios,
+    hp_comware,
+    huawei_vrp,
+    juniper_junos,
+    mikrotik_routeros,
+    ruijie_rgos,
+    tplink_jetstream,
+)
 from .blocks import split_lines
 from .detect import detect_platform
 from .model import PLATFORMS, ConfigParseError, ParsedConfig
@@ -22,6 +30,9 @@ _PARSERS: dict[str, Callable[[list[str], str], ParsedConfig]] = {
     "huawei_vrp": huawei_vrp.parse,
     "hp_comware": hp_comware.parse,
     "juniper_junos": juniper_junos.parse,
+    "tplink_jetstream": tplink_jetstream.parse,
+    "mikrotik_routeros": mikrotik_routeros.parse,
+    "ruijie_rgos": ruijie_rgos.parse,
 }
 
 

@@ -137,20 +137,27 @@ def _secret_kind(words: list[str]) -> str | None:
     return None
 
 
-class _IosParser:
+class IosParser:
+    """Facts from an IOS-style tree; `ruijie_rgos` subclasses it for RGOS's own commands and defaults."""
+
+    platform = PLATFORM
+
     def __init__(self, lines: list[str], source: str) -> None:
         self.lines = lines
-        self.b = FactsBuilder(PLATFORM, source)
+        self.b = FactsBuilder(self.platform, source)
         self.f = self.b.facts
 
     def note(self, path: str, node: Node) -> None:
         self.b.note(path, node.lineno, node.raw)
 
-    def run(self, tops: list[Node]) -> ParsedConfig:
-        f = self.f
-        f["services"].update(
+    def defaults(self) -> None:
+        """What the platform runs when the config does not say (IOS: PAD, source-route and CDP on)."""
+        self.f["services"].update(
             pad=True, source_route=True, small_servers=False, finger=False, cdp=True, lldp=False
         )
+
+    def run(self, tops: list[Node]) -> ParsedConfig:
+        self.defaults()
         for node in tops:
             self.top(node, node.words, " ".join(node.words))
         self.finish()
@@ -484,10 +491,12 @@ class _IosParser:
         f["snmp"]["v1_v2c_enabled"] = bool(f["snmp"]["communities"])
 
 
-def parse(lines: list[str], source: str) -> ParsedConfig:
-    """Parse IOS running-config `lines`; ConfigParseError if truncated or not IOS."""
+def parse_ios_family(
+    parser_cls: type[IosParser], known: frozenset[str], lines: list[str], source: str
+) -> ParsedConfig:
+    """Shared IOS/RGOS flow: vocabulary check, truncation check (final ``end``), then facts."""
     tops, unclosed = build_ios_tree(lines)
-    check_vocabulary(((node.lineno, node.words[0]) for node in tops), KNOWN, PLATFORM, source)
+    check_vocabulary(((node.lineno, node.words[0]) for node in tops), known, parser_cls.platform, source)
     number, last = last_content_line(lines, ("!",))
     if last != "end":
         raise ConfigParseError(
@@ -504,7 +513,12 @@ def parse(lines: list[str], source: str) -> ParsedConfig:
             f"`{unclosed.text}` is never closed: it would swallow the rest of the config",
         )
     # aaa new-model changes how lines authenticate, wherever it appears: read it first.
-    parser = _IosParser(lines, source)
+    parser = parser_cls(lines, source)
     if any(node.text == "aaa new-model" for node in tops):
         parser.f["aaa"]["new_model"] = True
     return parser.run(tops)
+
+
+def parse(lines: list[str], source: str) -> ParsedConfig:
+    """Parse IOS running-config `lines`; ConfigParseError if truncated or not IOS."""
+    return parse_ios_family(IosParser, KNOWN, lines, source)

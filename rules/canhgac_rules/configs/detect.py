@@ -2,6 +2,10 @@
 
 Each platform scores its marker lines; VRP and Comware share most syntax, so they are told apart by the
 markers only one of them has (Vlanif/Eth-Trunk/stelnet vs Vlan-interface/Bridge-Aggregation/scheme).
+JetStream and RGOS borrow IOS commands (``hostname``, ``line vty``, ``end``), so their own lines weigh
+more: JetStream's ``!MODEL`` header, ``user name … privilege``, ``system-time ntp``, lower-case
+``gigabitEthernet 1/0/1``; RGOS's ``enable service …-server``, ``version …RGOS``, ``AggregatePort``,
+spaced ``GigabitEthernet 0/1``. A RouterOS export is recognised by its header and ``/menu`` lines.
 """
 
 from __future__ import annotations
@@ -10,6 +14,38 @@ import itertools
 import re
 
 _MARKERS: dict[str, list[tuple[re.Pattern[str], int]]] = {
+    "tplink_jetstream": [
+        (re.compile(r"\A\s*!(T\d{4}G|TL-S[GXL]|SG\d|SX\d|S\d{4})\S*\s*$", re.M), 30),
+        (re.compile(r"^user name \S+ privilege (admin|operator|power_user|user|guest) ", re.M), 10),
+        (re.compile(r"^system-time (ntp|manual) ", re.M), 10),
+        (re.compile(r"^logging host index \d+ ", re.M), 10),
+        (re.compile(r"^interface (fast|gigabit|two-gigabit|ten-gigabit)Ethernet \d+/\d+/\d+\s*$", re.M), 4),
+        (re.compile(r"^ip management-vlan \d+", re.M), 5),
+        (re.compile(r'^snmp-server community "[^"]*" read-(only|write)', re.M), 5),
+        (re.compile(r"^\s*switchport general allowed vlan ", re.M), 2),
+        (re.compile(r"^contact-info ", re.M), 5),
+    ],
+    "ruijie_rgos": [
+        (re.compile(r"^version \S*RGOS|^version (S\d+_)?RGOS ", re.M), 30),
+        (re.compile(r"^(no )?enable service (ssh-server|telnet-server|web-server)", re.M), 10),
+        (
+            re.compile(
+                r"^interface (GigabitEthernet|FastEthernet|TenGigabitEthernet|AggregatePort) \d+(/\d+)*\s*$",
+                re.M,
+            ),
+            4,
+        ),
+        (re.compile(r"^interface AggregatePort \d+", re.M), 10),
+        (re.compile(r"^(nfpp|install \d+ |sysmac |cwmp|webmaster )", re.M), 8),
+        (re.compile(r"^logging server \S+", re.M), 4),
+        (re.compile(r"^sntp (server|enable)", re.M), 4),
+        (re.compile(r"^interface VLAN \d+", re.M), 4),
+    ],
+    "mikrotik_routeros": [
+        (re.compile(r"^# .* by RouterOS \d", re.M), 30),
+        (re.compile(r"^/(ip|interface|system|snmp|routing|tool|user|queue|ppp|ipv6) ", re.M), 5),
+        (re.compile(r"^set \[ find default-name=", re.M), 5),
+    ],
     "juniper_junos": [
         (re.compile(r"^set (system|interfaces|protocols|vlans|snmp|routing-options|chassis) ", re.M), 3),
         (re.compile(r"^(system|interfaces|protocols|vlans|snmp|routing-options|chassis) \{\s*$", re.M), 5),

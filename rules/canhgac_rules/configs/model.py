@@ -12,7 +12,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-PLATFORMS: tuple[str, ...] = ("cisco_ios", "huawei_vrp", "hp_comware", "juniper_junos")
+PLATFORMS: tuple[str, ...] = (
+    "cisco_ios",
+    "huawei_vrp",
+    "hp_comware",
+    "juniper_junos",
+    "tplink_jetstream",
+    "mikrotik_routeros",
+    "ruijie_rgos",
+)
 
 Facts = dict[str, Any]
 Provenance = dict[str, list[tuple[int, str]]]

@@ -15,7 +15,8 @@ from canhgac_rules.configs import PLATFORMS, ConfigParseError, ParsedConfig, det
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
 EXPECTATIONS = sorted(FIXTURES.glob("*/*.facts.yaml"))
-CONFIGS = sorted(FIXTURES.glob("*/*.cfg"))
+CONFIG_SUFFIXES = (".cfg", ".rsc")  # RouterOS exports are .rsc scripts
+CONFIGS = sorted(p for p in FIXTURES.glob("*/*") if p.suffix in CONFIG_SUFFIXES)
 WHOLE = [p for p in CONFIGS if "truncated" not in p.name]
 TRUNCATED = [p for p in CONFIGS if "truncated" in p.name]
 
@@ -113,7 +114,12 @@ def assert_contract_shape(parsed: ParsedConfig) -> None:
 @pytest.mark.parametrize("expect_path", EXPECTATIONS, ids=_ids(EXPECTATIONS))
 def test_fixture_facts_and_evidence(expect_path: Path) -> None:
     expect = yaml.safe_load(expect_path.read_text())
-    cfg = expect_path.with_name(expect_path.name.replace(".facts.yaml", ".cfg"))
+    stem = expect_path.name.replace(".facts.yaml", "")
+    cfg = next(
+        expect_path.with_name(stem + suffix)
+        for suffix in CONFIG_SUFFIXES
+        if (expect_path.with_name(stem + suffix)).exists()
+    )
     text = cfg.read_text()
     file_lines = text.split("\n")
     parsed = parse_config(text, source=cfg.name)
@@ -159,7 +165,7 @@ def test_truncated_config_is_an_error_naming_file_and_line(cfg: Path) -> None:
 
 def test_each_platform_has_good_bad_and_truncated_fixtures() -> None:
     for platform in PLATFORMS:
-        names = {p.name for p in (FIXTURES / platform).glob("*.cfg")}
+        names = {p.name for p in (FIXTURES / platform).glob("*") if p.suffix in CONFIG_SUFFIXES}
         assert any("good" in n for n in names), platform
         assert any("bad" in n for n in names), platform
         assert any("truncated" in n for n in names), platform
