@@ -203,7 +203,8 @@ def run_site_scan(
     # config target of unknown vendor has no platform and would otherwise pick up SNMP rules).
     other_packs = [p for p in packs if p.id != SNMP_PACK]
     snmp_packs = [p for p in packs if p.id == SNMP_PACK]
-    results = [run_scan(other_packs, main_targets, chosen, now=now)]
+    # A device without a usable config (failed pull, none pulled) is one error finding with the reason.
+    results = [run_scan(other_packs, main_targets, chosen, now=now, one_error_per_target=True)]
     if snmp_packs:
         results.append(run_scan(snmp_packs, snmp, chosen, now=now))
     result = _merge(results, packs, chosen)

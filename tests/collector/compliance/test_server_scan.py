@@ -168,8 +168,10 @@ def test_undecidable_facts_are_errors_never_passes(db_url: str, tmp_path: Path) 
     assert snmp
     assert {f["result"] for f in snmp} == {"error"}
     assert all("never polled" in f["message"] for f in snmp)
-    # the device's config was never pulled: config rules err with the reason
-    assert found[("DEV-MGMT-NO-TELNET", "sw-new")]["result"] == "error"
+    # the device has no ssh: settings, so no config was pulled: one error finding with the reason
+    assert ("DEV-MGMT-NO-TELNET", "sw-new") not in found
+    assert found[("TARGET-NOT-EVALUATED", "sw-new")]["result"] == "error"
+    assert "no config available" in found[("TARGET-NOT-EVALUATED", "sw-new")]["message"]
     with sessions() as session, pytest.raises(ScanInputError, match="no site 'NOPE'"):
         run_site_scan(session, "NOPE")
     with sessions() as session, pytest.raises(ScanInputError, match="level must be 1-5"):

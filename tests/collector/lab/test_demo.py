@@ -85,3 +85,24 @@ def test_demo_runs_a_province_and_survives_a_link_outage(tmp_path: Path) -> None
     assert report["scan"]["scope"]["hosts"] == 5
     assert report["scan"]["scope"]["devices"] == 6
     assert {f["result"] for f in report["findings"]} >= {"pass", "fail"}
+
+    # Config backups: every generated switch backed up over SSH; the one the demo changed half way has
+    # a second version and its config_changed alert, and the audit judged the pulled configs.
+    changed = re.search(r"(\S+)'s config changed on the device", out)
+    assert changed, out[-2000:]
+    cli = [sys.executable, "-m", "canhgac_collector.cli"]
+    backups = subprocess.run(
+        [*cli, "backup", "list", "--json", "--config", config], check=True, capture_output=True, text=True
+    )
+    versions = {b["device"]: b["versions"] for b in json.loads(backups.stdout)}
+    assert len(versions) == 4, versions
+    assert versions.pop(changed.group(1)) == 2
+    assert set(versions.values()) == {1}
+    alerts = subprocess.run(
+        [*cli, "alerts", "list", "--json", "--config", config], check=True, capture_output=True, text=True
+    )
+    raised = {(a["rule"], a["subject"]) for a in json.loads(alerts.stdout)["alerts"]}
+    assert ("config_changed", changed.group(1)) in raised
+    assert not any(
+        "no config available" in f["message"] for f in report["findings"] if f["target"] in versions
+    )

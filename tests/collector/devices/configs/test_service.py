@@ -138,13 +138,16 @@ def test_scheduled_pulls_back_up_alert_on_change_and_feed_the_scan(
             r = client.post("/api/v1/scans", json={"site": "P"}, headers=h)
             assert r.status_code == 201, r.text
             findings = client.get(f"/api/v1/scans/{r.json()['id']}/findings", headers=h).json()["findings"]
-            telnet = {f["target"]: f for f in findings if f["rule_id"] == "DEV-MGMT-NO-TELNET"}
-            assert telnet["sw-cisco"]["result"] in ("pass", "fail")
-            assert telnet["sw-tplink"]["result"] in ("pass", "fail")
-            assert telnet["sw-locked"]["result"] == "error"
-            assert "config pull failed" in telnet["sw-locked"]["message"]
-            assert not any(
-                "no config available" in f["message"] for f in findings if f["target"] != "sw-locked"
-            )
+            web = {f["target"]: f for f in findings if f["rule_id"] == "DEV-MGMT-NO-HTTP"}
+            assert web["sw-cisco"]["result"] == "fail"  # the change turned the plain-HTTP server on
+            assert web["sw-cisco"]["evidence"][0]["lines"][0][1] == "ip http server"  # quoted from the pull
+            assert web["sw-tplink"]["result"] in ("pass", "fail")  # judged, not "no config available"
+            locked = [f for f in findings if f["target"] == "sw-locked" and f["pack"] == "device-config"]
+            assert [f["result"] for f in locked] == ["error"]  # one finding, with the pull's reason
+            assert "config pull failed" in locked[0]["message"]
+            assert "auth" in locked[0]["message"].lower()
+            approval = {f["target"]: f for f in findings if f["rule_id"] == "DEV-CONFIG-CHANGE-APPROVED"}
+            assert approval["sw-cisco"]["result"] == "fail"  # version 2 is nobody's approved change
+            assert not any("no config available" in f["message"] for f in findings)
     finally:
         engine.dispose()
