@@ -24,6 +24,7 @@ from canhgac_collector.devices.configs.history import (
     accept_host_key,
     approve_version,
     display_text,
+    request_pull,
     unified_diff,
 )
 from canhgac_collector.store.models import Device, DeviceConfigVersion
@@ -232,6 +233,24 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
             f"đã duyệt / approved {device} version {version} by {doc['approved_by']}",
             markup=False,
             highlight=False,
+        )
+
+    @app.command("pull-now")
+    def pull_now(device: DeviceArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+        """Yêu cầu lấy cấu hình ngay / ask the running server to pull this device's config now (it
+        looks for requests every device_configs.check_interval_s)."""
+        with open_sessions(config).begin() as session:
+            found = _device(session, device)
+            if found.ssh_username is None:
+                raise _fail(
+                    EXIT_BAD_INPUT, f"thiết bị / device {device}: chưa cấu hình SSH / has no ssh: settings"
+                )
+            requested = request_pull(session, found, f"cli:{getpass.getuser()}")
+        if as_json:
+            print(json.dumps({"device": device, "pull_requested_at": _iso(requested)}, ensure_ascii=False))
+            return
+        console.print(
+            f"đã yêu cầu / pull requested for {device} at {_iso(requested)}", markup=False, highlight=False
         )
 
     @app.command("accept-host-key")

@@ -109,6 +109,13 @@ def test_backup_commands(tmp_path: Path) -> None:
     assert (doc["version"], doc["approval_comment"]) == (2, "Theo phiếu thay đổi 12")
     assert doc["approved_by"].startswith("cli:")
 
+    no_ssh = canhgac("backup", "pull-now", "snmp-only", "--config", c)
+    assert no_ssh.exit_code == 2
+    assert "no ssh: settings" in no_ssh.stderr
+    requested = canhgac("backup", "pull-now", "core-p", "--config", c, "--json")
+    assert requested.exit_code == 0, requested.stderr
+    assert json.loads(requested.stdout)["pull_requested_at"] is not None
+
     accepted = canhgac("backup", "accept-host-key", "sw-a1", "--config", c, "--json")
     assert accepted.exit_code == 0, accepted.stderr
     assert json.loads(accepted.stdout) == {"device": "sw-a1", "host_key": KEY_B}
