@@ -67,6 +67,7 @@ PAGER = re.compile(
     r"(?: \(Q to quit\))?|-- \[Q quit\|D dump\|down\])\s*$",
     re.IGNORECASE,
 )
+PAGER_WINDOW = 80  # characters at the end of the output that can hold a pager line
 _PROMPT_END = re.compile(r"[>#\]$%]\s*$")
 _PAGER_GRACE_S = 0.3  # a pager line with nothing after it for this long is the device waiting for a key
 _CHANNEL_ENCODING = "latin-1"  # bytes → chars 1:1; the config is decoded as UTF-8 once it is whole
@@ -259,7 +260,7 @@ def _read_output(conn: Any, target: SshTarget, command: str, started: float) -> 
                 break
             quiet_since, delay = None, 0.01
             continue
-        if PAGER.search(tail):
+        if PAGER.search(tail[-PAGER_WINDOW:]):  # the pager ends the output: search only its end
             quiet_since = quiet_since or now
             if now - quiet_since >= _PAGER_GRACE_S:
                 raise _fail(
