@@ -89,7 +89,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
 
     @app.command("list")
     def list_backups(as_json: JsonOpt = False, wide: WideOpt = False, config: ConfigOpt = None) -> None:
-        """Devices with SSH settings: platform, last pull and why it failed, versions, approved one."""
+        """Danh sách sao lưu / devices with SSH: platform, last pull (why it failed), versions, approved."""
         with open_sessions(config)() as session:
             items = [
                 {
@@ -131,7 +131,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
     def history(
         device: DeviceArg, as_json: JsonOpt = False, wide: WideOpt = False, config: ConfigOpt = None
     ) -> None:
-        """A device's stored versions, newest first, with what each changed and its approval."""
+        """Lịch sử phiên bản / a device's versions, newest first: what each changed, its approval."""
         with open_sessions(config)() as session:
             found = _device(session, device)
             items = [_version_doc(r) for r in queries.list_versions(session, found.id)]
@@ -160,7 +160,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
-        """One version's text, masked unless --raw."""
+        """Xem một phiên bản / one version's text, masked unless --raw."""
         with open_sessions(config)() as session:
             row = _version(session, _device(session, device), version)
             text = display_text(row, raw=raw)
@@ -183,7 +183,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
-        """Unified diff between two versions, masked unless --raw."""
+        """So sánh hai phiên bản / unified diff between two versions, masked unless --raw."""
         with open_sessions(config)() as session:
             found = _device(session, device)
             new = _version(session, found, to_version)
@@ -212,7 +212,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
-        """Mark a version approved, with who (this shell's user) and why."""
+        """Phê duyệt một phiên bản / mark a version approved, with who (this shell's user) and why."""
         with open_sessions(config).begin() as session:
             found = _device(session, device)
             try:
@@ -237,8 +237,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
 
     @app.command("pull-now")
     def pull_now(device: DeviceArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-        """Yêu cầu lấy cấu hình ngay / ask the running server to pull this device's config now (it
-        looks for requests every device_configs.check_interval_s)."""
+        """Yêu cầu lấy cấu hình ngay / ask the running server to pull this device now."""
         with open_sessions(config).begin() as session:
             found = _device(session, device)
             if found.ssh_username is None:
@@ -255,7 +254,7 @@ def add_history_commands(app: typer.Typer, open_sessions: SessionOpener) -> None
 
     @app.command("accept-host-key")
     def accept(device: DeviceArg, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-        """Pin the SSH host key the device presented after a change, and ask for a pull now."""
+        """Chấp nhận khoá SSH mới / pin the host key the device presented after a change; pull again."""
         with open_sessions(config).begin() as session:
             found = _device(session, device)
             if not accept_host_key(session, found.id, f"cli:{getpass.getuser()}"):
