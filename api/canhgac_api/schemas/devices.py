@@ -15,8 +15,8 @@ from canhgac_collector.devices.configs.settings import (
     MAX_SECRET_CHARS,
     SSH_USERNAME_RE,
     DeviceSshConfig,
-    Platform,
 )
+from canhgac_collector.devices.configs.target import Platform
 from canhgac_collector.placeholders import is_placeholder, refusal
 
 DeviceState = Literal["up", "down", "error", "unknown"]

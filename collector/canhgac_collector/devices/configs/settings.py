@@ -2,26 +2,18 @@
 `device_configs:` section (history retention).
 
 Kept apart from `config.py` (which imports it) so the configs package owns its settings; it imports only
-pydantic and the platform list, so there is no import cycle. Secrets are `SecretStr`: the config's
-placeholder check refuses `change-me` values here as everywhere else, and they never reach a log line.
+pydantic and the platform type (`target.Platform`), so there is no import cycle. Secrets are
+`SecretStr`: the config's placeholder check refuses `change-me` values here as everywhere else, and they
+never reach a log line.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-Platform = Literal[
-    "cisco_ios",
-    "cisco_xe",
-    "huawei",
-    "hp_comware",
-    "juniper_junos",
-    "tplink_jetstream",
-    "mikrotik_routeros",
-    "ruijie_os",
-]  # the same names as target.PLATFORMS (a test keeps them equal)
+from canhgac_collector.devices.configs.target import Platform  # the one list of pulled platforms
 
 SSH_USERNAME_RE = r"^[A-Za-z0-9_][A-Za-z0-9_.@\\-]{0,63}$"
 MAX_SECRET_CHARS = 256

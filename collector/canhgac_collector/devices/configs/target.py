@@ -4,8 +4,9 @@ what it gives back (the config, or why not)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-PLATFORMS = (
+Platform = Literal[  # netmiko device_type names we pull from; the config's `ssh.platform` type
     "cisco_ios",
     "cisco_xe",
     "huawei",
@@ -14,7 +15,8 @@ PLATFORMS = (
     "tplink_jetstream",
     "mikrotik_routeros",
     "ruijie_os",
-)  # netmiko device_type names we pull from
+]
+PLATFORMS: tuple[str, ...] = get_args(Platform)
 
 AUDIT_PLATFORM = {  # netmiko device_type → the auditor's parser (rules/canhgac_rules/configs/)
     "cisco_ios": "cisco_ios",

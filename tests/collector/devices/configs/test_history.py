@@ -27,8 +27,7 @@ from canhgac_collector.devices.configs.history import (
 from canhgac_collector.devices.configs.mask import MASK, mask_config
 from canhgac_collector.devices.configs.normalise import normalise
 from canhgac_collector.devices.configs.queries import config_states, get_version, list_versions
-from canhgac_collector.devices.configs.settings import Platform
-from canhgac_collector.devices.configs.target import PLATFORMS, PullError, PullResult
+from canhgac_collector.devices.configs.target import PLATFORMS, Platform, PullError, PullResult
 from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.store.db import MIGRATIONS_DIR, make_engine, upgrade
 from canhgac_collector.store.models import Device, DeviceConfigVersion, Event, Site
