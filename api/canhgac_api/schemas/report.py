@@ -550,6 +550,60 @@ class SecurityFacts(Strict):
     egress: EgressTest | None = None
 
 
+# --- LAN sensor (the agent's `lan` role) ----------------------------------------------------------
+
+#: A MAC address as the sensor writes it: lower-case hex, colon-separated.
+MacAddress = Annotated[str, Field(max_length=17, pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
+#: An IPv4 or IPv6 address in text form (checked for shape and length only; the server parses it).
+IpAddress = Annotated[str, Field(min_length=2, max_length=45, pattern=r"^[0-9A-Fa-f:.]+$")]
+LanSource = Literal["arp", "dhcp", "lldp", "cdp", "mdns", "netbios", "sweep"]
+LanEventType = Literal["device_new", "dhcp_rogue", "arp_spoof", "ip_conflict", "mac_flood"]
+
+
+class LanDevice(Strict):
+    """One device the sensor saw on the LAN during the report's interval."""
+
+    mac: MacAddress
+    ips: Annotated[list[IpAddress], Field(max_length=16)] = []
+    vendor: Name | None = None  # from the OUI of the MAC
+    names: Annotated[list[Name], Field(max_length=8)] = []  # DHCP hostname, mDNS, NetBIOS, LLDP/CDP
+    sources: Annotated[list[LanSource], Field(max_length=7)] = []
+    first_seen: Timestamp
+    last_seen: Timestamp
+
+
+class LanEvent(Strict):
+    """A detection, once per occurrence (the sensor rate-limits repeats)."""
+
+    type: LanEventType
+    time: Timestamp
+    interface: Name
+    mac: MacAddress | None = None
+    ip: IpAddress | None = None
+    # What the officer needs to act on it: e.g. offered_gateway, offered_dns, old_mac, new_mac, count.
+    detail: Annotated[dict[Name, Text], Field(max_length=16)] = {}
+    message: Text  # Vietnamese first, English beside it
+
+
+class LanCapture(Strict):
+    """The sensor's own health on one interface."""
+
+    interface: Name
+    packets_seen: Count
+    packets_dropped: Count  # by the kernel (pcap stats)
+    error: Text | None = None  # e.g. capture not permitted: names the capability and systemd setting
+
+
+class LanSection(Strict):
+    """What the LAN sensor saw since the previous report. Devices are those seen in the interval (the
+    server keeps the table); events beyond the list's bound are counted in `events_dropped`."""
+
+    captures: Annotated[list[LanCapture], Field(max_length=16)] = []
+    devices: Annotated[list[LanDevice], Field(max_length=4096)] = []
+    events: Annotated[list[LanEvent], Field(max_length=1024)] = []
+    events_dropped: Count = 0
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 
@@ -576,6 +630,7 @@ class Report(Strict):
     metrics: Metrics
     probes: Annotated[list[ProbeResult], Field(max_length=256)] = []
     security: SecurityFacts | None = None  # present on the cycles that collect it (hourly by default)
+    lan: LanSection | None = None  # from agents with the LAN sensor role enabled
     agent: AgentStatus
     errors: Annotated[list[CollectorError], Field(max_length=256)] = []
 
