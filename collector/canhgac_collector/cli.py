@@ -550,6 +550,12 @@ from canhgac_collector.inventory import make_inventory_command  # noqa: E402
 app.command("inventory")(make_inventory_command(load_server_config, open_store_at))
 
 
+# Device profiles: `canhgac profiles check [PATH…]` (collector/canhgac_collector/devices/profiles/cli.py).
+from canhgac_collector.devices.profiles.cli import profiles_app  # noqa: E402
+
+app.add_typer(profiles_app, name="profiles")
+
+
 def main() -> None:
     app()
 

@@ -228,7 +228,11 @@ class DeviceDetail(DeviceSummary):
     timeout_s: float | None
     retries: int | None
     poll_duration_s: float | None
-    resources: dict[str, Any] | None
+    resources: dict[str, Any] | None = Field(
+        description="health as the device's profile reads it: cpu_percent, memory_used_bytes, "
+        "memory_total_bytes, memory_percent, temperatures_c, processors, memory_pools, fans, "
+        "power_supplies (name + state ok|warning|failed|absent|unknown), profile"
+    )
     module_errors: dict[str, Any] | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -328,6 +329,12 @@ def _record_one(
             "memory_used_bytes": r.memory_used_bytes,
             "memory_total_bytes": r.memory_total_bytes,
             "temperatures_c": r.temperatures_c,
+            "memory_percent": r.memory_percent,
+            "processors": [asdict(c) for c in r.processors],
+            "memory_pools": [asdict(m) for m in r.memory_pools],
+            "fans": [asdict(f) for f in r.fans],
+            "power_supplies": [asdict(p) for p in r.power_supplies],
+            "profile": r.profile,
         }
     # A new reason while still failing (timeout → auth failure) is news to an operator too.
     if poll.state != device.state or (poll.state != "up" and poll.reason != device.state_reason):

@@ -180,7 +180,13 @@ def render(poll: DevicePoll, console: Console) -> None:
         if res.memory_total_bytes:
             used = res.memory_used_bytes or 0
             parts.append(f"RAM {used / 2**20:.0f}/{res.memory_total_bytes / 2**20:.0f} MiB")
+        elif res.memory_percent is not None:
+            parts.append(f"RAM {res.memory_percent:.0f}%")
         parts += [f"{name} {value:.1f} °C" for name, value in res.temperatures_c.items()]
+        parts += [f"{h.name}: {h.state}" for h in (*res.fans, *res.power_supplies) if h.state != "ok"]
+        if res.fans or res.power_supplies:
+            ok = sum(h.state == "ok" for h in (*res.fans, *res.power_supplies))
+            parts.append(f"{ok}/{len(res.fans) + len(res.power_supplies)} quạt, nguồn ổn / fans, PSUs ok")
         console.print("Tài nguyên / resources: " + ", ".join(parts), highlight=False)
     for module, why in poll.module_errors.items():
         console.print(f"[yellow]module {module} failed:[/] {why}", highlight=False)

@@ -81,11 +81,41 @@ class ArpEntry:
 
 
 @dataclass(slots=True)
+class Processor:
+    name: str
+    percent: float
+
+
+@dataclass(slots=True)
+class MemoryPool:
+    name: str
+    percent: float | None = None  # 0..100
+    used_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+@dataclass(slots=True)
+class HardwareState:
+    """A fan or power supply: its name and the vendor's state normalised."""
+
+    name: str
+    state: Literal["ok", "warning", "failed", "absent", "unknown"]
+
+
+@dataclass(slots=True)
 class Resources:
-    cpu_percent: float | None = None  # average over processors (HOST-RESOURCES hrProcessorLoad)
+    """Device health as the matched profile (devices/profiles/) read it; bounded there."""
+
+    cpu_percent: float | None = None  # the device's value (average or busiest of `processors`)
     memory_used_bytes: int | None = None
     memory_total_bytes: int | None = None
-    temperatures_c: dict[str, float] = field(default_factory=dict)  # ENTITY-SENSOR, by sensor name
+    temperatures_c: dict[str, float] = field(default_factory=dict)  # by sensor name
+    memory_percent: float | None = None  # 0..100; also when the device gives a percent but no sizes
+    processors: list[Processor] = field(default_factory=list)
+    memory_pools: list[MemoryPool] = field(default_factory=list)
+    fans: list[HardwareState] = field(default_factory=list)
+    power_supplies: list[HardwareState] = field(default_factory=list)
+    profile: str | None = None  # the profile that read them (generic for HOST-RESOURCES/ENTITY-SENSOR)
 
 
 @dataclass(slots=True)

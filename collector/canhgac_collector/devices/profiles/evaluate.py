@@ -1,0 +1,318 @@
+"""Read one device's health with its matched profile: walk only the columns the profile declares.
+
+Each section (cpu, memory, temperatures, fans, power supplies) tries its sources in order and keeps the
+first that yields rows. What a vendor profile leaves empty among CPU, memory and temperatures is read
+with the generic profile (HOST-RESOURCES, ENTITY-SENSOR). Every value is bounded here, before storage:
+percentages outside 0–100, temperatures outside −50…200 °C, negative or absurd byte counts are dropped,
+names are cleaned and cut, and no list holds more than MAX_COMPONENTS entries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from canhgac_collector.devices.profiles.model import Memory, Name, Profile, Reading, StateTable, Where
+from canhgac_collector.devices.snmp.results import HardwareState, MemoryPool, Processor, Resources
+
+if TYPE_CHECKING:
+    from canhgac_collector.devices.snmp.modules.base import Session
+    from canhgac_collector.devices.snmp.types import OID, Value
+
+MAX_COMPONENTS = 64
+MAX_NAME = 64
+TEMPERATURE_RANGE_C = (-50.0, 200.0)
+MAX_MEMORY_BYTES = 1 << 50  # 1 PiB: beyond any switch or router
+MAX_TEXT_NUMBER = 64  # characters of a text value searched for a number
+GET_CHUNK = 32
+ENT_PHYSICAL_DESCR: OID = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2)
+ENT_PHYSICAL_NAME: OID = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7)
+FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+UNITS_SCALE = 9  # entPhySensorScale "units"; each step is 10^3
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+
+Columns = dict["OID", dict["OID", "Value"]]
+
+
+def parse_oid(text: str) -> OID:
+    return tuple(int(p) for p in text.split("."))
+
+
+def text_of(value: Value) -> str | None:
+    """An OCTET STRING as one clean line of at most MAX_NAME characters, or None."""
+    if not isinstance(value, bytes):
+        return None
+    raw = value[: MAX_NAME * 4].rstrip(b"\x00")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    text = UNPRINTABLE.sub(" ", text).strip()[:MAX_NAME].strip()
+    return text or None
+
+
+def number(value: Value, parse: re.Pattern[str] | None = None) -> float | None:
+    """An INTEGER/Gauge as float, or the number inside a short text (`parse`'s first group or match)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, bytes) or len(value) > MAX_TEXT_NUMBER * 4:
+        return None
+    text = value.decode("latin-1")[: MAX_TEXT_NUMBER * 4]
+    found = (parse or FIRST_NUMBER).search(text)
+    if found is None:
+        return None
+    try:
+        result = float(found.group(1) if found.re.groups else found.group(0))
+    except (ValueError, IndexError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _same(value: Value, wanted: int | str) -> bool:
+    if isinstance(wanted, int):
+        return isinstance(value, int) and value == wanted
+    if isinstance(value, tuple):
+        return ".".join(map(str, value)) == wanted
+    return text_of(value) == wanted
+
+
+def _passes(where: Sequence[Where], cols: Columns, index: OID) -> bool:
+    for w in where:
+        value = cols[parse_oid(w.column)].get(index)
+        if w.equals is not None and not any(_same(value, x) for x in w.equals):
+            return False
+        if w.not_equals is not None and any(_same(value, x) for x in w.not_equals):
+            return False
+        if w.above is not None:
+            n = number(value)
+            if n is None or n <= w.above:
+                return False
+        if w.matches is not None:
+            text = text_of(value)
+            if text is None or not re.search(w.matches, text):
+                return False
+    return True
+
+
+def _rows(anchor: str, where: Sequence[Where], cols: Columns, prefix: Sequence[int] = ()) -> list[OID]:
+    """Indexes of the anchor column under `prefix` passing `where`, in index order, at most
+    MAX_COMPONENTS."""
+    out: list[OID] = []
+    head = tuple(prefix)
+    for index in sorted(cols[parse_oid(anchor)]):
+        if index[: len(head)] == head and _passes(where, cols, index):
+            out.append(index)
+            if len(out) >= MAX_COMPONENTS:
+                break
+    return out
+
+
+class EntityNames:
+    """entPhysicalName (else entPhysicalDescr) by entPhysicalIndex, fetched with GETs for just the
+    indexes needed, once per poll."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[int, str | None] = {}
+
+    async def fetch(self, indexes: Iterable[int]) -> None:
+        missing = sorted({i for i in indexes if 0 < i < 2**31 and i not in self.known})[:MAX_COMPONENTS]
+        for start in range(0, len(missing), GET_CHUNK // 2):
+            chunk = missing[start : start + GET_CHUNK // 2]
+            got = await self.session.get(
+                [(*c, i) for i in chunk for c in (ENT_PHYSICAL_NAME, ENT_PHYSICAL_DESCR)]
+            )
+            for i in chunk:
+                name = text_of(got.get((*ENT_PHYSICAL_NAME, i)))
+                self.known[i] = name or text_of(got.get((*ENT_PHYSICAL_DESCR, i)))
+
+
+def _name_columns(name: Name) -> set[str]:
+    return {c for c in (name.column, name.entity_index_column) if c is not None}
+
+
+async def _names(
+    spec: Name, cols: Columns, indexes: Sequence[OID], entities: EntityNames, kind: str
+) -> dict[OID, str]:
+    """Each row's name, made unique by appending the index where two rows share one."""
+    found: dict[OID, str | None] = {}
+    if spec.column is not None:
+        column = cols[parse_oid(spec.column)]
+        found = {i: text_of(column.get(i)) for i in indexes}
+    elif spec.entity_index or spec.entity_index_column is not None:
+        ent: dict[OID, int | None] = {}
+        for i in indexes:
+            if spec.entity_index_column is not None:
+                v = cols[parse_oid(spec.entity_index_column)].get(i)
+                ent[i] = v if isinstance(v, int) else None
+            else:
+                ent[i] = i[0] if len(i) == 1 else None
+        await entities.fetch(e for e in ent.values() if e is not None)
+        found = {i: entities.known.get(e) if e is not None else None for i, e in ent.items()}
+    out: dict[OID, str] = {}
+    used: set[str] = set()
+    for i in indexes:
+        dotted = ".".join(map(str, i))
+        name = found.get(i) or (spec.label or f"{kind} {{index}}").replace("{index}", dotted)[:MAX_NAME]
+        if name in used:
+            name = f"{name[: MAX_NAME - len(dotted) - 3]} ({dotted})"
+        used.add(name)
+        out[i] = name
+    return out
+
+
+async def _walk(session: Session, columns: set[str]) -> Columns:
+    oids = [parse_oid(c) for c in sorted(columns)]
+    return await session.columns(oids)
+
+
+def _reading(src: Reading, cols: Columns, index: OID, parse: re.Pattern[str] | None) -> float | None:
+    raw = number(cols[parse_oid(src.value)].get(index), parse)
+    if raw is None:
+        return None
+    exponent = 0
+    if src.sensor_scale_column is not None:
+        scale = cols[parse_oid(src.sensor_scale_column)].get(index)
+        steps = scale if isinstance(scale, int) and 1 <= scale <= 17 else UNITS_SCALE
+        exponent += 3 * (steps - UNITS_SCALE)
+    if src.precision_column is not None:
+        precision = cols[parse_oid(src.precision_column)].get(index)
+        if isinstance(precision, int) and -8 <= precision <= 9:
+            exponent -= precision
+    value = raw * src.scale * 10.0**exponent
+    return round(value, 6) if math.isfinite(value) else None  # 282 × 10⁻¹ is 28.2, not 28.200000000000003
+
+
+async def read_readings(
+    session: Session, sources: Sequence[Reading], entities: EntityNames, kind: str, low: float, high: float
+) -> dict[str, float]:
+    """name → value of the first source with rows; values outside low…high are dropped."""
+    for src in sources:
+        needed = {src.value, *(w.column for w in src.where), *_name_columns(src.name)}
+        needed |= {c for c in (src.sensor_scale_column, src.precision_column) if c is not None}
+        cols = await _walk(session, needed)
+        parse = re.compile(src.parse) if src.parse else None
+        values: dict[OID, float] = {}
+        for index in _rows(src.value, src.where, cols, src.index_prefix):
+            v = _reading(src, cols, index, parse)
+            if v is not None and low <= v <= high:
+                values[index] = v
+        if values:
+            names = await _names(src.name, cols, list(values), entities, kind)
+            return {names[i]: v for i, v in values.items()}
+    return {}
+
+
+def _pool(src: Memory, cols: Columns, index: OID, name: str) -> MemoryPool | None:
+    def raw(column: str | None) -> int | None:
+        if column is None:
+            return None
+        v = cols[parse_oid(column)].get(index)
+        return v if isinstance(v, int) and 0 <= v < MAX_MEMORY_BYTES else None
+
+    unit = src.unit_bytes
+    if src.units_column is not None:
+        per_row = raw(src.units_column)
+        if per_row is None or not 1 <= per_row <= 2**30:
+            return None
+        unit *= per_row
+    used, free, total = raw(src.used), raw(src.free), raw(src.total)
+    if total is None and used is not None and free is not None:
+        total = used + free
+    if used is None and total is not None and free is not None:
+        used = total - free
+    pool = MemoryPool(name)
+    if used is not None and total is not None and 0 <= used <= total and 0 < total * unit <= MAX_MEMORY_BYTES:
+        pool.used_bytes, pool.total_bytes = used * unit, total * unit
+        pool.percent = round(100.0 * used / total, 2)
+    elif total is not None and 0 < total * unit <= MAX_MEMORY_BYTES:
+        pool.total_bytes = total * unit
+    percent = number(cols[parse_oid(src.percent)].get(index)) if src.percent else None
+    if percent is not None and 0 <= percent <= 100:
+        pool.percent = percent
+        if pool.used_bytes is None and pool.total_bytes is not None:
+            pool.used_bytes = round(pool.total_bytes * percent / 100)
+    return pool if pool.percent is not None else None
+
+
+async def read_memory(session: Session, sources: Sequence[Memory], entities: EntityNames) -> list[MemoryPool]:
+    for src in sources:
+        sizes = [c for c in (src.percent, src.used, src.total, src.free) if c is not None]
+        needed = {*sizes, *(w.column for w in src.where), *_name_columns(src.name)}
+        if src.units_column is not None:
+            needed.add(src.units_column)
+        cols = await _walk(session, needed)
+        indexes = _rows(sizes[0], src.where, cols, src.index_prefix)
+        names = await _names(src.name, cols, indexes, entities, "memory")
+        pools = [p for i in indexes if (p := _pool(src, cols, i, names[i])) is not None]
+        if pools:
+            return pools
+    return []
+
+
+async def read_states(
+    session: Session, sources: Sequence[StateTable], entities: EntityNames, kind: str
+) -> list[HardwareState]:
+    for src in sources:
+        cols = await _walk(session, {src.state, *(w.column for w in src.where), *_name_columns(src.name)})
+        indexes = _rows(src.state, src.where, cols, src.index_prefix)
+        if not indexes:
+            continue
+        names = await _names(src.name, cols, indexes, entities, kind)
+        column = cols[parse_oid(src.state)]
+        out = []
+        for i in indexes:
+            v = column.get(i)
+            state = src.states.get(v, "unknown") if isinstance(v, int) else "unknown"
+            out.append(HardwareState(names[i], state))
+        return out
+    return []
+
+
+def _device_memory(res: Resources, pools: list[MemoryPool], how: str) -> None:
+    sized = [p for p in pools if p.used_bytes is not None and p.total_bytes is not None]
+    if how == "sum" and sized:
+        res.memory_used_bytes = sum(p.used_bytes or 0 for p in sized)
+        res.memory_total_bytes = sum(p.total_bytes or 0 for p in sized)
+        res.memory_percent = round(100.0 * res.memory_used_bytes / res.memory_total_bytes, 2)
+        return
+    chosen = pools[0] if how == "first" or not sized else max(sized, key=lambda p: p.total_bytes or 0)
+    res.memory_percent = chosen.percent
+    if chosen.used_bytes is not None and chosen.total_bytes is not None:
+        res.memory_used_bytes, res.memory_total_bytes = chosen.used_bytes, chosen.total_bytes
+
+
+async def evaluate(session: Session, profile: Profile, generic: Profile | None) -> Resources | None:
+    """The device's Resources as `profile` reads them (generic filling CPU/memory/temperature gaps),
+    or None when nothing at all was found."""
+    entities = EntityNames(session)
+    res = Resources(profile=profile.name)
+    fallback = generic if generic is not None and generic is not profile else None
+    loads = await read_readings(session, profile.cpu, entities, "CPU", 0.0, 100.0)
+    cpu_device = profile.cpu_device
+    if not loads and fallback is not None:
+        loads = await read_readings(session, fallback.cpu, entities, "CPU", 0.0, 100.0)
+        cpu_device = fallback.cpu_device
+    res.processors = [Processor(name, percent) for name, percent in loads.items()]
+    if loads:
+        values = list(loads.values())
+        res.cpu_percent = max(values) if cpu_device == "max" else round(sum(values) / len(values), 2)
+    pools = await read_memory(session, profile.memory, entities)
+    memory_device = profile.memory_device
+    if not pools and fallback is not None:
+        pools = await read_memory(session, fallback.memory, entities)
+        memory_device = fallback.memory_device
+    res.memory_pools = pools
+    if pools:
+        _device_memory(res, pools, memory_device)
+    low, high = TEMPERATURE_RANGE_C
+    temps = await read_readings(session, profile.temperatures, entities, "sensor", low, high)
+    if not temps and fallback is not None:
+        temps = await read_readings(session, fallback.temperatures, entities, "sensor", low, high)
+    res.temperatures_c = temps
+    res.fans = await read_states(session, profile.fans, entities, "fan")
+    res.power_supplies = await read_states(session, profile.power_supplies, entities, "power supply")
+    found = res.cpu_percent is not None or res.memory_percent is not None or res.temperatures_c
+    return res if found or res.fans or res.power_supplies else None
