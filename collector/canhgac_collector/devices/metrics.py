@@ -39,6 +39,7 @@ class DeviceMetrics:
         self.snmp_record_queue_depth = 0
         self.devices_by_site_state: dict[tuple[str, str], int] = {}
         self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
+        self._device_parts: dict[tuple[str, str], set[tuple[str, ...]]] = {}  # fan/PSU series per device
         g = registry.family
         d = registry.dynamic
         d(
@@ -79,7 +80,7 @@ class DeviceMetrics:
         self.device_cpu = g(
             "canhgac_device_cpu_usage_ratio",
             "gauge",
-            "Device CPU load, 0..1 (HOST-RESOURCES).",
+            "Device CPU load, 0..1 (the device's profile: vendor MIB or HOST-RESOURCES).",
             DEVICE,
             MAX_DEVICES,
         )
@@ -91,6 +92,20 @@ class DeviceMetrics:
             "gauge",
             "Device sensor temperature.",
             (*DEVICE, "sensor"),
+            MAX_SENSORS,
+        )
+        self.device_fan = g(
+            "canhgac_device_fan_state",
+            "gauge",
+            "1 for the fan's state (ok, warning, failed, absent, unknown) as the device profile reads it.",
+            (*DEVICE, "fan", "state"),
+            MAX_SENSORS,
+        )
+        self.device_psu = g(
+            "canhgac_device_power_supply_state",
+            "gauge",
+            "1 for the power supply's state (ok, warning, failed, absent, unknown).",
+            (*DEVICE, "power_supply", "state"),
             MAX_SENSORS,
         )
         self.if_up = g(
@@ -187,10 +202,17 @@ class DeviceMetrics:
         if res is not None:
             if res.cpu_percent is not None:
                 self.device_cpu.set(key, res.cpu_percent / 100.0)
-            if res.memory_total_bytes and res.memory_used_bytes is not None:
-                self.device_mem.set(key, res.memory_used_bytes / res.memory_total_bytes)
+            if res.memory_percent is not None:
+                self.device_mem.set(key, res.memory_percent / 100.0)
             for sensor, celsius in res.temperatures_c.items():
                 self.device_temp.set((site, dev, sensor), celsius)
+            for fam, parts in ((self.device_fan, res.fans), (self.device_psu, res.power_supplies)):
+                now: set[tuple[str, ...]] = {(site, dev, part.name, part.state) for part in parts}
+                for labels in self._device_parts.get((fam.name, dev), set()) - now:
+                    fam.remove(labels)  # the part left that state, or was pulled out
+                for labels in now:
+                    fam.set(labels, 1)
+                self._device_parts[(fam.name, dev)] = now
         if poll.state == "up" and poll.interfaces:
             seen: set[tuple[str, ...]] = set()
             for itf in poll.interfaces:
@@ -260,10 +282,13 @@ def device_lines(site: str, poll: DevicePoll) -> list[str]:
     }
     if res is not None:
         fields["cpu_usage_ratio"] = None if res.cpu_percent is None else res.cpu_percent / 100.0
-        if res.memory_total_bytes and res.memory_used_bytes is not None:
-            fields["memory_usage_ratio"] = res.memory_used_bytes / res.memory_total_bytes
+        if res.memory_percent is not None:
+            fields["memory_usage_ratio"] = res.memory_percent / 100.0
         if res.temperatures_c:
             fields["temperature_max_celsius"] = float(max(res.temperatures_c.values()))
+        parts = (*res.fans, *res.power_supplies)
+        if parts:
+            fields["hardware_failed"] = sum(1 for p in parts if p.state == "failed")
     out = [line(tag_set("device", (("site", site), ("device", poll.device))), fields, ts)]
     for itf in poll.interfaces:
         out.append(
