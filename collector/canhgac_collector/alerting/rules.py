@@ -52,6 +52,8 @@ DEFAULTS: dict[str, RuleSettings] = {
     "spool_backlog": RuleSettings(True, 500, 600, "warning"),
     "config_changed": RuleSettings(True, 3600, 0, "info"),
     "compliance_drift": RuleSettings(True, 86400, 0, "warning"),
+    "cpu_usage": RuleSettings(True, 0.9, 900, "warning"),  # devices: the profile's device CPU value
+    "hardware_failed": RuleSettings(True, 0, 120, "critical"),  # a device's fan or power supply failed
 }
 #: Event kinds that raise the event rules (written by the config puller and the compliance scanner).
 EVENT_RULES = {"config_changed": "device.config_changed", "compliance_drift": "compliance.drift"}
@@ -224,7 +226,7 @@ def collect_conditions(
             out.extend(_host_metric_conditions(h.id, h.hostname, site, report, on, now))
         except Exception:
             _confine(confined, "host", h.id)
-    # devices: temperature; interfaces: link down, errors, utilisation
+    # devices: temperature, CPU, memory, failed fans/PSUs; interfaces: link down, errors, utilisation
     dev_by_id = {d.id: d for d in devices}
     for d in devices:
         site = site_codes.get(d.site_id)
@@ -237,6 +239,7 @@ def collect_conditions(
             hot = max((float(t) for t in values if isinstance(t, int | float)), default=None)
             if s and hot is not None and hot >= s.threshold:
                 out.append(Condition("temperature", "device", d.name, d.name, site, now, hot, s.threshold))
+            out.extend(_device_health_conditions(d.name, site, d.resources or {}, on, now))
         except Exception:
             _confine(confined, "device", d.name)
     linked = {
@@ -291,6 +294,35 @@ def collect_conditions(
                     )
                 )
     return _dedupe(out)
+
+
+def _device_health_conditions(
+    device: str, site: str, resources: dict[str, Any], on: Any, now: dt.datetime
+) -> list[Condition]:
+    """CPU and memory above threshold, and one condition per failed fan or power supply."""
+    out: list[Condition] = []
+    for rule, key in (("cpu_usage", "cpu_percent"), ("memory_usage", "memory_percent")):
+        s = on(rule, site)
+        percent = resources.get(key)
+        if s and isinstance(percent, int | float) and percent / 100 >= s.threshold:
+            out.append(Condition(rule, "device", device, device, site, now, percent / 100, s.threshold))
+    s = on("hardware_failed", site)
+    for kind in ("fans", "power_supplies") if s else ():
+        for part in (resources.get(kind) or [])[:64]:
+            if isinstance(part, dict) and part.get("state") == "failed":
+                name = str(part.get("name"))[:64]
+                out.append(
+                    Condition(
+                        "hardware_failed",
+                        "device",
+                        f"{device}/{kind}/{name}",
+                        f"{device} {name}",
+                        site,
+                        now,
+                        data={"part": kind, "name": name},
+                    )
+                )
+    return out
 
 
 def _interface_conditions(

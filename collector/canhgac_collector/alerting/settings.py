@@ -37,6 +37,8 @@ RuleName = Literal[
     "spool_backlog",
     "config_changed",
     "compliance_drift",
+    "cpu_usage",
+    "hardware_failed",
 ]
 Severity = Literal["info", "warning", "critical"]
 

@@ -112,6 +112,20 @@ TEXTS: dict[str, RuleTexts] = {
         "Xem các quy tắc mới không đạt trong báo cáo kiểm tra gần nhất.",
         "See the newly failing rules in the latest scan report.",
     ),
+    "cpu_usage": RuleTexts(
+        "{subject} ({site}): CPU dùng {value:.0%} (ngưỡng {threshold:.0%}) từ {since}",
+        "{subject} ({site}): CPU at {value:.0%} (threshold {threshold:.0%}) since {since}",
+        "Vòng lặp mạng (loop), bão broadcast, tấn công hoặc quá nhiều phiên quản trị; xem nhật ký thiết bị.",
+        "A switching loop, a broadcast storm, an attack or too many management sessions; see the device log.",
+    ),
+    "hardware_failed": RuleTexts(
+        "{subject} ({site}) báo hỏng từ {since}",
+        "{subject} ({site}) reports a failure since {since}",
+        "Quạt hoặc bộ nguồn của thiết bị: kiểm tra tại chỗ, thay thế; thiết bị có thể quá nhiệt hoặc mất "
+        "nguồn dự phòng.",
+        "The device's fan or power supply: check on site and replace it; the device may overheat or have "
+        "lost its redundant power.",
+    ),
 }
 
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
