@@ -1,5 +1,5 @@
 """Threshold rules end to end over a real store, with explicit clocks: probe latency, host memory, host
-and device temperature, interface utilisation. Each stays quiet below its threshold and for shorter than
+and device temperature, interface utilisation, device CPU and memory. Each stays quiet below its threshold and for shorter than
 its `for`, fires with a Vietnamese message naming the subject and the value, resolves after clear_for_s,
 and takes a per-commune override of its threshold."""
 
@@ -69,6 +69,18 @@ def set_host_temperature(store: Store, site: str, value: float, at: dt.datetime)
 def set_device_temperature(store: Store, site: str, value: float, at: dt.datetime) -> None:
     p = poll(switch(site), "up", at)
     p.resources = Resources(cpu_percent=5.0, temperatures_c={"chassis": 41.0, "psu": value})
+    store.polls(p)
+
+
+def set_device_cpu(store: Store, site: str, value: float, at: dt.datetime) -> None:
+    p = poll(switch(site), "up", at)
+    p.resources = Resources(cpu_percent=value * 100, memory_percent=20.0)  # the profile's device value
+    store.polls(p)
+
+
+def set_device_memory(store: Store, site: str, value: float, at: dt.datetime) -> None:
+    p = poll(switch(site), "up", at)
+    p.resources = Resources(cpu_percent=5.0, memory_percent=value * 100)  # e.g. Huawei: a percent only
     store.polls(p)
 
 
@@ -161,8 +173,36 @@ CASES = [
         0.70,
         0.80,
     ),
+    Case(
+        "cpu_usage",
+        set_device_cpu,
+        switch,
+        0.30,
+        0.98,
+        lambda site, v, t: f"{switch(site)} ({SITE_NAME[site]}): CPU dùng {v:.0%} (ngưỡng {t:.0%})",
+        0.70,
+        0.80,
+    ),
+    Case(
+        "memory_usage",
+        set_device_memory,
+        switch,
+        0.50,
+        0.97,
+        lambda site, v, t: f"Máy {switch(site)} ({SITE_NAME[site]}): bộ nhớ dùng {v:.0%} (ngưỡng {t:.0%})",
+        0.80,
+        0.90,
+    ),
 ]
-IDS = ["probe_latency", "memory_usage", "host_temperature", "device_temperature", "interface_utilisation"]
+IDS = [
+    "probe_latency",
+    "memory_usage",
+    "host_temperature",
+    "device_temperature",
+    "interface_utilisation",
+    "device_cpu_usage",
+    "device_memory_usage",
+]
 
 
 def rule_alerts(store: Store, rule: str) -> list[Alert]:
