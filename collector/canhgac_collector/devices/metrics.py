@@ -16,7 +16,7 @@ from canhgac_collector.metrics.history import line, tag_set
 from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
 
 if TYPE_CHECKING:
-    from canhgac_collector.devices.snmp.results import DevicePoll
+    from canhgac_collector.devices.snmp.results import DevicePoll, Resources
 
 DEVICE = ("site", "device")
 INTERFACE = ("site", "device", "ifname")
@@ -202,8 +202,9 @@ class DeviceMetrics:
         if res is not None:
             if res.cpu_percent is not None:
                 self.device_cpu.set(key, res.cpu_percent / 100.0)
-            if res.memory_percent is not None:
-                self.device_mem.set(key, res.memory_percent / 100.0)
+            memory = memory_ratio(res)
+            if memory is not None:
+                self.device_mem.set(key, memory)
             for sensor, celsius in res.temperatures_c.items():
                 self.device_temp.set((site, dev, sensor), celsius)
             for fam, parts in ((self.device_fan, res.fans), (self.device_psu, res.power_supplies)):
@@ -261,6 +262,15 @@ def interface_name(itf: Any) -> str:
     return str(itf.ifName or itf.ifDescr or f"ifIndex{itf.ifIndex}")
 
 
+def memory_ratio(res: Resources) -> float | None:
+    """Memory used 0..1: the profile's percent (some vendors give only that), else used/total."""
+    if res.memory_percent is not None:
+        return res.memory_percent / 100.0
+    if res.memory_total_bytes and res.memory_used_bytes is not None:
+        return res.memory_used_bytes / res.memory_total_bytes
+    return None
+
+
 def interface_speed(itf: Any) -> float | None:
     if itf.ifHighSpeed:
         return float(itf.ifHighSpeed) * 1_000_000
@@ -282,8 +292,7 @@ def device_lines(site: str, poll: DevicePoll) -> list[str]:
     }
     if res is not None:
         fields["cpu_usage_ratio"] = None if res.cpu_percent is None else res.cpu_percent / 100.0
-        if res.memory_percent is not None:
-            fields["memory_usage_ratio"] = res.memory_percent / 100.0
+        fields["memory_usage_ratio"] = memory_ratio(res)
         if res.temperatures_c:
             fields["temperature_max_celsius"] = float(max(res.temperatures_c.values()))
         parts = (*res.fans, *res.power_supplies)

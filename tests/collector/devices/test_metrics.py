@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.metrics import device_lines
+from canhgac_collector.devices.snmp.results import HardwareState
 from tests.collector.metrics.helpers import HOSTILE, device_poll, installed, samples
 
 
@@ -37,3 +38,32 @@ def test_history_lines_of_a_poll() -> None:
     interfaces = [ln for ln in lines if ln.startswith("interface,")]
     assert len(interfaces) == 2
     assert HOSTILE not in "".join(lines)  # the newline of the port name never reaches line protocol
+
+
+def series(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return name, tuple(sorted({"site": "HT", "device": "sw-01", **labels}.items()))
+
+
+def test_fan_and_power_supply_states_follow_the_parts() -> None:
+    telemetry = installed()
+    devices = telemetry.get(device_metrics.PLUGIN)
+    poll = device_poll()
+    assert poll.resources is not None
+    poll.resources.fans = [HardwareState("Fan 1", "ok"), HardwareState("Fan 2", "failed")]
+    poll.resources.power_supplies = [HardwareState("PSU 1", "ok")]
+    devices.observe_poll("HT", poll)
+    got = samples(telemetry.render())
+    fan = "canhgac_device_fan_state"
+    assert got[series(fan, fan="Fan 2", state="failed")] == 1
+    assert got[series(fan, fan="Fan 1", state="ok")] == 1
+    assert got[series("canhgac_device_power_supply_state", power_supply="PSU 1", state="ok")] == 1
+    assert got[series("canhgac_device_memory_usage_ratio")] == 0.25  # used/total when no percent
+    assert "hardware_failed=1i" in device_lines("HT", poll)[0]
+    # Fan 2 replaced, PSU 1 pulled out: the old state series go, no stale "failed" stays behind.
+    poll.resources.fans = [HardwareState("Fan 1", "ok"), HardwareState("Fan 2", "ok")]
+    poll.resources.power_supplies = []
+    devices.observe_poll("HT", poll)
+    got = samples(telemetry.render())
+    assert series(fan, fan="Fan 2", state="failed") not in got
+    assert got[series(fan, fan="Fan 2", state="ok")] == 1
+    assert not any(name == "canhgac_device_power_supply_state" for name, _ in got)
