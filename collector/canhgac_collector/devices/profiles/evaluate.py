@@ -163,9 +163,45 @@ async def _names(
     return out
 
 
-async def _walk(session: Session, columns: set[str]) -> Columns:
-    oids = [parse_oid(c) for c in sorted(columns)]
-    return await session.columns(oids)
+class Walker:
+    """Walks columns for one poll, each at most once: sections sharing a column (a filter, a name)
+    reuse it, and `prefetch` walks the likely ones together (one GETBULK carries every open column)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.walked: Columns = {}
+
+    async def columns(self, columns: set[str]) -> Columns:
+        oids = {parse_oid(c) for c in columns}
+        missing = sorted(oids - self.walked.keys())
+        if missing:
+            self.walked.update(await self.session.columns(missing))
+        return {oid: self.walked[oid] for oid in oids}
+
+
+def _reading_columns(src: Reading) -> set[str]:
+    found = {src.value, *(w.column for w in src.where), *_name_columns(src.name)}
+    return found | {c for c in (src.sensor_scale_column, src.precision_column) if c is not None}
+
+
+def _memory_columns(src: Memory) -> set[str]:
+    found = {c for c in (src.percent, src.used, src.total, src.free, src.units_column) if c is not None}
+    return found | {w.column for w in src.where} | _name_columns(src.name)
+
+
+def _state_columns(src: StateTable) -> set[str]:
+    return {src.state, *(w.column for w in src.where), *_name_columns(src.name)}
+
+
+def first_columns(profile: Profile) -> set[str]:
+    """The columns of each section's first source: what a device of this profile nearly always needs."""
+    found: set[str] = set()
+    for readings in (profile.cpu, profile.temperatures):
+        found |= _reading_columns(readings[0]) if readings else set()
+    found |= _memory_columns(profile.memory[0]) if profile.memory else set()
+    for tables in (profile.fans, profile.power_supplies):
+        found |= _state_columns(tables[0]) if tables else set()
+    return found
 
 
 def _reading(src: Reading, cols: Columns, index: OID, parse: re.Pattern[str] | None) -> float | None:
@@ -186,13 +222,11 @@ def _reading(src: Reading, cols: Columns, index: OID, parse: re.Pattern[str] | N
 
 
 async def read_readings(
-    session: Session, sources: Sequence[Reading], entities: EntityNames, kind: str, low: float, high: float
+    walker: Walker, sources: Sequence[Reading], entities: EntityNames, kind: str, low: float, high: float
 ) -> dict[str, float]:
     """name → value of the first source with rows; values outside low…high are dropped."""
     for src in sources:
-        needed = {src.value, *(w.column for w in src.where), *_name_columns(src.name)}
-        needed |= {c for c in (src.sensor_scale_column, src.precision_column) if c is not None}
-        cols = await _walk(session, needed)
+        cols = await walker.columns(_reading_columns(src))
         parse = re.compile(src.parse) if src.parse else None
         values: dict[OID, float] = {}
         for index in _rows(src.value, src.where, cols, src.index_prefix):
@@ -237,13 +271,10 @@ def _pool(src: Memory, cols: Columns, index: OID, name: str) -> MemoryPool | Non
     return pool if pool.percent is not None else None
 
 
-async def read_memory(session: Session, sources: Sequence[Memory], entities: EntityNames) -> list[MemoryPool]:
+async def read_memory(walker: Walker, sources: Sequence[Memory], entities: EntityNames) -> list[MemoryPool]:
     for src in sources:
         sizes = [c for c in (src.percent, src.used, src.total, src.free) if c is not None]
-        needed = {*sizes, *(w.column for w in src.where), *_name_columns(src.name)}
-        if src.units_column is not None:
-            needed.add(src.units_column)
-        cols = await _walk(session, needed)
+        cols = await walker.columns(_memory_columns(src))
         indexes = _rows(sizes[0], src.where, cols, src.index_prefix)
         names = await _names(src.name, cols, indexes, entities, "memory")
         pools = [p for i in indexes if (p := _pool(src, cols, i, names[i])) is not None]
@@ -253,10 +284,10 @@ async def read_memory(session: Session, sources: Sequence[Memory], entities: Ent
 
 
 async def read_states(
-    session: Session, sources: Sequence[StateTable], entities: EntityNames, kind: str
+    walker: Walker, sources: Sequence[StateTable], entities: EntityNames, kind: str
 ) -> list[HardwareState]:
     for src in sources:
-        cols = await _walk(session, {src.state, *(w.column for w in src.where), *_name_columns(src.name)})
+        cols = await walker.columns(_state_columns(src))
         indexes = _rows(src.state, src.where, cols, src.index_prefix)
         if not indexes:
             continue
@@ -288,31 +319,33 @@ async def evaluate(session: Session, profile: Profile, generic: Profile | None) 
     """The device's Resources as `profile` reads them (generic filling CPU/memory/temperature gaps),
     or None when nothing at all was found."""
     entities = EntityNames(session)
+    walker = Walker(session)
+    await walker.columns(first_columns(profile))
     res = Resources(profile=profile.name)
     fallback = generic if generic is not None and generic is not profile else None
-    loads = await read_readings(session, profile.cpu, entities, "CPU", 0.0, 100.0)
+    loads = await read_readings(walker, profile.cpu, entities, "CPU", 0.0, 100.0)
     cpu_device = profile.cpu_device
     if not loads and fallback is not None:
-        loads = await read_readings(session, fallback.cpu, entities, "CPU", 0.0, 100.0)
+        loads = await read_readings(walker, fallback.cpu, entities, "CPU", 0.0, 100.0)
         cpu_device = fallback.cpu_device
     res.processors = [Processor(name, percent) for name, percent in loads.items()]
     if loads:
         values = list(loads.values())
         res.cpu_percent = max(values) if cpu_device == "max" else round(sum(values) / len(values), 2)
-    pools = await read_memory(session, profile.memory, entities)
+    pools = await read_memory(walker, profile.memory, entities)
     memory_device = profile.memory_device
     if not pools and fallback is not None:
-        pools = await read_memory(session, fallback.memory, entities)
+        pools = await read_memory(walker, fallback.memory, entities)
         memory_device = fallback.memory_device
     res.memory_pools = pools
     if pools:
         _device_memory(res, pools, memory_device)
     low, high = TEMPERATURE_RANGE_C
-    temps = await read_readings(session, profile.temperatures, entities, "sensor", low, high)
+    temps = await read_readings(walker, profile.temperatures, entities, "sensor", low, high)
     if not temps and fallback is not None:
-        temps = await read_readings(session, fallback.temperatures, entities, "sensor", low, high)
+        temps = await read_readings(walker, fallback.temperatures, entities, "sensor", low, high)
     res.temperatures_c = temps
-    res.fans = await read_states(session, profile.fans, entities, "fan")
-    res.power_supplies = await read_states(session, profile.power_supplies, entities, "power supply")
+    res.fans = await read_states(walker, profile.fans, entities, "fan")
+    res.power_supplies = await read_states(walker, profile.power_supplies, entities, "power supply")
     found = res.cpu_percent is not None or res.memory_percent is not None or res.temperatures_c
     return res if found or res.fans or res.power_supplies else None
