@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from canhgac_collector.devices.profiles.model import Memory, Name, Profile, Reading, StateTable, Where
@@ -36,7 +37,9 @@ UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
 Columns = dict["OID", dict["OID", "Value"]]
 
 
+@lru_cache(maxsize=4096)
 def parse_oid(text: str) -> OID:
+    """A profile's dotted OID as a tuple (profiles are few and fixed: parsed once each)."""
     return tuple(int(p) for p in text.split("."))
 
 
