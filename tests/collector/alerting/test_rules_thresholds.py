@@ -1,7 +1,7 @@
 """Threshold rules end to end over a real store, with explicit clocks: probe latency, host memory, host
-and device temperature, interface utilisation, device CPU and memory. Each stays quiet below its threshold and for shorter than
-its `for`, fires with a Vietnamese message naming the subject and the value, resolves after clear_for_s,
-and takes a per-commune override of its threshold."""
+and device temperature, interface utilisation, device CPU and memory. Each stays quiet below its
+threshold and for shorter than its `for`, fires with a Vietnamese message naming the subject and the
+value, resolves after clear_for_s, and takes a per-commune override of its threshold."""
 
 from __future__ import annotations
 
