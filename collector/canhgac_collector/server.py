@@ -35,6 +35,7 @@ from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.configs.service import ConfigPullService
 from canhgac_collector.devices.snmp.service import SnmpService
 from canhgac_collector.devices.store import prune_locations, sync_config_devices
+from canhgac_collector.devices.traps.service import TrapService
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.retention import prune_reports
 from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_state
@@ -96,6 +97,7 @@ class Server:
     config_pulls: ConfigPullService
     influx: InfluxWriter | None = None
     snmp: SnmpService | None = None
+    traps: TrapService | None = None
     # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
     on_revocation: list[Callable[[], None]] = field(default_factory=list)
     # Called after a reload was applied (the HTTP face takes the new tree and agent settings).
@@ -137,6 +139,8 @@ class Server:
             self.compliance.start()
         if self.config.device_configs.enabled:
             self.config_pulls.start()
+        if self.traps is not None:
+            await asyncio.to_thread(self.traps.start)
 
     async def stop(self) -> None:
         """Stop everything but history; `stop_history` last, once ingest handed over its last points.
@@ -151,6 +155,9 @@ class Server:
         if self.snmp is not None:
             snmp = self.snmp
             steps.append(("snmp poller", lambda: asyncio.to_thread(snmp.stop)))
+        if self.traps is not None:
+            traps = self.traps
+            steps.append(("trap receiver", lambda: asyncio.to_thread(traps.stop)))
         for name, step in steps:
             try:
                 await step()
@@ -309,6 +316,9 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
         else None,
     )
     server.compliance.on_scan = lambda scan, _report: server.publish_scan(scan)
+    if config.traps.enabled:
+        server.traps = TrapService(config.traps, sessions, on_link_change=alerting.nudge)
+        server.traps.register_metrics(telemetry.registry)
     return server
 
 

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, RuleSettings] = {
 }
 #: Event kinds that raise the event rules (written by the config puller and the compliance scanner).
 EVENT_RULES = {"config_changed": "device.config_changed", "compliance_drift": "compliance.drift"}
+#: The event a linkDown trap leaves (devices/traps/): subject "<device>/<ifIndex>", as link_down's.
+TRAP_LINK_DOWN = "trap.link_down"
 
 
 def _apply(base: RuleSettings, o: RuleOverride) -> RuleSettings:
@@ -103,6 +105,8 @@ class Condition:
     value: float | None = None
     threshold: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # The device itself said so (a linkDown trap): fires at once, without waiting the rule's `for`.
+    confirmed: bool = False
 
     @property
     def key(self) -> str:
@@ -257,12 +261,24 @@ def collect_conditions(
             DeviceInterface.utilisation >= util_min,
         )
     )
+    # Links whose device sent a linkDown trap within the rule's `for`: the device's word needs no wait.
+    longest_for = max(book.get("link_down", c).for_s for c in tree) if tree else 0.0
+    trapped = set(
+        session.scalars(
+            select(Event.subject_id).where(
+                Event.kind == TRAP_LINK_DOWN, Event.at >= now - dt.timedelta(seconds=longest_for)
+            )
+        )
+    )
     for itf in session.scalars(candidates):
         owner = dev_by_id.get(itf.device_id)
         if owner is None or owner.state != "up" or owner.site_id not in site_codes:
             continue
         try:
-            out.extend(_interface_conditions(itf, owner.name, site_codes[owner.site_id], linked, on, now))
+            found = _interface_conditions(itf, owner.name, site_codes[owner.site_id], linked, on, now)
+            for c in found:
+                c.confirmed = c.rule == "link_down" and c.subject_id in trapped
+            out.extend(found)
         except Exception:
             _confine(confined, "interface", f"{owner.name}/{itf.if_index}")
     # event rules: an event of the kind within the hold time (threshold seconds) keeps the alert

@@ -264,6 +264,9 @@ class DeviceInterface(Base):
     out_discards_ps: Mapped[float | None] = mapped_column(Float)
     utilisation: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When the port last changed state (ifLastChange turned into wall-clock time, or a link trap's time);
+    # at or before the device's boot when ifLastChange was 0.
+    last_change_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceNeighbor(Base):
