@@ -268,16 +268,14 @@ def _snmp_security(device: Device, box: SecretBox | None) -> tuple[str | None, b
     return "v3-authPriv", False
 
 
-def _unused_days(iface: DeviceInterface, uptime_days: float | None) -> float | None:
-    """Days a port has certainly carried no inbound traffic: the device's uptime when its inbound octet
-    counter is still 0 since boot; None when unknown (ifLastChange is not stored yet)."""
+def _silent_days(iface: DeviceInterface, now: dt.datetime) -> float | None:
+    """Days a port has been in its state: since its last change (ifLastChange or a link trap; at
+    least since boot when the device says "before the last restart"); 0 when up, None when unknown."""
     if iface.oper_status == "up":
         return 0.0
-    counters = iface.counters or {}
-    received = counters.get("ifHCInOctets", counters.get("ifInOctets"))
-    if received == 0 and uptime_days is not None:
-        return round(uptime_days, 2)
-    return None
+    if iface.last_change_at is None:
+        return None
+    return round(max(0.0, (now - iface.last_change_at).total_seconds()) / 86400, 2)
 
 
 def snmp_targets(
@@ -289,6 +287,7 @@ def snmp_targets(
 ) -> list[Target]:
     """One `snmp` target per device of the subtree. `probe`: device name → default communities that
     answered (absent or None: no probe ran, so the probe rule errs with "not known")."""
+    now = dt.datetime.now(dt.UTC)
     rows = session.execute(
         select(Device, Site.code)
         .join(Site, Device.site_id == Site.id)
@@ -348,7 +347,7 @@ def snmp_targets(
                     "physical": iface.if_type in PHYSICAL_IF_TYPES,
                     "admin_status": iface.admin_status,
                     "oper_status": iface.oper_status,
-                    "unused_days": _unused_days(iface, uptime_days),
+                    "silent_days": _silent_days(iface, now),
                 }
                 for iface in interfaces.get(device.id, [])
             ],
