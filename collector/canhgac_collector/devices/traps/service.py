@@ -106,9 +106,13 @@ class TrapService:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         try:
             sock.bind((host, self.config.listen_port))
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise OSError(
+                exc.errno,
+                f"traps: cannot listen on UDP {host}:{self.config.listen_port}: {exc.strerror} "
+                "(port 162 needs root or CAP_NET_BIND_SERVICE; or set traps.listen_port to a high port)",
+            ) from exc
         sock.settimeout(POLL_S)
         self._sock = sock
         self._refresh_devices()
