@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
+from pydantic import BaseModel, ConfigDict, Field
 
-from canhgac_collector.lan.settings import ApprovedDevice
+from canhgac_collector.lan.settings import ApprovedDevice, IpAddress
 
 
 class LanPort(BaseModel):
@@ -51,8 +51,8 @@ class LanApprovedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     devices: Annotated[list[ApprovedDevice], Field(max_length=4096)] = []
-    dhcp_servers: Annotated[list[IPvAnyAddress], Field(max_length=32)] = []
-    gateways: Annotated[list[IPvAnyAddress], Field(max_length=32)] = []
+    dhcp_servers: Annotated[list[IpAddress], Field(max_length=32)] = []
+    gateways: Annotated[list[IpAddress], Field(max_length=32)] = []
 
 
 class LanApprovedEntry(BaseModel):

@@ -16,6 +16,7 @@ and loses nothing of the report itself. What it stores:
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -103,6 +104,14 @@ class LanStore:
             return record_sections(session, host_id, sections, self.limits, dt.datetime.now(dt.UTC))
 
 
+def _normal_ip(text: str | None) -> str | None:
+    """The sensor's IP text as the approved lists write it, or None when it is not an address."""
+    try:
+        return str(ipaddress.ip_address(text)) if text else None
+    except ValueError:
+        return None
+
+
 def _clamp(at: dt.datetime, now: dt.datetime) -> dt.datetime:
     return min(at.astimezone(dt.UTC), now)
 
@@ -137,7 +146,8 @@ def record_sections(
     for e in events:
         if e.type == "device_new":
             continue  # the server decides what is new at the site (below)
-        if e.type == "dhcp_rogue" and (e.ip in approved.dhcp_servers or (e.mac or "") in approved.macs):
+        ip = _normal_ip(e.ip)
+        if e.type == "dhcp_rogue" and (ip in approved.dhcp_servers or (e.mac or "") in approved.macs):
             obs.suppressed += 1
             continue
         per_type[e.type] += 1
@@ -151,7 +161,7 @@ def record_sections(
             "detail": dict(e.detail),
             "sensor_message": e.message,
             "host": host_id,
-            "gateway": e.ip in approved.gateways if e.ip else False,
+            "gateway": ip is not None and ip in approved.gateways,
         }
         _event(
             session,

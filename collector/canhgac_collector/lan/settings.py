@@ -6,12 +6,23 @@ config's are kept in the store with origin "config" so the ingest worker reads o
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from canhgac_collector.addresses import IP_ADDRESS_RE
 
 MAC_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 LABEL_RE = r"^[^\x00-\x1f\x7f]+$"  # one printable line: shown to officers and in alerts
+
+
+def _normal_ip(value: str) -> str:
+    return str(ipaddress.ip_address(value))
+
+
+#: An IP address (the OpenAPI pattern says which), written as `ipaddress` writes it.
+IpAddress = Annotated[str, Field(max_length=45, pattern=IP_ADDRESS_RE), AfterValidator(_normal_ip)]
 
 
 class _Strict(BaseModel):
@@ -39,8 +50,8 @@ class LanSiteApproved(_Strict):
     """One site's approved lists (they apply to the site's whole subtree)."""
 
     approved: Annotated[list[ApprovedDevice], Field(max_length=4096)] = []
-    dhcp_servers: Annotated[list[IPvAnyAddress], Field(max_length=32)] = []
-    gateways: Annotated[list[IPvAnyAddress], Field(max_length=32)] = []
+    dhcp_servers: Annotated[list[IpAddress], Field(max_length=32)] = []
+    gateways: Annotated[list[IpAddress], Field(max_length=32)] = []
 
 
 class LanConfig(_Strict):
