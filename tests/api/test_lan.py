@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from canhgac_collector.devices.snmp.results import ArpEntry, DevicePoll, FdbEntry, InterfaceSample
 from canhgac_collector.devices.store import record_polls
+from canhgac_collector.store.models import LanCaptureState
 from tests.api.conftest import Api
 from tests.collector.alerting.conftest import OFFICER_A, OFFICER_B, devices, province
 from tests.harness.notify import SmtpServer
@@ -177,6 +178,14 @@ def test_sensor_devices_are_stored_and_merged_with_fdb_arp_and_agents(
     assert 'canhgac_lan_devices{site="XA-A",status="unknown"} 3' in metrics
     assert 'canhgac_lan_events_total{site="XA-A",type="device_new"} 1' in metrics
     assert f'canhgac_lan_sensor_packets_total{{site="XA-A",host_id="{sensor["agent_id"]}"' in metrics
+
+    # The sensor host removed: what it saw stays in the site's table, its capture health goes.
+    r = api.client.delete(f"/api/v1/hosts/{sensor['agent_id']}", headers=api.auth(api.token("admin")))
+    assert r.status_code in (200, 204), r.text
+    inv = {d["mac"]: d for d in api.get("/api/v1/sites/XA-A/lan", officer).json()["devices"]}
+    assert (inv[LAPTOP]["seen_by"], inv[LAPTOP]["status"]) == ([], "unknown")
+    with api.sessions() as session:
+        assert session.scalars(select(LanCaptureState)).all() == []
 
 
 def test_rogue_dhcp_alerts_the_communes_officer_once(
