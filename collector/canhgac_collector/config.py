@@ -34,6 +34,7 @@ from canhgac_collector.devices.configs.settings import (  # ssh: per device, con
     DeviceConfigsSettings,
     DeviceSshConfig,
 )
+from canhgac_collector.lan.settings import LanConfig  # lan: approved devices/DHCP servers/gateways
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
@@ -374,6 +375,7 @@ class ServerConfig(BaseSettings):
     compliance: ComplianceConfig = ComplianceConfig()  # collector/canhgac_collector/compliance/
     report: ReportSettings = ReportSettings()  # header and signers of HTML/PDF audit reports
     traps: TrapsConfig = TrapsConfig()  # collector/canhgac_collector/devices/traps/
+    lan: LanConfig = LanConfig()  # collector/canhgac_collector/lan/
 
     @classmethod
     def settings_customise_sources(
@@ -413,6 +415,14 @@ class ServerConfig(BaseSettings):
         found = placeholder_secrets(self, self.database_url)
         if found:
             raise ValueError(refusal(found))
+        return self
+
+    @model_validator(mode="after")
+    def _lan_sites_exist(self) -> ServerConfig:
+        codes = {site.code for site, _parent in walk_sites(self.sites)}
+        for code in self.lan.sites:
+            if code not in codes:
+                raise ValueError(f"lan.sites: site {code!r} is not in the site tree")
         return self
 
     def redacted_database_url(self) -> str:

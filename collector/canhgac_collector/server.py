@@ -39,6 +39,8 @@ from canhgac_collector.devices.traps.service import TrapService
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.retention import prune_reports
 from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_state
+from canhgac_collector.lan import metrics as lan_metrics
+from canhgac_collector.lan.approved import sync_config_approved
 from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
@@ -60,11 +62,12 @@ METRICS = registry(
     host_metrics.PLUGIN,
     device_metrics.PLUGIN,
     compliance_metrics.PLUGIN,
+    lan_metrics.PLUGIN,
 )
 
 
 # The config sections a running server re-reads on SIGHUP (`Server.reload`); the others need a restart.
-RELOADABLE = ("sites", "devices", "alerting", "agent_defaults")
+RELOADABLE = ("sites", "devices", "alerting", "agent_defaults", "lan")
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -214,6 +217,7 @@ class Server:
             with self.sessions.begin() as session:
                 site_ids = sync_sites(session, tree)
                 devices = sync_config_devices(session, config, self.device_secrets)
+                sync_config_approved(session, config.lan, site_ids)
                 engine = self.alerting.prepare(config, tree, site_ids)  # raising rolls the sync back
         except (ValueError, SecretsError) as exc:
             raise ReloadError(str(exc)) from exc
@@ -288,6 +292,7 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     device_secrets = SecretBox.for_config(config)
     with sessions.begin() as session:  # configured devices in; API-created ones stay
         sync_config_devices(session, config, device_secrets)
+        sync_config_approved(session, config.lan, site_ids)
     telemetry.get(site_metrics.PLUGIN).set_tree(tree)
     hosts = telemetry.get(host_metrics.PLUGIN)
     hosts.stale_after_s = config.host_state.stale_after_s

@@ -52,9 +52,23 @@ DEFAULTS: dict[str, RuleSettings] = {
     "spool_backlog": RuleSettings(True, 500, 600, "warning"),
     "config_changed": RuleSettings(True, 3600, 0, "info"),
     "compliance_drift": RuleSettings(True, 86400, 0, "warning"),
+    # LAN sensor detections (lan/): one alert per rogue server / spoofer / MAC while it keeps being seen
+    "lan_dhcp_rogue": RuleSettings(True, 3600, 0, "critical"),
+    "lan_arp_spoof": RuleSettings(True, 3600, 0, "critical"),
+    "lan_ip_conflict": RuleSettings(True, 3600, 0, "warning"),
+    "lan_mac_flood": RuleSettings(True, 3600, 0, "warning"),
+    "lan_device_new": RuleSettings(True, 86400, 0, "warning"),
 }
 #: Event kinds that raise the event rules (written by the config puller and the compliance scanner).
-EVENT_RULES = {"config_changed": "device.config_changed", "compliance_drift": "compliance.drift"}
+EVENT_RULES = {
+    "config_changed": "device.config_changed",
+    "compliance_drift": "compliance.drift",
+    "lan_dhcp_rogue": "lan.dhcp_rogue",
+    "lan_arp_spoof": "lan.arp_spoof",
+    "lan_ip_conflict": "lan.ip_conflict",
+    "lan_mac_flood": "lan.mac_flood",
+    "lan_device_new": "lan.device_new",
+}
 #: The event a linkDown trap leaves (devices/traps/): subject "<device>/<ifIndex>", as link_down's.
 TRAP_LINK_DOWN = "trap.link_down"
 
@@ -295,12 +309,14 @@ def collect_conditions(
             if e.kind != kind or site is None or s is None:
                 continue
             if e.at >= now - dt.timedelta(seconds=s.threshold):
+                # an event may name its subject for people (composed by the server, e.g. "IP (MAC)")
+                shown = (e.data or {}).get("subject_name")
                 out.append(
                     Condition(
                         rule,
                         e.subject_type,
                         e.subject_id,
-                        e.subject_id,
+                        shown if isinstance(shown, str) and shown else e.subject_id,
                         site,
                         e.at,
                         data={"event_id": e.id, "message": e.message},

@@ -37,6 +37,11 @@ RuleName = Literal[
     "spool_backlog",
     "config_changed",
     "compliance_drift",
+    "lan_dhcp_rogue",
+    "lan_arp_spoof",
+    "lan_ip_conflict",
+    "lan_mac_flood",
+    "lan_device_new",
 ]
 Severity = Literal["info", "warning", "critical"]
 

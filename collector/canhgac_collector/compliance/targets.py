@@ -30,12 +30,12 @@ from canhgac_collector.devices.configs.queries import ConfigState, config_states
 from canhgac_collector.devices.configs.target import AUDIT_PLATFORM
 from canhgac_collector.devices.queries import name_keys
 from canhgac_collector.devices.topology import topology_drift
+from canhgac_collector.lan.inventory import merged_inventory
 from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
     DeviceNeighbor,
     Host,
-    MacLocation,
     Site,
 )
 from canhgac_collector.store.secrets import SecretBox, SecretsError
@@ -92,19 +92,6 @@ def _host_identity(latest_report: bytes | None) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     return report if isinstance(report, dict) else {}
-
-
-def _host_macs(report: dict[str, Any]) -> set[str]:
-    """MAC addresses an agent reported for its interfaces (metrics.network[].addresses)."""
-    macs: set[str] = set()
-    network = (report.get("metrics") or {}).get("network") or []
-    for nic in network if isinstance(network, list) else []:
-        for addr in (nic.get("addresses") or []) if isinstance(nic, dict) else []:
-            if isinstance(addr, dict) and addr.get("family") in ("mac", "link", "AF_LINK", "AF_PACKET"):
-                mac = _norm_mac(addr.get("address"))
-                if mac and mac != "00:00:00:00:00:00":
-                    macs.add(mac)
-    return macs
 
 
 def _identity(latest_report: bytes | None) -> dict[str, Any] | None:
@@ -435,13 +422,7 @@ def site_target(
         select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
     ).all()
     host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in name_keys(hn)}
-    known_macs: set[str] = set()
-    for (report,) in session.execute(select(Host.latest_report)).all():
-        known_macs |= _host_macs(_host_identity(report))
-    for (mac,) in session.execute(select(DeviceInterface.if_phys_address)).all():
-        norm = _norm_mac(mac)
-        if norm:
-            known_macs.add(norm)
+    neighbour_macs: set[str] = set()  # chassis MACs of unknown neighbours: reported once, as such
 
     ids = [d.id for d, _ in rows]
     names = {d.id: d.name for d, _ in rows}
@@ -452,16 +433,12 @@ def site_target(
     inbound = session.scalars(select(DeviceNeighbor)).all() if ids else []
     local_uplinks: dict[str, set[str]] = {}
     remote_uplinks: dict[str, set[tuple[str, str]]] = {}
-    uplink_ports: dict[str, set[int | str]] = {}
     unknown: dict[str, dict[str, Any]] = {}
     for n in neighbors:
         me = names[n.device_id]
         peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if peer is not None and peer != me:
             local_uplinks.setdefault(me, set()).add(n.local_port or str(n.local_if_index))
-            uplink_ports.setdefault(me, set()).update(
-                p for p in (n.local_if_index, n.local_port) if p is not None
-            )
         elif peer is None and not any(k in host_keys for k in name_keys(n.remote_name)):
             ident = n.remote_name or n.remote_chassis_id or "?"
             unknown.setdefault(
@@ -470,7 +447,7 @@ def site_target(
             )
             chassis = _norm_mac(n.remote_chassis_id)
             if chassis:
-                known_macs.add(chassis)  # reported once, as the neighbour
+                neighbour_macs.add(chassis)
     all_names = {d_id: name for d_id, name, _ in all_devices}
     for n in inbound:
         src = all_names.get(n.device_id)
@@ -478,25 +455,25 @@ def site_target(
         if src and peer and peer != src:
             remote_uplinks.setdefault(peer, set()).add((src, n.local_port or str(n.local_if_index)))
 
-    if ids:
-        for loc in session.scalars(
-            select(MacLocation).where(MacLocation.device_id.in_(ids)).order_by(MacLocation.mac)
-        ):
-            me = names[loc.device_id]
-            ports = uplink_ports.get(me, set())
-            if loc.if_index in ports or loc.port_name in ports or loc.mac in known_macs:
-                continue
-            unknown.setdefault(
-                f"mac:{loc.mac}",
-                {
-                    "id": loc.mac,
-                    "kind": "mac",
-                    "device": me,
-                    "port": loc.port_name,
-                    "vlan": loc.vlan,
-                    "last_seen": _iso(loc.last_seen),
-                },
-            )
+    # NW-22: the merged LAN inventory (sensor, FDB, ARP) less what is approved, an agent host or a device
+    for seen in merged_inventory(session, scope.path):
+        if seen.known or seen.mac in neighbour_macs:
+            continue
+        port = seen.ports[0] if seen.ports else {}
+        unknown.setdefault(
+            f"mac:{seen.mac}",
+            {
+                "id": seen.mac,
+                "kind": "mac",
+                "device": port.get("device"),
+                "port": port.get("port"),
+                "vlan": port.get("vlan"),
+                "ips": seen.ips,
+                "sources": sorted(seen.sources),
+                "seen_by": sorted(seen.seen_by),
+                "last_seen": _iso(seen.last_seen),
+            },
+        )
 
     scope_nets = sorted(
         {str(net) for code in {c for _, c in rows} | {scope.code} for net in nets_by_site.get(code, ())}
