@@ -411,6 +411,17 @@ class Runner:
             return
         self.lan_sensor = sensor
 
+    def stop_lan(self) -> None:
+        """Stop the sensor; what it saw since the last report goes into one last spooled report."""
+        if self.lan_sensor is None:
+            return
+        self.lan_sensor.stop()
+        if self.lan_sensor.has_news():
+            try:
+                self.collect()
+            except Exception:
+                _log.exception("spooling the LAN sensor's last report failed")
+
     def _lan_section(self) -> dict[str, Any] | None:
         if self.lan_sensor is not None:
             section: dict[str, Any] = self.lan_sensor.section()
@@ -477,8 +488,7 @@ class Runner:
                 next_tick = self._next_tick(next_tick)
                 self._wait_for(next_tick)
         finally:
-            if self.lan_sensor is not None:
-                self.lan_sensor.stop()
+            self.stop_lan()
             self.spool.close()
             _log.info("agent stopped")
 

@@ -8,6 +8,7 @@ docs/lan-sensor.md.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import sys
@@ -58,8 +59,9 @@ class Capture:
                 "(Windows over Npcap is designed, not built: docs/lan-sensor.md)"
             )
         self.interface = interface
-        self.seen = 0
+        self.seen = 0  # cumulative since opened
         self.dropped = 0
+        self.closed = False
         try:
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # protocol 0: nothing queued yet
         except PermissionError:
@@ -99,13 +101,20 @@ class Capture:
     def send(self, frame: bytes) -> None:
         self.sock.send(frame)
 
-    def update_stats(self) -> tuple[int, int]:
-        """Add the kernel's counters since the last call (it resets them on read); returns the frames that
-        passed the filter (dropped ones included) and those dropped for lack of buffer since then."""
+    def update_stats(self) -> None:
+        """Add the kernel's counters (it resets them on read) to `seen`, the frames that passed the filter
+        (dropped ones included), and `dropped`, those the kernel dropped for lack of buffer."""
+        if self.closed:
+            return
         packets, drops = struct.unpack("II", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
         self.seen += packets
         self.dropped += drops
-        return packets, drops
 
     def close(self) -> None:
+        """Close the socket, keeping its last counters."""
+        if self.closed:
+            return
+        with contextlib.suppress(OSError):
+            self.update_stats()
+        self.closed = True
         self.sock.close()

@@ -71,6 +71,7 @@ class LanSensor:
         self.errors: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
         self.events_dropped = 0
+        self.reported: dict[str, tuple[int, int]] = {}  # interface -> counters at the previous section
         self.threads: list[threading.Thread] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -114,6 +115,11 @@ class LanSensor:
     def close(self) -> None:
         for capture in self.captures.values():
             capture.close()
+
+    def has_news(self) -> bool:
+        """Events or devices not yet handed over by `section()`."""
+        with self.lock:
+            return bool(self.events or self.events_dropped or self.detector.interval_macs)
 
     # -- threads ----------------------------------------------------------------------------------
 
@@ -176,9 +182,13 @@ class LanSensor:
                 capture = self.captures.get(name)
                 if capture is not None:
                     try:
-                        entry["packets_seen"], entry["packets_dropped"] = capture.update_stats()
+                        capture.update_stats()
                     except OSError as exc:
                         self.errors.setdefault(name, f"cannot read capture statistics: {exc}")
+                    seen, dropped = self.reported.get(name, (0, 0))
+                    entry["packets_seen"] = capture.seen - seen
+                    entry["packets_dropped"] = capture.dropped - dropped
+                    self.reported[name] = (capture.seen, capture.dropped)
                 if name in self.errors:
                     entry["error"] = self.errors[name]
                 captures.append(entry)
