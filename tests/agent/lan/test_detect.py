@@ -172,3 +172,29 @@ def test_malformed_frames_yield_nothing() -> None:
     assert parse_frame(offer[:200]) is None  # BOOTP cut short of its options
     options_cut = parse_frame(offer[:-4])  # an option list without its end marker still reads
     assert options_cut is not None
+
+
+def test_sweep_never_leaves_its_declared_subnet() -> None:
+    import ipaddress
+
+    from canhgac_agent.lan.sweep import SweepPlan, arp_request, parse_subnet, targets
+
+    with pytest.raises(ValueError, match="larger than /22"):
+        parse_subnet("198.51.96.0/21")
+    with pytest.raises(ValueError, match="host bits set"):
+        parse_subnet("198.51.100.7/24")
+    plan = SweepPlan(
+        parse_subnet("198.51.100.0/24"),
+        "eth0",
+        bytes.fromhex("02005e10000a"),
+        ipaddress.IPv4Address("198.51.100.10"),
+    )
+    hosts = targets(plan)
+    assert len(hosts) == 253  # .1-.254 but the sensor's own address
+    assert all(ip in plan.network for ip in hosts)
+    frame = arp_request(plan, hosts[0])
+    arp_seen = parse_frame(frame)
+    assert arp_seen is not None
+    assert (arp_seen.ip, arp_seen.target_ip) == ("198.51.100.10", "198.51.100.1")
+    with pytest.raises(ValueError, match="outside the declared subnet"):
+        arp_request(plan, ipaddress.IPv4Address("198.51.101.1"))

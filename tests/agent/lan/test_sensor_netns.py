@@ -185,7 +185,9 @@ def test_agent_role_reports_a_lan_section_through_the_spool(site: Site, tmp_path
     config.write_text(
         f'state_dir = "{state}"\ninterval_s = 1\n[probes]\ngateway = false\n'
         f'[lan]\nenabled = true\ninterfaces = ["eth0"]\ngateways = ["{GATEWAY}"]\n'
-        f'approved_dhcp_servers = ["{GATEWAY}"]\n',
+        f'approved_dhcp_servers = ["{GATEWAY}"]\n'
+        # the active sweep: at 200 requests/s the /24 takes 1.3 s; the kernels of the namespaces answer
+        'subnets = ["198.51.100.0/24"]\nsweep_interval_s = 3600\nsweep_rate_pps = 200\n',
         encoding="utf-8",
     )
     agent = Watch(site.sensor, ["run", "--config", str(config)])
@@ -209,5 +211,7 @@ def test_agent_role_reports_a_lan_section_through_the_spool(site: Site, tmp_path
     assert [e.ip for e in events if e.type == "arp_spoof"] == [GATEWAY]
     devices = {d.mac: d for s in sections for d in s.devices}
     assert "198.51.100.50" in devices[site.host.mac].ips
+    assert "sweep" in devices[site.other.mac].sources  # only the sweep made it speak
+    assert "198.51.100.21" in devices[site.other.mac].ips
     assert all(c.interface == "eth0" and c.error is None for s in sections for c in s.captures)
     assert sum(c.packets_seen for s in sections for c in s.captures) >= 5
