@@ -1,7 +1,8 @@
 """`canhgac-agent lan watch`: run the sensor in the foreground and print each detection as it happens.
 
 One line per event: `<time> <type> <message>`, or with `--json` the `LanEvent` object (type, time,
-interface, mac, ip, detail, message). Exit 0 at the end of `--duration` (or on SIGINT/SIGTERM), 2 on
+interface, mac, ip, detail, message); at the end, each interface's packets seen and dropped by the kernel
+on stderr. Exit 0 at the end of `--duration` (or on SIGINT/SIGTERM), 2 on
 usage errors, 3 when capture is not permitted (the message names CAP_NET_RAW), 1 when the sensor cannot
 run here (scapy or libpcap missing: the message says what to install).
 """
@@ -177,4 +178,10 @@ def watch(args: argparse.Namespace) -> int:
         sensor.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    for capture in sensor.captures.values():  # the sensor's health, on stderr: stdout is for events
+        print(
+            f"canhgac-agent lan watch: {capture.interface}: đã thấy / packets seen {capture.seen}, "
+            f"nhân bỏ / dropped by the kernel {capture.dropped}",
+            file=sys.stderr,
+        )
     return EXIT_OK
