@@ -310,10 +310,12 @@ class Detector:
             return
         old_mac, old_at = previous
         key = (arp.ip, *sorted((old_mac, arp.mac)))
-        recent = now - old_at <= self.settings.conflict_window_s
-        if arp.ip in self.settings.gateways or (arp.op == ARP_REPLY and not gratuitous):
+        gateway = arp.ip in self.settings.gateways
+        if not gateway and now - old_at > self.settings.conflict_window_s:
+            return  # the old owner went quiet long ago: a new lease, not an attack
+        if gateway or (arp.op == ARP_REPLY and not gratuitous):
             if self._hold(("arp_spoof", *key), now):
-                role = " (gateway)" if arp.ip in self.settings.gateways else ""
+                role = " (gateway)" if gateway else ""
                 events.append(
                     self._event(
                         "arp_spoof",
@@ -326,7 +328,7 @@ class Detector:
                         f"ARP spoofing: {arp.ip}{role} moved from {old_mac} to {arp.mac}",
                     )
                 )
-        elif recent:
+        else:
             self._conflict(arp.ip, old_mac, arp.mac, interface, now, events, probe=False)
 
     def _probe(self, arp: ArpSeen, interface: str, now: float, events: list[dict[str, Any]]) -> None:

@@ -92,6 +92,17 @@ def test_gateway_mac_change_is_spoofing_once_even_when_it_flips_back() -> None:
     assert "ip_conflict" not in kinds
 
 
+def test_a_reply_from_the_new_owner_of_a_long_quiet_address_is_no_attack() -> None:
+    feed = Feed()
+    feed(arp("02:00:00:00:00:0a", "198.51.100.50", GW))
+    feed.now += 3600  # a day's lease later another host holds .50 and answers a request for it
+    feed(arp(GW_MAC, GW, "198.51.100.50"))
+    assert feed.kinds([arp("02:00:00:00:00:0b", "198.51.100.50", GW, op=2)]) == ["device_new"]
+    # while the first owner is still talking, the same reply is spoofing
+    feed(arp("02:00:00:00:00:0a", "198.51.100.50", GW))
+    assert "arp_spoof" in feed.kinds([arp("02:00:00:00:00:0b", "198.51.100.50", GW, op=2)])
+
+
 def test_unsolicited_reply_burst_is_spoofing() -> None:
     feed = Feed()
     kinds = feed.kinds(
