@@ -209,3 +209,63 @@ def test_sweep_never_leaves_its_declared_subnet() -> None:
     assert (arp_seen.ip, arp_seen.target_ip) == ("198.51.100.10", "198.51.100.1")
     with pytest.raises(ValueError, match="outside the declared subnet"):
         arp_request(plan, ipaddress.IPv4Address("198.51.101.1"))
+
+
+def test_names_from_dhcp_mdns_netbios_lldp_and_cdp_land_in_the_table() -> None:
+    from scapy.contrib.cdp import CDPMsgDeviceID, CDPv2_HDR
+    from scapy.contrib.lldp import (
+        LLDPDUChassisID,
+        LLDPDUEndOfLLDPDU,
+        LLDPDUPortID,
+        LLDPDUSystemName,
+        LLDPDUTimeToLive,
+    )
+    from scapy.layers.dns import DNS, DNSRR
+    from scapy.layers.l2 import LLC, SNAP, Dot3
+    from scapy.layers.netbios import NBNSHeader, NBNSRegistrationRequest
+
+    pc, printer, switch, router = (f"02:00:00:00:03:0{i}" for i in range(4))
+    discover = (
+        Ether(src=pc, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=bytes.fromhex(pc.replace(":", "")))
+        / DHCP(options=[("message-type", "discover"), ("hostname", b"ketoan-pc"), "end"])
+    )
+    mdns = (
+        Ether(src=printer, dst="01:00:5e:00:00:fb")
+        / IP(src="198.51.100.30", dst="224.0.0.251")
+        / UDP(sport=5353, dport=5353)
+        / DNS(qr=1, aa=1, an=DNSRR(rrname="may-in-tang2.local.", type="A", rdata="198.51.100.30"))
+    )
+    netbios = (
+        Ether(src=pc, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="198.51.100.31", dst="198.51.100.255")
+        / UDP(sport=137, dport=137)
+        / NBNSHeader(OPCODE=5)
+        / NBNSRegistrationRequest(QUESTION_NAME="KETOAN-PC", NB_ADDRESS="198.51.100.31")
+    )
+    lldp = (
+        Ether(src=switch, dst="01:80:c2:00:00:0e")
+        / LLDPDUChassisID(subtype=4, id=switch)
+        / LLDPDUPortID(subtype=5, id="gi0/1")
+        / LLDPDUTimeToLive(ttl=120)
+        / LLDPDUSystemName(system_name="sw-xa-an-binh")
+        / LLDPDUEndOfLLDPDU()
+    )
+    cdp = (
+        Dot3(src=router, dst="01:00:0c:cc:cc:cc")
+        / LLC()
+        / SNAP()
+        / CDPv2_HDR(msg=[CDPMsgDeviceID(val=b"rt-huyen")])
+    )
+    feed = Feed()
+    for frame in (discover, mdns, netbios, lldp, cdp):
+        feed(bytes(frame))
+    table = feed.detector.table
+    assert table[pc].names == ["ketoan-pc", "KETOAN-PC"]
+    assert table[pc].sources == ["dhcp", "netbios"]
+    assert table[printer].names == ["may-in-tang2.local"]
+    assert table[printer].ips == ["198.51.100.30"]
+    assert (table[switch].names, table[switch].sources) == (["sw-xa-an-binh"], ["lldp"])
+    assert (table[router].names, table[router].sources) == (["rt-huyen"], ["cdp"])

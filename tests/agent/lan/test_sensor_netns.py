@@ -4,6 +4,8 @@ server (and a second one as the rogue), scapy hosts and attackers, and `canhgac-
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,16 @@ pytestmark = pytest.mark.timeout(120)
 GATEWAY = "198.51.100.1"
 ROGUE_DNS = "203.0.113.53"
 WATCH = ("lan", "watch", "--interface", "eth0", "--json")
+NOBODY = 65534
+# No user privileges and no capabilities at all, as an unprivileged service without the drop-in.
+AS_NOBODY = (
+    "setpriv",
+    f"--reuid={NOBODY}",
+    f"--regid={NOBODY}",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+)
 
 
 class Site(NamedTuple):
@@ -163,16 +175,9 @@ def test_new_device_once_then_known_across_runs_and_approved_never(site: Site, t
 
 
 def test_capture_without_permission_exits_3_naming_the_capability(site: Site) -> None:
-    nobody = (
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-    )
-    sensor = Watch(site.sensor, [*WATCH, "--duration", "5"], prefix=nobody)
-    code = sensor.finish(timeout=30) if sensor.process.wait(timeout=30) is not None else None
+    sensor = Watch(site.sensor, [*WATCH, "--duration", "5"], prefix=AS_NOBODY)
+    sensor.process.wait(timeout=30)  # it ends by itself, long before the duration
+    code = sensor.finish()
     message = "\n".join(sensor.stderr)
     assert code == 3, message
     assert "CAP_NET_RAW" in message
@@ -215,3 +220,34 @@ def test_agent_role_reports_a_lan_section_through_the_spool(site: Site, tmp_path
     assert "198.51.100.21" in devices[site.other.mac].ips
     assert all(c.interface == "eth0" and c.error is None for s in sections for c in s.captures)
     assert sum(c.packets_seen for s in sections for c in s.captures) >= 5
+
+
+def test_agent_without_the_capability_reports_why_in_its_lan_section(site: Site) -> None:
+    with tempfile.TemporaryDirectory(prefix="lan-nobody-") as tmp:  # pytest's tmp_path is root's alone
+        home = Path(tmp)
+        os.chown(home, NOBODY, NOBODY)
+        state = home / "state"
+        config = home / "agent.toml"
+        config.write_text(
+            f'state_dir = "{state}"\ninterval_s = 1\n[probes]\ngateway = false\n'
+            '[lan]\nenabled = true\ninterfaces = ["eth0"]\n',
+            encoding="utf-8",
+        )
+        agent = Watch(site.sensor, ["run", "--config", str(config)], prefix=AS_NOBODY)
+        agent.wait_ready()  # "capture started" on no interface: the agent keeps running
+        time.sleep(1.0)
+        assert agent.finish() == 0, agent.stderr
+        spool = Spool(state, StateFile(state / STATE_FILE))
+        try:
+            reports = [
+                Report.model_validate_json(p.json_bytes()) for p in spool.peek(1000, max_bytes=1 << 30)
+            ]
+        finally:
+            spool.close()
+    assert reports
+    for report in reports:
+        assert report.lan is not None
+        (capture,) = report.lan.captures
+        assert capture.error is not None
+        assert "CAP_NET_RAW" in capture.error
+        assert "AmbientCapabilities=CAP_NET_RAW" in capture.error
