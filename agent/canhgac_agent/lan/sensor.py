@@ -71,7 +71,6 @@ class LanSensor:
         self.errors: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
         self.events_dropped = 0
-        self.reported: dict[str, tuple[int, int]] = {}  # interface -> counters at the previous section
         self.threads: list[threading.Thread] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -174,7 +173,7 @@ class LanSensor:
     # -- the report section -------------------------------------------------------------------------
 
     def section(self) -> dict[str, Any]:
-        """`Report.lan`: capture health, devices seen and events since the previous call."""
+        """`Report.lan`: devices seen and events since the previous call; capture counters since start."""
         with self.lock:
             captures: list[dict[str, Any]] = []
             for name in self.settings.interfaces[:16]:
@@ -185,10 +184,9 @@ class LanSensor:
                         capture.update_stats()
                     except OSError as exc:
                         self.errors.setdefault(name, f"cannot read capture statistics: {exc}")
-                    seen, dropped = self.reported.get(name, (0, 0))
-                    entry["packets_seen"] = capture.seen - seen
-                    entry["packets_dropped"] = capture.dropped - dropped
-                    self.reported[name] = (capture.seen, capture.dropped)
+                    # Counters since the sensor started (the server exports them as Prometheus counters).
+                    entry["packets_seen"] = capture.seen
+                    entry["packets_dropped"] = capture.dropped
                 if name in self.errors:
                     entry["error"] = self.errors[name]
                 captures.append(entry)
