@@ -16,6 +16,8 @@ sensor namespace and a traffic namespace; addresses in 198.51.100.0/24 exist onl
    core, and its RSS / peak RSS (VmRSS / VmHWM).
 3. arpwatch (`arpwatch -d -Q -N -p -i eth0 -f FILE`: foreground, no mail) on the same normal traffic
    and on the highest rate the sensor took without drops: CPU and RSS.
+4. Parse cost: the sensor's `struct` reader against scapy's own dissection (`Ether(frame)`) of the same
+   ARP reply and DHCP OFFER, µs per frame in this process (why the sensor hand-reads ARP and DHCP).
 
 Every loop is bounded by the list of rates and the durations. The last line is one JSON object.
 """
@@ -143,6 +145,44 @@ def run_arpwatch(
     }
 
 
+def parse_cost() -> dict[str, dict[str, float]]:
+    """µs per frame: the sensor's reader vs scapy's dissection, on one ARP reply and one DHCP OFFER."""
+    from scapy.compat import raw
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import ARP, Ether
+
+    from canhgac_agent.lan.packets import parse_frame
+
+    mac = "02:00:00:00:00:42"
+    frames = {
+        "arp": raw(
+            Ether(src=mac, dst="02:00:00:00:00:43")
+            / ARP(op=2, hwsrc=mac, psrc="198.51.100.1", pdst="198.51.100.2")
+        ),
+        "dhcp": raw(
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+            / IP(src="198.51.100.66", dst="255.255.255.255")
+            / UDP(sport=67, dport=68)
+            / BOOTP(op=2, yiaddr="198.51.100.50", chaddr=bytes.fromhex("020000000042"), xid=5)
+            / DHCP(options=[("message-type", "offer"), ("server_id", "198.51.100.66"), "end"])
+        ),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, frame in frames.items():
+        if parse_frame(frame) is None:
+            raise SystemExit(f"the sensor's reader refused the {name} frame")
+        costs = {}
+        for label, parse, count in (("sensor_us", parse_frame, 20_000), ("scapy_us", Ether, 2_000)):
+            start = time.perf_counter()
+            for _ in range(count):
+                parse(frame)
+            costs[label] = round((time.perf_counter() - start) / count * 1e6, 1)
+        costs["ratio"] = round(costs["scapy_us"] / costs["sensor_us"], 1)
+        out[name] = costs
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="only the JSON line")
@@ -154,7 +194,8 @@ def main() -> int:
     OPTIONS["quiet"] = args.json
     check_requirements("arpwatch", "taskset")
     rates = [float(r) for r in args.rates.split(",")][:10]
-    out: dict[str, Any] = {"ramp": [], "normal": None, "arpwatch": []}
+    out: dict[str, Any] = {"ramp": [], "normal": None, "arpwatch": [], "parse_cost": parse_cost()}
+    log(f"parse cost, µs per frame: {out['parse_cost']}")
     with Lan() as lan, tempfile.TemporaryDirectory(prefix="lan-bench-") as tmp:
         sensor = lan.add("sensor", 10)  # arpwatch wants an IPv4 address on its interface
         traffic = lan.add("traffic", 20, with_ip=False)
