@@ -20,7 +20,15 @@ _db_counter = itertools.count()
 # The server's own background threads. One left running after its test keeps polling a dropped
 # database for the rest of the run and can keep the interpreter from exiting at the end.
 SERVICE_THREADS = frozenset(
-    {"snmp-poller", "influx-writer", "compliance-scheduler", "config-puller", "link-sim"}
+    {
+        "snmp-poller",
+        "influx-writer",
+        "compliance-scheduler",
+        "config-puller",
+        "link-sim",
+        "snmp-traps",
+        "snmp-trap-writer",
+    }
 )
 
 

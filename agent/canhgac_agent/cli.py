@@ -1,4 +1,4 @@
-"""`canhgac-agent`: enroll, once, run, status.
+"""`canhgac-agent`: enroll, once, run, status, lan watch.
 
 Exit codes: 0 ok · 1 other failure (server unreachable, state dir not writable, …) · 2 usage or config
 error (the message names the file and the key) · 3 enrollment refused by the server · 130 interrupted.
@@ -95,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     p.add_argument("--json", action="store_true", help="cho máy đọc / machine-readable output")
+    lan = sub.add_parser("lan", help="cảm biến mạng LAN / the LAN sensor (needs the `lan` extra)")
+    lan_sub = lan.add_subparsers(dest="lan_command", required=True, metavar="LAN_COMMAND")
+    from canhgac_agent.lan.watch import add_arguments
+
+    add_arguments(
+        lan_sub.add_parser(
+            "watch",
+            help="nghe mạng LAN và in từng phát hiện / capture on the LAN and print each detection "
+            "(exit 3: capture not permitted)",
+        )
+    )
     return parser
 
 
@@ -249,7 +260,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"enroll": cmd_enroll, "once": cmd_once, "run": cmd_run, "status": cmd_status}
+def cmd_lan(args: argparse.Namespace) -> int:
+    from canhgac_agent.lan.watch import watch
+
+    return watch(args)
+
+
+COMMANDS = {"enroll": cmd_enroll, "once": cmd_once, "run": cmd_run, "status": cmd_status, "lan": cmd_lan}
 
 
 def _plain_run(argv: list[str]) -> SimpleNamespace | None:

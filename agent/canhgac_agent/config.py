@@ -17,7 +17,7 @@ import re
 import sys
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -136,6 +136,26 @@ class TlsConfig(NamedTuple):
         return (self.cert_file, self.key_file) if self.cert_file and self.key_file else None
 
 
+class LanConfig(NamedTuple):
+    """The LAN sensor role (`lan` extra, CAP_NET_RAW): off unless `enabled`. See docs/lan-sensor.md."""
+
+    enabled: bool = False
+    interfaces: tuple[str, ...] = ()
+    approved_dhcp_servers: tuple[str, ...] = ()  # IPv4; empty: rogue DHCP detection off
+    gateways: tuple[str, ...] = ()  # IPv4 addresses whose MAC must not change
+    approved_macs: tuple[str, ...] = ()  # never announced as new devices
+    subnets: tuple[str, ...] = ()  # the only subnets the active sweep may touch (each /22 or smaller)
+    sweep_interval_s: float = 0.0  # 0: no active ARP sweep
+    sweep_rate_pps: float = 20.0
+    mac_flood_per_min: int = 200
+    hold_s: float = 600.0  # a detection with the same key is not repeated within this time
+
+
+LAN_MAX_LIST = 64
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+
+
 # NamedTuples, not dataclasses: `dataclasses` imports `inspect` (with ast, dis, tokenize), ~1 MB of RSS
 # in an agent budgeted at 25 MB.
 class AgentConfig(NamedTuple):
@@ -150,6 +170,7 @@ class AgentConfig(NamedTuple):
     probes: ProbesConfig = ProbesConfig()
     tls: TlsConfig = TlsConfig()
     egress: EgressConfig = EgressConfig()
+    lan: LanConfig = LanConfig()
     source: str = "<defaults>"  # where it was read from, for messages; not part of equality
 
     def __eq__(self, other: object) -> bool:
@@ -333,6 +354,79 @@ def _tls(table: _Table) -> TlsConfig:
     return tls
 
 
+def _strings(table: _Table, key: str, check: Callable[[str], str]) -> tuple[str, ...]:
+    """An array of strings, each normalised by `check` (ValueError: its message names the entry)."""
+    raw = table.raw(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > LAN_MAX_LIST:
+        raise table.error(key, f"must be an array of at most {LAN_MAX_LIST} strings")
+    out: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise table.error(key, f"must hold strings, not {_type_name(item)}")
+        try:
+            value = check(item)
+        except ValueError as exc:
+            raise table.error(key, f"{item!r}: {exc}") from None
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def _ipv4(text: str) -> str:
+    import ipaddress  # only when the [lan] table lists addresses
+
+    return str(ipaddress.IPv4Address(text))
+
+
+def _mac(text: str) -> str:
+    mac = text.lower().replace("-", ":")
+    if not _MAC.fullmatch(mac):
+        raise ValueError("not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return mac
+
+
+def _interface(text: str) -> str:
+    if not _INTERFACE.fullmatch(text):
+        raise ValueError("not an interface name")
+    return text
+
+
+def _subnet(text: str) -> str:
+    from canhgac_agent.lan.sweep import parse_subnet  # no scapy: ipaddress only
+
+    return str(parse_subnet(text))
+
+
+def _lan(table: _Table) -> LanConfig:
+    defaults = LanConfig()
+    raw_sweep = table.data.get("sweep_interval_s")
+    if isinstance(raw_sweep, int | float) and not isinstance(raw_sweep, bool) and raw_sweep == 0:
+        table.raw("sweep_interval_s")
+        sweep_interval_s = 0.0  # explicitly off
+    else:  # at least a minute between sweeps
+        sweep_interval_s = table.number("sweep_interval_s", 0.0, 59.0, 7 * 86400.0)
+    lan = LanConfig(
+        enabled=table.boolean("enabled", False),
+        interfaces=_strings(table, "interfaces", _interface),
+        approved_dhcp_servers=_strings(table, "approved_dhcp_servers", _ipv4),
+        gateways=_strings(table, "gateways", _ipv4),
+        approved_macs=_strings(table, "approved_macs", _mac),
+        subnets=_strings(table, "subnets", _subnet),
+        sweep_interval_s=sweep_interval_s,
+        sweep_rate_pps=table.number("sweep_rate_pps", defaults.sweep_rate_pps, 0.0, 200.0),
+        mac_flood_per_min=table.integer("mac_flood_per_min", defaults.mac_flood_per_min, 1, 100_000),
+        hold_s=table.number("hold_s", defaults.hold_s, 0.0, 7 * 86400.0),
+    )
+    if lan.enabled and not lan.interfaces:
+        raise table.error("interfaces", 'is required when enabled = true (e.g. ["eth0"])')
+    if lan.sweep_interval_s > 0 and not lan.subnets:
+        raise table.error("subnets", "is required for the sweep (sweep_interval_s > 0)")
+    table.done()
+    return lan
+
+
 def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> AgentConfig:
     """Validate a parsed TOML document (plus environment overrides) into an `AgentConfig`."""
     merged = dict(data)
@@ -404,6 +498,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
 
     tls = _tls(top.table("tls"))
     egress = _egress(top.table("egress"))
+    lan = _lan(top.table("lan"))
     top.done()
 
     return AgentConfig(
@@ -418,6 +513,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
         probes=probes,
         tls=tls,
         egress=egress,
+        lan=lan,
         source=source,
     )
 

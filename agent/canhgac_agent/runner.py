@@ -175,10 +175,12 @@ def build_report(
     status: Mapping[str, Any],
     collected_at: float | None = None,
     facts_cache_dir: Path | None = None,
+    lan: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect everything and return a dict matching `canhgac_api.schemas.report.Report`.
 
     `facts_cache_dir`: where the security facts may cache the package manager's answer (state dir).
+    `lan`: the LAN sensor's section, when the role is enabled.
     """
     from canhgac_agent.collectors import COLLECTORS
 
@@ -206,7 +208,7 @@ def build_report(
         except Exception as exc:
             errors.append(_error("probes", exc))
     security = _security_facts(errors, facts_cache_dir, config.egress) if include_security else None
-    return {
+    report = {
         "schema_version": 1,
         "agent_id": agent_id,
         "seq": seq,
@@ -219,6 +221,9 @@ def build_report(
         "agent": dict(status),
         "errors": errors[:MAX_ERRORS],
     }
+    if lan is not None:
+        report["lan"] = lan
+    return report
 
 
 def agent_status(backlog: int, dropped_total: int, rejected_total: int, cycle_cpu_s: float) -> dict[str, Any]:
@@ -299,6 +304,8 @@ class Runner:
         self._enroll_retry_at = 0.0
         self._last_security: float | None = None
         self.last_cycle_cpu_s = 0.0
+        self.lan_sensor: Any = None
+        self.lan_error: str | None = None
         self._adopt_enrollment()
 
     # -- state and settings ------------------------------------------------------------------------
@@ -380,9 +387,50 @@ class Runner:
             ),
             collected_at=at,
             facts_cache_dir=self.config.state_dir,
+            lan=self._lan_section(),
         )
         self.spool.add(seq, report, collected_at=at)
         return report
+
+    # -- the LAN sensor role -------------------------------------------------------------------------
+
+    def start_lan(self) -> None:
+        """Start the LAN sensor's threads when `[lan] enabled` (scapy is imported only then)."""
+        if not self.config.lan.enabled:
+            return
+        from canhgac_agent.lan import LanUnavailable
+
+        try:
+            from canhgac_agent.lan.sensor import LanSensor, settings_from_config
+
+            sensor = LanSensor(settings_from_config(self.config.lan, self.config.state_dir))
+            sensor.start()
+        except LanUnavailable as exc:
+            self.lan_error = str(exc)
+            _log.error("LAN sensor unavailable", extra=fields(error=self.lan_error))
+            return
+        self.lan_sensor = sensor
+
+    def stop_lan(self) -> None:
+        """Stop the sensor; what it saw since the last report goes into one last spooled report."""
+        if self.lan_sensor is None:
+            return
+        self.lan_sensor.stop()
+        if self.lan_sensor.has_news():
+            try:
+                self.collect()
+            except Exception:
+                _log.exception("spooling the LAN sensor's last report failed")
+
+    def _lan_section(self) -> dict[str, Any] | None:
+        if self.lan_sensor is not None:
+            section: dict[str, Any] = self.lan_sensor.section()
+            return section
+        if self.lan_error is not None:
+            from canhgac_agent.lan.sensor import unavailable_section
+
+            return unavailable_section(self.config.lan.interfaces, self.lan_error)
+        return None
 
     def drain(self, deadline: float) -> None:
         try:
@@ -430,6 +478,7 @@ class Runner:
             )
         if not self._agent_id and not (self.config.enrollment_key and self.config.server_url):
             _log.warning("not enrolled: reports are kept in the spool until `canhgac-agent enroll` is run")
+        self.start_lan()
         next_tick = time.monotonic()
         try:
             while not self.stop.is_set():
@@ -439,6 +488,7 @@ class Runner:
                 next_tick = self._next_tick(next_tick)
                 self._wait_for(next_tick)
         finally:
+            self.stop_lan()
             self.spool.close()
             _log.info("agent stopped")
 

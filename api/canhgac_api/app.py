@@ -25,6 +25,7 @@ from canhgac_api.routes import ROUTERS
 from canhgac_api.schemas.report import ReportBatch
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.hosts.ingest import IngestLimits
+from canhgac_collector.lan.ingest import LanLimits
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.reload import ConfigReloader
 from canhgac_collector.server import Server, build_server
@@ -68,6 +69,7 @@ def build_context(server: Server) -> AppContext:
                 history=config.influx.enabled,
                 stall_timeout_s=ingest.worker_stall_timeout_s,
                 limits=limits,
+                lan=LanLimits(config.lan.max_devices_per_site, config.lan.max_new_device_events),
             ),
             server.telemetry,
         ),

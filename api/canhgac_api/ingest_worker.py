@@ -37,6 +37,7 @@ from canhgac_api.ingest import decode_batch, make_job
 from canhgac_api.problems import ProblemError
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.ingest import IngestJob, IngestLimits, IngestResult, IngestStore, Refusal
+from canhgac_collector.lan.ingest import LanLimits, LanStore
 from canhgac_collector.logs import setup_logging
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.store.db import make_engine
@@ -65,6 +66,7 @@ class WorkerSettings:
     log_level: int
     stall_timeout_s: float = 60.0  # API side: restart a worker that answers nothing this long
     limits: IngestLimits = field(default_factory=IngestLimits)
+    lan: LanLimits = field(default_factory=LanLimits)
 
 
 # --- the worker process -------------------------------------------------------------------------------
@@ -78,7 +80,9 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the API's reload signal: nothing to do here
     setup_logging(settings.log_level)
-    store = IngestStore(make_engine(settings.database_url), settings.limits)
+    engine = make_engine(settings.database_url)
+    store = IngestStore(engine, settings.limits)
+    lan = LanStore(engine, settings.lan)
     buf = bytearray()
     eof = False
     while not eof:
@@ -100,7 +104,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
         for start in range(0, len(frames), MAX_GROUP):
             group = frames[start : start + MAX_GROUP]
             try:
-                reply = _serve_group(store, group, settings)
+                reply = _serve_group(store, group, settings, lan)
             except Exception:  # a bug: these requests fail, the worker and everyone else go on
                 log.exception("ingest: a group of %d requests failed", len(group))
                 reply = orjson.dumps(
@@ -134,7 +138,10 @@ def _split_requests(buf: bytearray) -> tuple[list[tuple[int, bool, str, str, byt
 
 
 def _serve_group(
-    store: IngestStore, frames: list[tuple[int, bool, str, str, bytes]], settings: WorkerSettings
+    store: IngestStore,
+    frames: list[tuple[int, bool, str, str, bytes]],
+    settings: WorkerSettings,
+    lan: LanStore | None = None,
 ) -> bytes:
     replies: list[tuple[int, dict[str, Any]]] = []
     jobs: list[IngestJob] = []
@@ -151,7 +158,10 @@ def _serve_group(
             replies.append((req_id, {"problem": _problem(_INTERNAL)}))
     outcomes = store.write_group(jobs) if jobs else []
     for (req_id, site), job, outcome in zip(waiting, jobs, outcomes, strict=True):
-        replies.append((req_id, _answer(job, outcome, site, settings.history)))
+        answer = _answer(job, outcome, site, settings.history)
+        if lan is not None and isinstance(outcome, IngestResult) and outcome.stored and "ok" in answer:
+            answer["ok"].update(_lan_step(lan, job.host_id, outcome.stored))
+        replies.append((req_id, answer))
     head = {"commit_s": store.commit_seconds_sum, "commits": store.groups_committed}
     try:
         return orjson.dumps({**head, "replies": replies})
@@ -228,6 +238,17 @@ def _answer(
         except Exception:
             log.exception("could not extract metrics/history of host_id=%s", job.host_id)
     return {"ok": ok}
+
+
+def _lan_step(lan: LanStore, host_id: str, stored: list[Any]) -> dict[str, Any]:
+    """The LAN sections of the committed reports, stored in their own transaction: a failure is
+    logged and reported to the API for counting; the reports stay stored and acknowledged."""
+    try:
+        observation = lan.record(host_id, stored)
+    except Exception:
+        log.exception("ingest: could not store the lan section of host_id=%s", host_id)
+        return {"lan_failed": True}
+    return {"lan": observation.to_json()} if observation is not None else {}
 
 
 def _problem(exc: ProblemError) -> dict[str, Any]:
@@ -442,8 +463,15 @@ def worker_settings(
     history: bool,
     stall_timeout_s: float = 60.0,
     limits: IngestLimits | None = None,
+    lan: LanLimits | None = None,
 ) -> WorkerSettings:
     level = logging.getLogger().getEffectiveLevel()
     return WorkerSettings(
-        database_url, max_decompressed_bytes, history, level, stall_timeout_s, limits or IngestLimits()
+        database_url,
+        max_decompressed_bytes,
+        history,
+        level,
+        stall_timeout_s,
+        limits or IngestLimits(),
+        lan or LanLimits(),
     )

@@ -23,6 +23,7 @@ _NAME = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{
 # What the API documents (OpenAPI `pattern`): a subset of what `check_host` accepts (a host name's last
 # label starts with a letter there).
 HOST_ADDRESS_RE = f"^({_IPV4}|{_IPV6}|{_NAME})$"
+IP_ADDRESS_RE = f"^({_IPV4}|{_IPV6})$"  # an IP address alone (v6 may carry a %zone)
 
 
 def check_host(value: str) -> str:

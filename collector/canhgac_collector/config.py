@@ -34,6 +34,7 @@ from canhgac_collector.devices.configs.settings import (  # ssh: per device, con
     DeviceConfigsSettings,
     DeviceSshConfig,
 )
+from canhgac_collector.lan.settings import LanConfig  # lan: approved devices/DHCP servers/gateways
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
@@ -316,6 +317,39 @@ class ComplianceConfig(Strict):
     public_address_scan: PublicAddressScanConfig = PublicAddressScanConfig()
 
 
+class TrapUserConfig(SnmpV3Config):
+    """An SNMPv3 user devices send traps as (authNoPriv or authPriv; its keys are localised per sender)."""
+
+    @model_validator(mode="after")
+    def _authenticated(self) -> TrapUserConfig:
+        if self.auth_protocol == "none":
+            raise ValueError(f"trap user {self.user!r}: traps are accepted authenticated only")
+        return self
+
+
+class TrapsConfig(Strict):
+    """SNMP traps received by `canhgac serve` (devices/traps/); off unless enabled."""
+
+    enabled: bool = False
+    listen_host: HostAddress = "0.0.0.0"
+    listen_port: Annotated[int, Field(ge=0, le=65535)] = 162  # 0: any free port
+    # v1/v2c traps are accepted with these communities only; v3 traps from these users only.
+    communities: Annotated[list[SecretStr], Field(max_length=64)] = []
+    v3_users: Annotated[list[TrapUserConfig], Field(max_length=64)] = []
+    # A device that sends from another address than the one it is polled at: device name → its
+    # SNMP engine ID (hex), so its v3 traps still land on it.
+    engine_ids: dict[str, Annotated[str, Field(pattern=r"^(0x)?[0-9A-Fa-f]{10,64}$")]] = {}
+    # Per device: a token bucket of `rate_per_s` with `burst`; past it traps are counted, not stored,
+    # and one `trap.storm` event sums up the storm once it was quiet for `storm_quiet_s`.
+    rate_per_s: Annotated[float, Field(gt=0, le=10_000)] = 10.0
+    burst: Annotated[int, Field(ge=1, le=100_000)] = 100
+    storm_quiet_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # Traps from addresses that are no device's: stored under no device, all of them together at most
+    # this many per second.
+    unknown_rate_per_s: Annotated[float, Field(gt=0, le=1000)] = 5.0
+    queue_max: Annotated[int, Field(ge=100, le=1_000_000)] = 20_000  # waiting to be stored; full: dropped
+
+
 class ServerConfig(BaseSettings):
     """The whole server configuration (`server.yaml`)."""
 
@@ -340,6 +374,8 @@ class ServerConfig(BaseSettings):
     alerting: AlertingConfig = AlertingConfig()  # collector/canhgac_collector/alerting/
     compliance: ComplianceConfig = ComplianceConfig()  # collector/canhgac_collector/compliance/
     report: ReportSettings = ReportSettings()  # header and signers of HTML/PDF audit reports
+    traps: TrapsConfig = TrapsConfig()  # collector/canhgac_collector/devices/traps/
+    lan: LanConfig = LanConfig()  # collector/canhgac_collector/lan/
 
     @classmethod
     def settings_customise_sources(
@@ -379,6 +415,14 @@ class ServerConfig(BaseSettings):
         found = placeholder_secrets(self, self.database_url)
         if found:
             raise ValueError(refusal(found))
+        return self
+
+    @model_validator(mode="after")
+    def _lan_sites_exist(self) -> ServerConfig:
+        codes = {site.code for site, _parent in walk_sites(self.sites)}
+        for code in self.lan.sites:
+            if code not in codes:
+                raise ValueError(f"lan.sites: site {code!r} is not in the site tree")
         return self
 
     def redacted_database_url(self) -> str:

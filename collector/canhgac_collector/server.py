@@ -35,9 +35,12 @@ from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.configs.service import ConfigPullService
 from canhgac_collector.devices.snmp.service import SnmpService
 from canhgac_collector.devices.store import prune_locations, sync_config_devices
+from canhgac_collector.devices.traps.service import TrapService
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.retention import prune_reports
 from canhgac_collector.hosts.states import evaluate_host_states, hosts_by_site_state
+from canhgac_collector.lan import metrics as lan_metrics
+from canhgac_collector.lan.approved import sync_config_approved
 from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
@@ -59,11 +62,12 @@ METRICS = registry(
     host_metrics.PLUGIN,
     device_metrics.PLUGIN,
     compliance_metrics.PLUGIN,
+    lan_metrics.PLUGIN,
 )
 
 
 # The config sections a running server re-reads on SIGHUP (`Server.reload`); the others need a restart.
-RELOADABLE = ("sites", "devices", "alerting", "agent_defaults")
+RELOADABLE = ("sites", "devices", "alerting", "agent_defaults", "lan")
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -96,6 +100,7 @@ class Server:
     config_pulls: ConfigPullService
     influx: InfluxWriter | None = None
     snmp: SnmpService | None = None
+    traps: TrapService | None = None
     # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
     on_revocation: list[Callable[[], None]] = field(default_factory=list)
     # Called after a reload was applied (the HTTP face takes the new tree and agent settings).
@@ -137,6 +142,8 @@ class Server:
             self.compliance.start()
         if self.config.device_configs.enabled:
             self.config_pulls.start()
+        if self.traps is not None:
+            await asyncio.to_thread(self.traps.start)
 
     async def stop(self) -> None:
         """Stop everything but history; `stop_history` last, once ingest handed over its last points.
@@ -151,6 +158,9 @@ class Server:
         if self.snmp is not None:
             snmp = self.snmp
             steps.append(("snmp poller", lambda: asyncio.to_thread(snmp.stop)))
+        if self.traps is not None:
+            traps = self.traps
+            steps.append(("trap receiver", lambda: asyncio.to_thread(traps.stop)))
         for name, step in steps:
             try:
                 await step()
@@ -207,6 +217,7 @@ class Server:
             with self.sessions.begin() as session:
                 site_ids = sync_sites(session, tree)
                 devices = sync_config_devices(session, config, self.device_secrets)
+                sync_config_approved(session, config.lan, site_ids)
                 engine = self.alerting.prepare(config, tree, site_ids)  # raising rolls the sync back
         except (ValueError, SecretsError) as exc:
             raise ReloadError(str(exc)) from exc
@@ -281,6 +292,7 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     device_secrets = SecretBox.for_config(config)
     with sessions.begin() as session:  # configured devices in; API-created ones stay
         sync_config_devices(session, config, device_secrets)
+        sync_config_approved(session, config.lan, site_ids)
     telemetry.get(site_metrics.PLUGIN).set_tree(tree)
     hosts = telemetry.get(host_metrics.PLUGIN)
     hosts.stale_after_s = config.host_state.stale_after_s
@@ -309,6 +321,9 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
         else None,
     )
     server.compliance.on_scan = lambda scan, _report: server.publish_scan(scan)
+    if config.traps.enabled:
+        server.traps = TrapService(config.traps, sessions, on_link_change=alerting.nudge)
+        server.traps.register_metrics(telemetry.registry)
     return server
 
 

@@ -130,6 +130,21 @@ def test_agent_once_json_runs_from_the_base_install(base_venv: Path, tmp_path: P
     assert third_party <= {"canhgac_agent", "psutil"}, third_party
 
 
+def test_lan_watch_in_the_base_install_names_the_extra_to_install(base_venv: Path) -> None:
+    """The base install has no scapy: the LAN sensor says what to install instead of a traceback."""
+    r = subprocess.run(
+        [str(base_venv / "bin" / "canhgac-agent"), "lan", "watch", "--interface", "lo", "--duration", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert r.returncode == 1, r.stderr
+    assert "pip install 'canhgac[lan]'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_server_extra_from_the_wheel_runs_the_server_commands(built: dict[str, Path], tmp_path: Path) -> None:
     """The README's server install: a venv, `pip install 'canhgac-<v>-py3-none-any.whl[server]'`, then the
     config found at its place, the database created by `db upgrade` (migrations shipped), a token."""

@@ -209,7 +209,7 @@ def _field_paths(cls: Any, prefix: str = "") -> list[tuple[str, str]]:
     for name in cls._fields:
         if name == "source":
             continue
-        sub = {"identity", "spool", "probes", "tls", "egress"}
+        sub = {"identity", "spool", "probes", "tls", "egress", "lan"}
         if name in sub:
             out += _field_paths(type(getattr(cls(), name)), name)
         elif name == "targets":
@@ -265,3 +265,35 @@ def test_client_certificate_needs_its_key(tmp_path: Path) -> None:
     cert.write_text("x")
     with pytest.raises(ConfigError, match=r"tls\.cert_file: cert_file and key_file go together"):
         load_config(write(tmp_path, f"[tls]\ncert_file = '{cert}'\n"), env={})
+
+
+# --- the LAN sensor role ----------------------------------------------------------------------------
+
+
+def test_lan_table_is_typed_and_bounded(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            '[lan]\nenabled = true\ninterfaces = ["eth0"]\napproved_dhcp_servers = ["198.51.100.1"]\n'
+            'gateways = ["198.51.100.1"]\napproved_macs = ["00-1B-21-3A-4F-10"]\n'
+            'subnets = ["198.51.100.0/24"]\nsweep_interval_s = 3600\n',
+        ),
+        env={},
+    )
+    assert config.lan.enabled
+    assert config.lan.approved_macs == ("00:1b:21:3a:4f:10",)
+    assert config.lan.subnets == ("198.51.100.0/24",)
+    assert parse_config({}, "agent.toml", env={}).lan.enabled is False
+    bad = {
+        "lan.interfaces: is required": {"enabled": True},
+        "lan.subnets: '10.0.0.0/16': 10.0.0.0/16 is larger than /22": {"subnets": ["10.0.0.0/16"]},
+        "lan.gateways: 'gw'": {"gateways": ["gw"]},
+        "lan.approved_macs: 'zz'": {"approved_macs": ["zz"]},
+        "lan.subnets: is required for the sweep": {"sweep_interval_s": 3600},
+        "lan.sweep_interval_s: must be greater than 59": {"sweep_interval_s": 5, "subnets": ["10.0.0.0/24"]},
+        "lan.promisc: unknown key": {"promisc": True},
+    }
+    for expected, table in bad.items():
+        with pytest.raises(ConfigError) as err:
+            parse_config({"lan": table}, "agent.toml", env={})
+        assert f"agent.toml: {expected}" in str(err.value)

@@ -56,3 +56,29 @@ def test_systemd_analyze_verify_accepts_it(tmp_path: Path) -> None:
     # Unknown or misspelt keys are only warnings to verify: fail on them too.
     assert "Unknown" not in output, output
     assert "Failed to parse" not in output, output
+
+
+LAN_DROP_IN = UNIT.with_name("canhgac-agent-lan.conf")
+
+
+def test_lan_drop_in_grants_only_cap_net_raw_and_packet_sockets(tmp_path: Path) -> None:
+    drop_in = configparser.ConfigParser(strict=False, interpolation=None)
+    drop_in.optionxform = str  # type: ignore[assignment,method-assign]
+    drop_in.read_string(LAN_DROP_IN.read_text())
+    service = drop_in["Service"]
+    assert service["AmbientCapabilities"] == service["CapabilityBoundingSet"] == "CAP_NET_RAW"
+    assert "AF_PACKET" in service["RestrictAddressFamilies"].split()
+    assert set(service) == {"AmbientCapabilities", "CapabilityBoundingSet", "RestrictAddressFamilies"}
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        return
+    # The unit with the drop-in's lines after its own, as systemd merges them, still verifies.
+    agent = Path(sys.executable).with_name("canhgac-agent")
+    merged = UNIT.read_text().replace("/opt/canhgac-agent/bin/canhgac-agent", str(agent))
+    merged = merged.replace("[Install]", LAN_DROP_IN.read_text() + "\n[Install]")
+    unit = tmp_path / "canhgac-agent.service"
+    unit.write_text(merged)
+    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Unknown" not in output, output

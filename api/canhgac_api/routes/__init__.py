@@ -12,6 +12,7 @@ from canhgac_api.routes import (
     events,
     health,
     hosts,
+    lan,
     locate,
     silences,
     sites,
@@ -34,4 +35,5 @@ ROUTERS: dict[str, Routes] = registry(
     silences.PLUGIN,  # alert silences
     compliance.PLUGIN,  # scans, findings, per-site scores
     tokens.PLUGIN,  # API tokens: list and revoke
+    lan.PLUGIN,  # a site's merged LAN inventory and approved lists
 )

@@ -15,6 +15,7 @@ from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
 from canhgac_collector.hosts import enrollment
 from canhgac_collector.hosts import metrics as host_metrics
+from canhgac_collector.lan import metrics as lan_metrics
 from canhgac_collector.sitetree import agent_settings, site_for_enrollment_key
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -216,6 +217,10 @@ async def _ingest(
     observation = ok.get("observation")
     if observation is not None:
         metrics.apply_handover(principal.host_id, site_code, observation, ok.get("lines"))
+    if ok.get("lan_failed"):
+        ctx.telemetry.confined_errors["lan"] += 1
+    elif ok.get("lan") is not None:
+        ctx.telemetry.get(lan_metrics.PLUGIN).apply(ok["lan"])
     return {
         "accepted": ok["accepted"],
         "duplicates": ok["duplicates"],

@@ -168,9 +168,15 @@ class AlertEngine:
         else:
             self._update(session, alert, c, now)
         s = self.book.get(c.rule, c.site_code)
-        if alert.state == "pending" and (now - alert.started_at).total_seconds() >= s.for_s:
+        held = (now - alert.started_at).total_seconds() >= s.for_s
+        if alert.state == "pending" and (held or c.confirmed):
             alert.firing_at = now
-            transition(session, alert, "firing", now, "điều kiện kéo dài / condition held")
+            why = (
+                "điều kiện kéo dài / condition held"
+                if held
+                else "thiết bị tự báo (trap) / reported by the device (trap)"
+            )
+            transition(session, alert, "firing", now, why)
             res.fired += 1
 
     def _open(self, session: Session, c: Condition, now: dt.datetime) -> Alert:

@@ -54,9 +54,25 @@ DEFAULTS: dict[str, RuleSettings] = {
     "compliance_drift": RuleSettings(True, 86400, 0, "warning"),
     "cpu_usage": RuleSettings(True, 0.9, 900, "warning"),  # devices: the profile's device CPU value
     "hardware_failed": RuleSettings(True, 0, 120, "critical"),  # a device's fan or power supply failed
+    # LAN sensor detections (lan/): one alert per rogue server / spoofer / MAC while it keeps being seen
+    "lan_dhcp_rogue": RuleSettings(True, 3600, 0, "critical"),
+    "lan_arp_spoof": RuleSettings(True, 3600, 0, "critical"),
+    "lan_ip_conflict": RuleSettings(True, 3600, 0, "warning"),
+    "lan_mac_flood": RuleSettings(True, 3600, 0, "warning"),
+    "lan_device_new": RuleSettings(True, 86400, 0, "warning"),
 }
 #: Event kinds that raise the event rules (written by the config puller and the compliance scanner).
-EVENT_RULES = {"config_changed": "device.config_changed", "compliance_drift": "compliance.drift"}
+EVENT_RULES = {
+    "config_changed": "device.config_changed",
+    "compliance_drift": "compliance.drift",
+    "lan_dhcp_rogue": "lan.dhcp_rogue",
+    "lan_arp_spoof": "lan.arp_spoof",
+    "lan_ip_conflict": "lan.ip_conflict",
+    "lan_mac_flood": "lan.mac_flood",
+    "lan_device_new": "lan.device_new",
+}
+#: The event a linkDown trap leaves (devices/traps/): subject "<device>/<ifIndex>", as link_down's.
+TRAP_LINK_DOWN = "trap.link_down"
 
 
 def _apply(base: RuleSettings, o: RuleOverride) -> RuleSettings:
@@ -105,6 +121,8 @@ class Condition:
     value: float | None = None
     threshold: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # The device itself said so (a linkDown trap): fires at once, without waiting the rule's `for`.
+    confirmed: bool = False
 
     @property
     def key(self) -> str:
@@ -260,12 +278,24 @@ def collect_conditions(
             DeviceInterface.utilisation >= util_min,
         )
     )
+    # Links whose device sent a linkDown trap within the rule's `for`: the device's word needs no wait.
+    longest_for = max(book.get("link_down", c).for_s for c in tree) if tree else 0.0
+    trapped = set(
+        session.scalars(
+            select(Event.subject_id).where(
+                Event.kind == TRAP_LINK_DOWN, Event.at >= now - dt.timedelta(seconds=longest_for)
+            )
+        )
+    )
     for itf in session.scalars(candidates):
         owner = dev_by_id.get(itf.device_id)
         if owner is None or owner.state != "up" or owner.site_id not in site_codes:
             continue
         try:
-            out.extend(_interface_conditions(itf, owner.name, site_codes[owner.site_id], linked, on, now))
+            found = _interface_conditions(itf, owner.name, site_codes[owner.site_id], linked, on, now)
+            for c in found:
+                c.confirmed = c.rule == "link_down" and c.subject_id in trapped
+            out.extend(found)
         except Exception:
             _confine(confined, "interface", f"{owner.name}/{itf.if_index}")
     # event rules: an event of the kind within the hold time (threshold seconds) keeps the alert
@@ -282,12 +312,14 @@ def collect_conditions(
             if e.kind != kind or site is None or s is None:
                 continue
             if e.at >= now - dt.timedelta(seconds=s.threshold):
+                # an event may name its subject for people (composed by the server, e.g. "IP (MAC)")
+                shown = (e.data or {}).get("subject_name")
                 out.append(
                     Condition(
                         rule,
                         e.subject_type,
                         e.subject_id,
-                        e.subject_id,
+                        shown if isinstance(shown, str) and shown else e.subject_id,
                         site,
                         e.at,
                         data={"event_id": e.id, "message": e.message},

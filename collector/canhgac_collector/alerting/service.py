@@ -39,6 +39,8 @@ class AlertService:
         self.alerts_by_state: dict[tuple[str, str, str], int] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._nudged = asyncio.Event()  # set: evaluate now, not at the next interval
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def running(self) -> bool:
@@ -59,6 +61,7 @@ class AlertService:
         self.dispatcher.config = config.alerting
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alert-evaluate"),
             asyncio.create_task(self._dispatch_loop(), name="alert-dispatch"),
@@ -67,6 +70,14 @@ class AlertService:
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
         await cancel_and_wait(tasks)
+
+    def nudge(self) -> None:
+        """Evaluate now (from any thread): a trap changed a link's state and should not wait for the
+        next evaluation interval."""
+        loop = self._loop
+        if loop is not None and self._tasks:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(self._nudged.set)
 
     def evaluate_once(self) -> None:
         res = self.engine.evaluate()
@@ -91,12 +102,15 @@ class AlertService:
 
     async def _evaluate_loop(self) -> None:
         while True:
+            self._nudged.clear()  # a nudge during this evaluation runs another one right after
             try:
                 await asyncio.to_thread(self.evaluate_once)
                 self._wake.set()
             except Exception:
                 log.exception("alert evaluation failed; retrying")
-            await asyncio.sleep(self.config.alerting.evaluate_interval_s)  # read each time: reloadable
+            with contextlib.suppress(TimeoutError):  # the interval is read each time: reloadable
+                async with asyncio.timeout(self.config.alerting.evaluate_interval_s):
+                    await self._nudged.wait()
 
     async def _dispatch_loop(self) -> None:
         # Due retries are checked at least every second; a fresh evaluation wakes the loop at once.

@@ -39,6 +39,11 @@ RuleName = Literal[
     "compliance_drift",
     "cpu_usage",
     "hardware_failed",
+    "lan_dhcp_rogue",
+    "lan_arp_spoof",
+    "lan_ip_conflict",
+    "lan_mac_flood",
+    "lan_device_new",
 ]
 Severity = Literal["info", "warning", "critical"]
 

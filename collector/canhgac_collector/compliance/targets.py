@@ -30,12 +30,12 @@ from canhgac_collector.devices.configs.queries import ConfigState, config_states
 from canhgac_collector.devices.configs.target import AUDIT_PLATFORM
 from canhgac_collector.devices.queries import name_keys
 from canhgac_collector.devices.topology import topology_drift
+from canhgac_collector.lan.inventory import merged_inventory
 from canhgac_collector.store.models import (
     Device,
     DeviceInterface,
     DeviceNeighbor,
     Host,
-    MacLocation,
     Site,
 )
 from canhgac_collector.store.secrets import SecretBox, SecretsError
@@ -92,19 +92,6 @@ def _host_identity(latest_report: bytes | None) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     return report if isinstance(report, dict) else {}
-
-
-def _host_macs(report: dict[str, Any]) -> set[str]:
-    """MAC addresses an agent reported for its interfaces (metrics.network[].addresses)."""
-    macs: set[str] = set()
-    network = (report.get("metrics") or {}).get("network") or []
-    for nic in network if isinstance(network, list) else []:
-        for addr in (nic.get("addresses") or []) if isinstance(nic, dict) else []:
-            if isinstance(addr, dict) and addr.get("family") in ("mac", "link", "AF_LINK", "AF_PACKET"):
-                mac = _norm_mac(addr.get("address"))
-                if mac and mac != "00:00:00:00:00:00":
-                    macs.add(mac)
-    return macs
 
 
 def _identity(latest_report: bytes | None) -> dict[str, Any] | None:
@@ -268,16 +255,14 @@ def _snmp_security(device: Device, box: SecretBox | None) -> tuple[str | None, b
     return "v3-authPriv", False
 
 
-def _unused_days(iface: DeviceInterface, uptime_days: float | None) -> float | None:
-    """Days a port has certainly carried no inbound traffic: the device's uptime when its inbound octet
-    counter is still 0 since boot; None when unknown (ifLastChange is not stored yet)."""
+def _silent_days(iface: DeviceInterface, now: dt.datetime) -> float | None:
+    """Days a port has been in its state: since its last change (ifLastChange or a link trap; at
+    least since boot when the device says "before the last restart"); 0 when up, None when unknown."""
     if iface.oper_status == "up":
         return 0.0
-    counters = iface.counters or {}
-    received = counters.get("ifHCInOctets", counters.get("ifInOctets"))
-    if received == 0 and uptime_days is not None:
-        return round(uptime_days, 2)
-    return None
+    if iface.last_change_at is None:
+        return None
+    return round(max(0.0, (now - iface.last_change_at).total_seconds()) / 86400, 2)
 
 
 def snmp_targets(
@@ -289,6 +274,7 @@ def snmp_targets(
 ) -> list[Target]:
     """One `snmp` target per device of the subtree. `probe`: device name → default communities that
     answered (absent or None: no probe ran, so the probe rule errs with "not known")."""
+    now = dt.datetime.now(dt.UTC)
     rows = session.execute(
         select(Device, Site.code)
         .join(Site, Device.site_id == Site.id)
@@ -348,7 +334,7 @@ def snmp_targets(
                     "physical": iface.if_type in PHYSICAL_IF_TYPES,
                     "admin_status": iface.admin_status,
                     "oper_status": iface.oper_status,
-                    "unused_days": _unused_days(iface, uptime_days),
+                    "silent_days": _silent_days(iface, now),
                 }
                 for iface in interfaces.get(device.id, [])
             ],
@@ -436,13 +422,7 @@ def site_target(
         select(Host, Site.code).join(Site, Host.site_id == Site.id).where(in_subtree).order_by(Host.hostname)
     ).all()
     host_keys = {k for (hn,) in session.execute(select(Host.hostname)).all() for k in name_keys(hn)}
-    known_macs: set[str] = set()
-    for (report,) in session.execute(select(Host.latest_report)).all():
-        known_macs |= _host_macs(_host_identity(report))
-    for (mac,) in session.execute(select(DeviceInterface.if_phys_address)).all():
-        norm = _norm_mac(mac)
-        if norm:
-            known_macs.add(norm)
+    neighbour_macs: set[str] = set()  # chassis MACs of unknown neighbours: reported once, as such
 
     ids = [d.id for d, _ in rows]
     names = {d.id: d.name for d, _ in rows}
@@ -453,16 +433,12 @@ def site_target(
     inbound = session.scalars(select(DeviceNeighbor)).all() if ids else []
     local_uplinks: dict[str, set[str]] = {}
     remote_uplinks: dict[str, set[tuple[str, str]]] = {}
-    uplink_ports: dict[str, set[int | str]] = {}
     unknown: dict[str, dict[str, Any]] = {}
     for n in neighbors:
         me = names[n.device_id]
         peer = next((device_by_key[k] for k in name_keys(n.remote_name) if k in device_by_key), None)
         if peer is not None and peer != me:
             local_uplinks.setdefault(me, set()).add(n.local_port or str(n.local_if_index))
-            uplink_ports.setdefault(me, set()).update(
-                p for p in (n.local_if_index, n.local_port) if p is not None
-            )
         elif peer is None and not any(k in host_keys for k in name_keys(n.remote_name)):
             ident = n.remote_name or n.remote_chassis_id or "?"
             unknown.setdefault(
@@ -471,7 +447,7 @@ def site_target(
             )
             chassis = _norm_mac(n.remote_chassis_id)
             if chassis:
-                known_macs.add(chassis)  # reported once, as the neighbour
+                neighbour_macs.add(chassis)
     all_names = {d_id: name for d_id, name, _ in all_devices}
     for n in inbound:
         src = all_names.get(n.device_id)
@@ -479,25 +455,25 @@ def site_target(
         if src and peer and peer != src:
             remote_uplinks.setdefault(peer, set()).add((src, n.local_port or str(n.local_if_index)))
 
-    if ids:
-        for loc in session.scalars(
-            select(MacLocation).where(MacLocation.device_id.in_(ids)).order_by(MacLocation.mac)
-        ):
-            me = names[loc.device_id]
-            ports = uplink_ports.get(me, set())
-            if loc.if_index in ports or loc.port_name in ports or loc.mac in known_macs:
-                continue
-            unknown.setdefault(
-                f"mac:{loc.mac}",
-                {
-                    "id": loc.mac,
-                    "kind": "mac",
-                    "device": me,
-                    "port": loc.port_name,
-                    "vlan": loc.vlan,
-                    "last_seen": _iso(loc.last_seen),
-                },
-            )
+    # NW-22: the merged LAN inventory (sensor, FDB, ARP) less what is approved, an agent host or a device
+    for seen in merged_inventory(session, scope.path):
+        if seen.known or seen.mac in neighbour_macs:
+            continue
+        port = seen.ports[0] if seen.ports else {}
+        unknown.setdefault(
+            f"mac:{seen.mac}",
+            {
+                "id": seen.mac,
+                "kind": "mac",
+                "device": port.get("device"),
+                "port": port.get("port"),
+                "vlan": port.get("vlan"),
+                "ips": seen.ips,
+                "sources": sorted(seen.sources),
+                "seen_by": sorted(seen.seen_by),
+                "last_seen": _iso(seen.last_seen),
+            },
+        )
 
     scope_nets = sorted(
         {str(net) for code in {c for _, c in rows} | {scope.code} for net in nets_by_site.get(code, ())}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.config import DeviceConfig, ServerConfig, SnmpPollConfig
 from canhgac_collector.devices.configs.credentials import ssh_fields
+from canhgac_collector.devices.snmp.modules.interfaces import last_change_time
 from canhgac_collector.devices.snmp.results import DevicePoll
 from canhgac_collector.devices.snmp.types import DeviceTarget, Target
 from canhgac_collector.store.events import record_event
@@ -197,6 +198,10 @@ def _upsert(
     session.connection().execute(stmt, rows)
 
 
+def _wall_clock(unix: float | None) -> dt.datetime | None:
+    return None if unix is None else dt.datetime.fromtimestamp(unix, dt.UTC)
+
+
 def _failed(poll: DevicePoll, *words: str) -> bool:
     """Did a module named like one of `words` fail (so its old rows must be kept)? Short words must
     match the module name exactly, longer ones may be part of it."""
@@ -363,6 +368,7 @@ def _record_one(
     did = device.id
     if _interfaces_ok(poll):
         port_names = {}
+        uptime = poll.system.sysUpTime if poll.system is not None else None
         batch.if_seen[did] = {i.ifIndex for i in poll.interfaces}
         for i in poll.interfaces:
             port_names[i.ifIndex] = i.ifName or i.ifDescr
@@ -387,6 +393,7 @@ def _record_one(
                 "out_discards_ps": i.out_discards_ps,
                 "utilisation": i.utilisation,
                 "updated_at": at,
+                "last_change_at": _wall_clock(last_change_time(poll.started_at, uptime, i.ifLastChange)),
             }
 
     if not _failed(poll, "lldp", "cdp", "neighbor", "neighbour"):

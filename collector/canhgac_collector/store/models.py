@@ -264,6 +264,9 @@ class DeviceInterface(Base):
     out_discards_ps: Mapped[float | None] = mapped_column(Float)
     utilisation: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When the port last changed state (ifLastChange turned into wall-clock time, or a link trap's time);
+    # at or before the device's boot when ifLastChange was 0.
+    last_change_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceNeighbor(Base):
@@ -488,3 +491,54 @@ class VulnAffected(Base):
     introduced: Mapped[str | None] = mapped_column(String(128))
     fixed: Mapped[str] = mapped_column(String(128))
     severity: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- LAN inventory (collector/canhgac_collector/lan/) ----------------------------------------------------
+
+
+class LanDevice(Base):
+    """A device the LAN sensor of a site saw (one row per site and MAC), kept across reports: the
+    sensor sends only what it saw in each interval. Capped per site; the oldest `last_seen` goes first."""
+
+    __tablename__ = "lan_devices"
+    __table_args__ = (Index("ix_lan_devices_site_seen", "site_id", "last_seen"),)
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    mac: Mapped[str] = mapped_column(String(17), primary_key=True, index=True)  # aa:bb:cc:dd:ee:ff
+    ips: Mapped[list[str]] = mapped_column(JSONType, default=list)  # newest first
+    vendor: Mapped[str | None] = mapped_column(String(256))
+    names: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    sources: Mapped[list[str]] = mapped_column(JSONType, default=list)  # arp, dhcp, lldp, …
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))  # reporter
+
+
+class LanApproved(Base):
+    """An approved entry of a site: a device (MAC), a DHCP server or a gateway (IP). `origin` "config"
+    rows are kept in step with server.yaml's `lan:` section; "api" rows are set through the API."""
+
+    __tablename__ = "lan_approved"
+    __table_args__ = (Index("ix_lan_approved_site", "site_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # device | dhcp_server | gateway
+    value: Mapped[str] = mapped_column(String(45))  # a MAC (device) or an IP address
+    label: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(8))  # config | api
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class LanCaptureState(Base):
+    """The LAN sensor's capture health on one interface of one host, from its newest report."""
+
+    __tablename__ = "lan_captures"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(256), primary_key=True)
+    packets_seen: Mapped[int] = mapped_column(BigInteger)
+    packets_dropped: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

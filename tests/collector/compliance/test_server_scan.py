@@ -94,13 +94,15 @@ def poll(name: str, *, uptime_days: float, interfaces: list[InterfaceSample], **
     )
 
 
-def port(index: int, admin: str, oper: str, in_octets: int) -> InterfaceSample:
+def port(index: int, admin: str, oper: str, in_octets: int, last_change: int = 0) -> InterfaceSample:
+    """`last_change`: ifLastChange in ticks of sysUpTime (0: unchanged since the device's boot)."""
     return InterfaceSample(
         ifIndex=index,
         ifName=f"Gi0/{index}",
         ifType=6,
         ifAdminStatus=admin,
         ifOperStatus=oper,
+        ifLastChange=last_change,
         counters={"ifHCInOctets": in_octets, "ifHCOutOctets": 0},
     )
 
@@ -127,7 +129,12 @@ def test_default_community_probe_against_live_snmpd(db_url: str, tmp_path: Path,
     make_device_sink(sessions).write_many(
         [
             poll("sw-bad", uptime_days=40, interfaces=[port(1, "up", "up", 10), port(2, "up", "down", 0)]),
-            poll("sw-quiet", uptime_days=40, interfaces=[port(1, "up", "down", 5)], sysContact="CNTT xã B"),
+            poll(
+                "sw-quiet",
+                uptime_days=40,
+                interfaces=[port(1, "up", "down", 5, last_change=int(38 * DAY_CS))],
+                sysContact="CNTT xã B",
+            ),
         ]
     )
     options = scan_options(config, box)
@@ -144,12 +151,12 @@ def test_default_community_probe_against_live_snmpd(db_url: str, tmp_path: Path,
     assert found[("SNMP-NO-DEFAULT-COMMUNITY-IN-USE", "sw-bad")]["result"] == "fail"
     assert found[("SNMP-NO-DEFAULT-COMMUNITY-IN-USE", "sw-quiet")]["result"] == "pass"
     assert "s3cret-c0mm" not in json.dumps(report, ensure_ascii=False)
-    # NW-26: Gi0/2 is admin up, down, and has received nothing in 40 days of uptime; sw-quiet's down
-    # port carried traffic since boot, so it is not proven unused
+    # NW-26: Gi0/2 is admin up and down, unchanged since the device booted 40 days ago; sw-quiet's down
+    # port went down 2 days ago, so it is not silent long enough to count as unused
     unused = found[("SNMP-UNUSED-PORTS-SHUT", "sw-bad")]
     assert unused["result"] == "fail"
     assert unused["evidence"][0]["path"] == "interfaces[Gi0/2]"
-    assert unused["evidence"][0]["value"]["unused_days"] == 40.0
+    assert unused["evidence"][0]["value"]["silent_days"] == 40.0
     assert found[("SNMP-UNUSED-PORTS-SHUT", "sw-quiet")]["result"] == "pass"
     assert found[("SNMP-SYS-CONTACT-SET", "sw-quiet")]["result"] == "pass"
     assert report["scan"]["scope"]["default_community_probe"] is True

@@ -109,7 +109,7 @@ def test_same_series_render_like_prometheus_client() -> None:
 
 def test_every_domain_is_installed_once_and_reached_through_its_plugin() -> None:
     telemetry = installed()
-    assert list(METRICS) == ["sites", "hosts", "devices", "compliance"]
+    assert list(METRICS) == ["sites", "hosts", "devices", "compliance", "lan"]
     hosts = telemetry.get(host_metrics.PLUGIN)
     assert isinstance(hosts, host_metrics.HostMetrics)
     assert telemetry.get(METRICS["hosts"]) is hosts

@@ -126,6 +126,44 @@ TEXTS: dict[str, RuleTexts] = {
         "The device's fan or power supply: check on site and replace it; the device may overheat or have "
         "lost its redundant power.",
     ),
+    # LAN sensor detections: `subject` is "IP (MAC, where the switches learned it)" composed by lan/.
+    "lan_dhcp_rogue": RuleTexts(
+        "Phát hiện máy chủ DHCP lạ {subject} tại {site} lúc {since}",
+        "Rogue DHCP server {subject} at {site} at {since}",
+        "Tìm thiết bị cắm vào cổng switch ghi trong cảnh báo: thường là router wifi gia đình hoặc modem "
+        "cắm nhầm cổng LAN; rút cáp hoặc tắt DHCP trên thiết bị đó, rồi cho các máy nhận lại địa chỉ.",
+        "Find the device on the switch port named in the alert: usually a home wifi router or a modem "
+        "plugged in by its LAN port; unplug it or turn its DHCP off, then let the PCs renew their address.",
+    ),
+    "lan_arp_spoof": RuleTexts(
+        "Nghi giả mạo ARP: {subject} tại {site} lúc {since}",
+        "Suspected ARP spoofing: {subject} at {site} at {since}",
+        "Tìm máy có MAC này trên cổng switch ghi trong cảnh báo và cách ly (rút cáp); quét mã độc máy đó; "
+        "kiểm tra địa chỉ MAC của gateway trên các máy.",
+        "Find the machine with this MAC on the switch port named in the alert and isolate it (unplug); "
+        "scan it for malware; check the gateway's MAC on the PCs.",
+    ),
+    "lan_ip_conflict": RuleTexts(
+        "Trùng địa chỉ IP: {subject} tại {site} lúc {since}",
+        "IP address conflict: {subject} at {site} at {since}",
+        "Máy nào đặt IP tĩnh trùng với dải DHCP; đổi IP của một trong hai máy.",
+        "Which machine has a static IP inside the DHCP range; change the address of one of the two.",
+    ),
+    "lan_mac_flood": RuleTexts(
+        "Tràn bảng MAC (rất nhiều MAC mới) tại {site}: {subject} lúc {since}",
+        "MAC flooding (a burst of new MACs) at {site}: {subject} at {since}",
+        "Tìm cổng switch có hàng trăm MAC; rút thiết bị lạ ở cổng đó, bật port-security nếu switch hỗ trợ.",
+        "Find the switch port with hundreds of MACs; unplug the unknown device there and enable "
+        "port security where the switch supports it.",
+    ),
+    "lan_device_new": RuleTexts(
+        "Thiết bị lạ {subject} xuất hiện trong mạng {site} lúc {since}",
+        "Unknown device {subject} joined the network at {site} at {since}",
+        "Thiết bị này là gì (máy in, camera, máy cá nhân)? Nếu được phép: thêm vào danh sách thiết bị "
+        "được duyệt hoặc cài agent; nếu không: tắt cổng switch ghi trong cảnh báo.",
+        "What is it (printer, camera, a personal laptop)? If allowed: add it to the approved list or "
+        "install the agent; if not: shut the switch port named in the alert.",
+    ),
 }
 
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}

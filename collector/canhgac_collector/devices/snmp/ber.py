@@ -527,3 +527,61 @@ def decode_scoped_pdu(data: bytes) -> tuple[bytes, bytes, Pdu]:
         raise
     except Exception as exc:
         raise SnmpMalformed(f"undecodable scopedPDU: {type(exc).__name__}: {exc}") from None
+
+
+class TrapV1(NamedTuple):
+    """A decoded SNMPv1 Trap-PDU (RFC 1157): which trap, from which agent, and its varbinds."""
+
+    enterprise: OID
+    agent_addr: bytes  # the NetworkAddress field (4 bytes); may differ from the datagram's source
+    generic_trap: int
+    specific_trap: int
+    time_stamp: int  # the sender's sysUpTime, hundredths of a second
+    varbinds: list[Varbind]
+
+
+def _decode_trap_v1(data: bytes, pos: int, end: int) -> TrapV1:
+    start, stop = _expect(data, pos, end, TRAP_V1, "Trap-PDU")
+    if stop != end:
+        raise SnmpMalformed(f"{end - stop} trailing bytes after the Trap-PDU at offset {stop}")
+    e_start, p = _expect(data, start, stop, 0x06, "enterprise")
+    enterprise = decode_oid(data[e_start:p])
+    a_start, p = _expect(data, p, stop, 0x40, "agent-addr")
+    agent_addr = data[a_start:p]
+    generic, p = _int_at(data, p, stop, "generic-trap")
+    specific, p = _int_at(data, p, stop, "specific-trap")
+    t_start, p = _expect(data, p, stop, 0x43, "time-stamp")
+    if t_start == p:
+        raise SnmpMalformed(f"empty time-stamp at offset {t_start}")
+    time_stamp = int.from_bytes(data[t_start:p], "big")
+    return TrapV1(enterprise, agent_addr, generic, specific, time_stamp, _decode_varbinds(data, p, stop))
+
+
+def decode_notification(data: bytes) -> tuple[int, bytes, Pdu | TrapV1]:
+    """A v1/v2c notification message → (version, community, PDU): a v1 Trap-PDU, or any v2 PDU
+    (SNMPv2-Trap, InformRequest; the caller rejects the others)."""
+    try:
+        start, stop = _expect(data, 0, len(data), SEQUENCE, "message SEQUENCE")
+        version, p = _int_at(data, start, stop, "version")
+        if version not in (0, 1):
+            raise SnmpMalformed(f"not a v1/v2c message (version field {version})")
+        community, p, _ = _octets_at(data, p, stop, "community")
+        if p < stop and data[p] == TRAP_V1:
+            return version, community, _decode_trap_v1(data, p, stop)
+        return version, community, decode_pdu(data, p, stop)
+    except SnmpMalformed:
+        raise
+    except Exception as exc:
+        raise SnmpMalformed(f"undecodable notification: {type(exc).__name__}: {exc}") from None
+
+
+def peek_version(data: bytes) -> int:
+    """The message's version field (0 = v1, 1 = v2c, 3 = v3) without decoding the rest."""
+    try:
+        start, stop = _expect(data, 0, len(data), SEQUENCE, "message SEQUENCE")
+        version, _ = _int_at(data, start, stop, "version")
+        return version
+    except SnmpMalformed:
+        raise
+    except Exception as exc:
+        raise SnmpMalformed(f"undecodable message: {type(exc).__name__}: {exc}") from None

@@ -75,12 +75,30 @@ def localize_key(protocol: AuthProtocol, key: bytes, engine_id: bytes) -> bytes:
 
 def localized_keys(creds: Credentials, engine_id: bytes) -> tuple[bytes, bytes]:
     """(auth key, priv key) localised to `engine_id`; empty when the level does not use them."""
+    return localize_master_keys(creds, master_keys(creds), engine_id)
+
+
+def master_keys(creds: Credentials) -> tuple[bytes, bytes]:
+    """The passwords' (auth, priv) keys before localisation (the costly 1 MB expansion, done once per
+    user by a receiver that meets many engines: a trap receiver localises per sender)."""
     if creds.auth_protocol == "none":
         return b"", b""
-    auth = localize_key(creds.auth_protocol, password_to_key(creds.auth_protocol, creds.auth_key), engine_id)
+    auth = password_to_key(creds.auth_protocol, creds.auth_key)
     if creds.priv_protocol == "none":
         return auth, b""
-    priv = localize_key(creds.auth_protocol, password_to_key(creds.auth_protocol, creds.priv_key), engine_id)
+    return auth, password_to_key(creds.auth_protocol, creds.priv_key)
+
+
+def localize_master_keys(
+    creds: Credentials, masters: tuple[bytes, bytes], engine_id: bytes
+) -> tuple[bytes, bytes]:
+    """`master_keys` localised to `engine_id` (one hash each), the privacy key extended as needed."""
+    if creds.auth_protocol == "none":
+        return b"", b""
+    auth = localize_key(creds.auth_protocol, masters[0], engine_id)
+    if creds.priv_protocol == "none":
+        return auth, b""
+    priv = localize_key(creds.auth_protocol, masters[1], engine_id)
     need = PRIV_KEY_LENGTH[creds.priv_protocol]
     h = HASHES[creds.auth_protocol]
     while len(priv) < need:  # Blumenthal key extension (aes192/aes256 with a short hash)

@@ -76,6 +76,20 @@ OPER_STATUS = {
 }
 
 
+TIMETICKS_WRAP = 1 << 32
+
+
+def last_change_time(polled_at: float, sys_uptime: int | None, if_last_change: int | None) -> float | None:
+    """ifLastChange (sysUpTime at the port's last state change) as unix time: poll time less the
+    ticks since. 0 means "before the agent's last restart": the boot time stands in (the port has been
+    in this state at least that long). A change ahead of sysUpTime means sysUpTime wrapped (every
+    ~497 days) since: count modulo 2^32. None when either value is missing."""
+    if sys_uptime is None or if_last_change is None or sys_uptime < 0 or if_last_change < 0:
+        return None
+    ticks = sys_uptime if if_last_change == 0 else (sys_uptime - if_last_change) % TIMETICKS_WRAP
+    return polled_at - ticks / 100
+
+
 def _by_name(
     table: dict[OID, dict[OID, Value]], entry: OID, columns: dict[str, int]
 ) -> dict[str, dict[int, Value]]:
