@@ -1,7 +1,8 @@
 """The canhgac_agent role, run for real: ansible-playbook over SSH (a real sshd on a loopback port) installs
 the agent from the wheel, enrolls it with the site key from a vault file against a running server, and
 the agent's reports arrive; a second run from the inventory `canhgac inventory --ansible` wrote changes
-nothing.
+nothing. The LAN sensor is on: the role installs the `lan` extra offline and writes `[lan]`, which the
+running agent reads (without the systemd drop-in it has no CAP_NET_RAW, and its reports say so).
 
 The target is this machine as root, with the role's paths under a temporary directory. There is no
 systemd as PID 1 here, so the role runs with `canhgac_agent_service_manager: none` (start-stop-daemon).
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -110,7 +112,7 @@ def sshd(work_dir: Path) -> Iterator[Target]:
 @pytest.fixture
 def wheels(work_dir: Path) -> list[Path]:
     """The canhgac wheel, built from a copy of the sources (no build/ left in the checkout), and
-    psutil's, so the role installs offline."""
+    psutil's and scapy's (the `lan` extra), so the role installs offline."""
     src = work_dir / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
     for part in ("agent", "collector", "rules", "api"):
@@ -134,13 +136,14 @@ def wheels(work_dir: Path) -> list[Path]:
             "-d",
             str(out),
             f"psutil=={version('psutil')}",
+            f"scapy=={version('scapy')}",
         ],
         check=True,
         timeout=300,
     )
     shutil.rmtree(src)
     canhgac = next(out.glob("canhgac-*.whl"))
-    return [canhgac, next(out.glob("psutil-*.whl"))]
+    return [canhgac, next(out.glob("psutil-*.whl")), next(out.glob("scapy-*.whl"))]
 
 
 @pytest.fixture
@@ -211,7 +214,7 @@ def test_agent_role_installs_enrolls_reports_and_is_idempotent(
     assert SITE_KEY not in vault.read_text()
     layout = {
         "canhgac_agent_wheel": str(wheels[0]),
-        "canhgac_agent_extra_wheels": [str(wheels[1])],
+        "canhgac_agent_extra_wheels": [str(w) for w in wheels[1:]],
         "canhgac_agent_offline": True,
         "canhgac_agent_server_url": server.base,
         "canhgac_agent_user": TEST_USER,
@@ -224,6 +227,9 @@ def test_agent_role_installs_enrolls_reports_and_is_idempotent(
         "canhgac_agent_probe_gateway": False,
         "canhgac_agent_machine_id": "ansible-test-" + os.urandom(4).hex(),
         "canhgac_agent_hostname": HOSTNAME,
+        "canhgac_agent_lan_enabled": True,
+        "canhgac_agent_lan_interfaces": ["lo"],
+        "canhgac_agent_lan_gateways": ["127.0.0.1"],
     }
     (work_dir / "vars.yml").write_text(yaml.safe_dump(layout))
     ssh_args = f"-o UserKnownHostsFile={sshd.known_hosts} -o StrictHostKeyChecking=yes"
@@ -259,6 +265,9 @@ def test_agent_role_installs_enrolls_reports_and_is_idempotent(
         toml = (work_dir / "etc" / "agent.toml").read_text()
         assert server.base in toml
         assert SITE_KEY not in toml
+        assert '[lan]\nenabled = true\ninterfaces = ["lo"]' in toml
+        python = work_dir / "opt" / "bin" / "python"
+        subprocess.run([str(python), "-c", "import scapy"], capture_output=True, check=True, timeout=60)
         state_file = work_dir / "state" / "state.json"
         state = json.loads(state_file.read_text())
         assert state["site"] == "XA"
@@ -279,6 +288,11 @@ def test_agent_role_installs_enrolls_reports_and_is_idempotent(
             time.sleep(0.5)
         assert mine[0]["site"] == "XA"
         assert mine[0]["id"] == state["agent_id"]
+        # The agent runs the sensor from the rendered [lan]; as start-stop-daemon starts it, without the
+        # drop-in's CAP_NET_RAW, its capture on lo fails and its reports say so.
+        with urllib.request.urlopen(server.base + "/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        assert re.search(r'canhgac_lan_sensor_capture_errors\{site="XA",[^}]*\} 1', metrics), metrics[-3000:]
 
         # The inventory from the server's tree and store: P → D1 → XA, the host in its site's group.
         generated = work_dir / "canhgac-inventory.yml"

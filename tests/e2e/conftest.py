@@ -32,10 +32,11 @@ class ServerProcess:
     admin_token: str = ""
     env: dict[str, str] = field(default_factory=lambda: {**os.environ, "PYTHONUNBUFFERED": "1"})
     tls: ssl.SSLContext | None = None  # the server has listen.tls: talk https, trusting this context
+    host: str = "127.0.0.1"  # listen.host
 
     @property
     def base(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> None:
         with self.log.open("ab") as log:

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = "scripts/install-system-deps"
 PREFIX = "cglan"
 SUBNET = "198.51.100"
+UPLINK_SUBNET = "203.0.113"  # documentation range: the /30 of a machine's uplink to the root namespace
 MAX_MACHINES = 8
 _counter = itertools.count()
 
@@ -141,6 +142,20 @@ class Lan:
         if machine.ip:
             _run("ip", "-n", netns, "addr", "add", f"{machine.ip}/24", "dev", "eth0")
         return machine
+
+    def uplink(self, machine: Machine) -> tuple[str, str]:
+        """A second link, `machine`'s eth1, to the root namespace (where a server under test runs), in a
+        /30 of 203.0.113.0/24 picked by process id; (root side's address, machine's address). The root
+        side goes with the machine's namespace."""
+        base = 4 * (os.getpid() % 64)
+        host, peer = f"{UPLINK_SUBNET}.{base + 1}", f"{UPLINK_SUBNET}.{base + 2}"
+        root_side = self.name.replace("x", "u", 1)  # ≤ 15 characters, gone with the machine
+        _run("ip", "link", "add", root_side, "type", "veth", "peer", "name", "eth1", "netns", machine.netns)
+        _run("ip", "addr", "add", f"{host}/30", "dev", root_side)
+        _run("ip", "link", "set", root_side, "up")
+        _run("ip", "-n", machine.netns, "addr", "add", f"{peer}/30", "dev", "eth1")
+        _run("ip", "-n", machine.netns, "link", "set", "eth1", "up")
+        return host, peer
 
     def start(self, machine: Machine, command: Sequence[str], **popen: object) -> subprocess.Popen[bytes]:
         """A long-running process in `machine`'s namespace, stopped on close."""
