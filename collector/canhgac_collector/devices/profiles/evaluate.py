@@ -1,10 +1,12 @@
 """Read one device's health with its matched profile: walk only the columns the profile declares.
 
-Each section (cpu, memory, temperatures, fans, power supplies) tries its sources in order and keeps the
-first that yields rows. What a vendor profile leaves empty among CPU, memory and temperatures is read
-with the generic profile (HOST-RESOURCES, ENTITY-SENSOR). Every value is bounded here, before storage:
+Each section (cpu, memory, temperatures, fans, power supplies, optics) tries its sources in order and
+keeps the first that yields rows. What a vendor profile leaves empty among CPU, memory and temperatures is
+read with the generic profile (HOST-RESOURCES, ENTITY-SENSOR). Every value is bounded here, before storage:
 percentages outside 0–100, temperatures outside −50…200 °C, negative or absurd byte counts are dropped,
-names are cleaned and cut, and no list holds more than MAX_COMPONENTS entries.
+names are cleaned and cut, and no list holds more than MAX_COMPONENTS entries (MAX_OPTICS ports). Optical
+levels outside −40…+10 dBm are dropped; a vendor's "no light" sentinel, 0 µW or a level at or below −40
+dBm (down to −50) is "no light", not a number.
 """
 
 from __future__ import annotations
@@ -15,14 +17,28 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from canhgac_collector.devices.profiles.model import Memory, Name, Profile, Reading, StateTable, Where
-from canhgac_collector.devices.snmp.results import HardwareState, MemoryPool, Processor, Resources
+from canhgac_collector.devices.profiles.model import (
+    Level,
+    Memory,
+    Name,
+    Optics,
+    PowerLevel,
+    Profile,
+    Reading,
+    StateTable,
+    Where,
+)
+from canhgac_collector.devices.snmp.results import HardwareState, MemoryPool, Optic, Processor, Resources
 
 if TYPE_CHECKING:
     from canhgac_collector.devices.snmp.modules.base import Session
     from canhgac_collector.devices.snmp.types import OID, Value
 
 MAX_COMPONENTS = 64
+MAX_OPTICS = 128  # transceiver ports per device (a chassis full of SFPs)
+OPTIC_DBM_RANGE = (-40.0, 10.0)
+NO_LIGHT_DBM = -50.0  # −50…−40 dBm: the receiver's floor or a vendor's "no light" value
+BIAS_RANGE_MA = (0.0, 1000.0)
 MAX_NAME = 64
 TEMPERATURE_RANGE_C = (-50.0, 200.0)
 MAX_MEMORY_BYTES = 1 << 50  # 1 PiB: beyond any switch or router
@@ -30,6 +46,7 @@ MAX_TEXT_NUMBER = 64  # characters of a text value searched for a number
 GET_CHUNK = 32
 ENT_PHYSICAL_DESCR: OID = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2)
 ENT_PHYSICAL_NAME: OID = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7)
+ENT_PHYSICAL_CONTAINED_IN = "1.3.6.1.2.1.47.1.1.1.1.4"
 FIRST_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 UNITS_SCALE = 9  # entPhySensorScale "units"; each step is 10^3
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -99,15 +116,20 @@ def _passes(where: Sequence[Where], cols: Columns, index: OID) -> bool:
     return True
 
 
-def _rows(anchor: str, where: Sequence[Where], cols: Columns, prefix: Sequence[int] = ()) -> list[OID]:
-    """Indexes of the anchor column under `prefix` passing `where`, in index order, at most
-    MAX_COMPONENTS."""
+def _rows(
+    anchor: str,
+    where: Sequence[Where],
+    cols: Columns,
+    prefix: Sequence[int] = (),
+    limit: int = MAX_COMPONENTS,
+) -> list[OID]:
+    """Indexes of the anchor column under `prefix` passing `where`, in index order, at most `limit`."""
     out: list[OID] = []
     head = tuple(prefix)
     for index in sorted(cols[parse_oid(anchor)]):
         if index[: len(head)] == head and _passes(where, cols, index):
             out.append(index)
-            if len(out) >= MAX_COMPONENTS:
+            if len(out) >= limit:
                 break
     return out
 
@@ -196,9 +218,22 @@ def _state_columns(src: StateTable) -> set[str]:
     return {src.state, *(w.column for w in src.where), *_name_columns(src.name)}
 
 
+def _levels(src: Optics) -> list[tuple[str, Level]]:
+    found = [("rx", src.rx_power), ("tx", src.tx_power), ("temperature", src.temperature)]
+    return [(k, v) for k, v in (*found, ("bias", src.bias_current)) if v is not None]
+
+
+def _optics_columns(src: Optics) -> set[str]:
+    found = {*(w.column for w in src.where), *_name_columns(src.name)}
+    for _, level in _levels(src):
+        found |= {level.value, *(w.column for w in level.where)}
+        found |= {c for c in (level.sensor_scale_column, level.precision_column) if c is not None}
+    return found | ({ENT_PHYSICAL_CONTAINED_IN} if src.port == "entity_parent" else set())
+
+
 def first_columns(profile: Profile) -> set[str]:
     """The columns of each section's first source: what a device of this profile nearly always needs."""
-    found: set[str] = set()
+    found: set[str] = _optics_columns(profile.optics[0]) if profile.optics else set()
     for readings in (profile.cpu, profile.temperatures):
         found |= _reading_columns(readings[0]) if readings else set()
     found |= _memory_columns(profile.memory[0]) if profile.memory else set()
@@ -207,7 +242,7 @@ def first_columns(profile: Profile) -> set[str]:
     return found
 
 
-def _reading(src: Reading, cols: Columns, index: OID, parse: re.Pattern[str] | None) -> float | None:
+def _reading(src: Reading | Level, cols: Columns, index: OID, parse: re.Pattern[str] | None) -> float | None:
     raw = number(cols[parse_oid(src.value)].get(index), parse)
     if raw is None:
         return None
@@ -305,6 +340,68 @@ async def read_states(
     return []
 
 
+def _dbm(level: PowerLevel, value: float) -> float | None:
+    """The level in dBm (µW and mW converted), or -inf for "no light" (0 µW/mW or −50…−40 dBm), or
+    None when out of range."""
+    if level.unit != "dbm":
+        if value <= 0:
+            return -math.inf if value == 0 else None
+        value = 10.0 * math.log10(value / 1000.0 if level.unit == "microwatt" else value)
+    low, high = OPTIC_DBM_RANGE
+    if NO_LIGHT_DBM <= value <= low:
+        return -math.inf
+    return round(value, 2) if low < value <= high else None
+
+
+def _port(src: Optics, cols: Columns, index: OID) -> OID | None:
+    if src.port == "index":
+        return index
+    parent = cols[parse_oid(ENT_PHYSICAL_CONTAINED_IN)].get(index)
+    return (parent,) if isinstance(parent, int) and 0 < parent < 2**31 else None
+
+
+def _set_level(optic: Optic, kind: str, level: Level, value: float) -> None:
+    if isinstance(level, PowerLevel):
+        dbm = _dbm(level, value)
+        if dbm is not None and kind == "rx":
+            optic.rx_dbm, optic.rx_no_light = (None, True) if dbm == -math.inf else (dbm, False)
+        elif dbm is not None:
+            optic.tx_dbm, optic.tx_no_light = (None, True) if dbm == -math.inf else (dbm, False)
+    elif kind == "temperature" and TEMPERATURE_RANGE_C[0] <= value <= TEMPERATURE_RANGE_C[1]:
+        optic.temperature_c = value
+    elif kind == "bias" and BIAS_RANGE_MA[0] <= value <= BIAS_RANGE_MA[1]:
+        optic.bias_ma = value
+
+
+async def read_optics(walker: Walker, sources: Sequence[Optics], entities: EntityNames) -> list[Optic]:
+    """Per port, the levels of the first source with any: rows joined by index or by parent entity."""
+    for src in sources:
+        cols = await walker.columns(_optics_columns(src))
+        ports: dict[OID, Optic] = {}
+        for kind, level in _levels(src):
+            where = [*src.where, *level.where]
+            for index in _rows(level.value, where, cols, src.index_prefix, limit=MAX_OPTICS * 4):
+                port = _port(src, cols, index)
+                raw = cols[parse_oid(level.value)].get(index)
+                if port is None or (port not in ports and len(ports) >= MAX_OPTICS):
+                    continue
+                optic = ports.setdefault(port, Optic(""))
+                if isinstance(raw, int) and raw in src.no_signal and isinstance(level, PowerLevel):
+                    optic.rx_no_light |= kind == "rx"
+                    optic.tx_no_light |= kind == "tx"
+                    continue
+                value = _reading(level, cols, index, None)
+                if value is not None:
+                    _set_level(optic, kind, level, value)
+        found = {p: o for p, o in ports.items() if o != Optic("")}
+        if found:
+            names = await _names(src.name, cols, sorted(found), entities, "port")
+            for port, optic in sorted(found.items()):
+                optic.name = names[port]
+            return [found[p] for p in sorted(found)]
+    return []
+
+
 def _device_memory(res: Resources, pools: list[MemoryPool], how: str) -> None:
     sized = [p for p in pools if p.used_bytes is not None and p.total_bytes is not None]
     if how == "sum" and sized:
@@ -350,5 +447,6 @@ async def evaluate(session: Session, profile: Profile, generic: Profile | None) 
     res.temperatures_c = temps
     res.fans = await read_states(walker, profile.fans, entities, "fan")
     res.power_supplies = await read_states(walker, profile.power_supplies, entities, "power supply")
+    res.optics = await read_optics(walker, profile.optics, entities)
     found = res.cpu_percent is not None or res.memory_percent is not None or res.temperatures_c
-    return res if found or res.fans or res.power_supplies else None
+    return res if found or res.fans or res.power_supplies or res.optics else None

@@ -1,5 +1,6 @@
-"""The schema of a device profile: which MIB columns carry a vendor's CPU, memory, temperatures, fans and
-power supplies, and how to turn their raw values into percent, bytes, °C and a normalised state.
+"""The schema of a device profile: which MIB columns carry a vendor's CPU, memory, temperatures, fans,
+power supplies and transceiver optical levels, and how to turn their raw values into percent, bytes, °C,
+dBm and a normalised state.
 
 Strict (unknown keys are errors) so a typo in a profile is reported, not silently ignored. A profile file
 is `profiles: [...]`; the one profile without `match` is the generic fallback.
@@ -128,6 +129,47 @@ class StateTable(_Strict):
     name: Name = Name()
 
 
+class Level(_Strict):
+    """One quantity of a transceiver row: its column, value × `scale` (× the ENTITY-SENSOR scale and
+    precision of the row when those columns are given), and `where` for the rows that carry it (a
+    sensor table mixing receive and transmit rows)."""
+
+    value: Oid
+    scale: Annotated[float, Field(gt=0)] = 1.0
+    sensor_scale_column: Oid | None = None
+    precision_column: Oid | None = None
+    where: list[Where] = []
+
+
+class PowerLevel(Level):
+    """An optical power: after scaling, in dBm, µW or mW (µW and mW are turned into dBm)."""
+
+    unit: Literal["dbm", "microwatt", "milliwatt"] = "dbm"
+
+
+class Optics(_Strict):
+    """Transceiver levels per port. `port: index` reads every level in the same row (a table indexed by
+    ifIndex or entPhysicalIndex); `port: entity_parent` groups sensor rows by their entPhysicalContainedIn
+    (a sensor table with one row per level, as CISCO-ENTITY-SENSOR-MIB) and names the port after that
+    parent entity. `no_signal` lists raw values that mean "no light / no reading", not a level."""
+
+    rx_power: PowerLevel | None = None
+    tx_power: PowerLevel | None = None
+    temperature: Level | None = None  # °C after scale
+    bias_current: Level | None = None  # mA after scale
+    no_signal: Annotated[list[int], Field(max_length=16)] = []
+    port: Literal["index", "entity_parent"] = "index"
+    where: list[Where] = []
+    index_prefix: IndexPrefix = []  # only rows whose index starts so (a table's part)
+    name: Name = Name()
+
+    @model_validator(mode="after")
+    def _some_power(self) -> Optics:
+        if self.rx_power is None and self.tx_power is None:
+            raise ValueError("optics: give rx_power, tx_power or both")
+        return self
+
+
 class Match(_Strict):
     """Devices a profile is for: sysObjectID under one of the prefixes and/or sysDescr matching."""
 
@@ -155,6 +197,7 @@ class Profile(_Strict):
     temperatures: list[Reading] = []
     fans: list[StateTable] = []
     power_supplies: list[StateTable] = []
+    optics: list[Optics] = []
 
 
 class ProfileFile(_Strict):

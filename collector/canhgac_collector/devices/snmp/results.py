@@ -103,6 +103,20 @@ class HardwareState:
 
 
 @dataclass(slots=True)
+class Optic:
+    """A transceiver's levels on one port. A level the device reports as "no light" (a sentinel such as
+    0x7FFFFFFF, 0 µW or −40 dBm) is None with its `*_no_light` flag set, never a number."""
+
+    name: str  # the port (ifName or the port entity's entPhysicalName)
+    rx_dbm: float | None = None
+    tx_dbm: float | None = None
+    temperature_c: float | None = None
+    bias_ma: float | None = None
+    rx_no_light: bool = False
+    tx_no_light: bool = False
+
+
+@dataclass(slots=True)
 class Resources:
     """Device health as the matched profile (devices/profiles/) read it; bounded there."""
 
@@ -116,6 +130,7 @@ class Resources:
     fans: list[HardwareState] = field(default_factory=list)
     power_supplies: list[HardwareState] = field(default_factory=list)
     profile: str | None = None  # the profile that read them (generic for HOST-RESOURCES/ENTITY-SENSOR)
+    optics: list[Optic] = field(default_factory=list)  # transceivers with DOM, where the profile reads them
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ import pytest
 from canhgac_collector.devices.snmp.client import SnmpEngine
 from canhgac_collector.devices.snmp.modules import MODULES
 from canhgac_collector.devices.snmp.poller import poll_device
-from canhgac_collector.devices.snmp.results import HardwareState, MemoryPool, Processor, Resources
+from canhgac_collector.devices.snmp.results import HardwareState, MemoryPool, Optic, Processor, Resources
 from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 from canhgac_collector.lab.snmpsim import SnmpsimFleet, snmpsim_data_recordings
 from tests.collector.devices.snmp.recordings import Row, write_recording
@@ -30,6 +30,7 @@ REAL = (
     "network/switch/hpe-procurve-516733-b21",
     "network/switch/dlink-des3200",
     "network/switch/ruijie-s5750-24gt12sfp",
+    "network/switch/cisco-c3750",
 )
 FASTPATH_CPU = "    5 Secs ( 14.2%)   60 Secs (  9.8%)  300 Secs (  7.5%)"
 
@@ -126,7 +127,61 @@ def lab_recordings() -> dict[str, list[Row]]:
             (f"{box}.43.1.8.1.5.0.1", "2", "44"),  # temperature sensor, °C
         ],
         "lab/hostile": hostile_rows(),
+        "lab/huawei-optics": huawei_optics_rows(),
+        "lab/hpe-comware": hpe_comware_rows(),
     }
+
+
+def huawei_optics_rows() -> list[Row]:
+    """Rows copied from the snmpsim-data Huawei S12704 recording (its 650,000 rows take 25 s to serve):
+    hwOpticalModuleInfoTable for two ports and one entity without a module (−1 = no reading)."""
+    opt, ent = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1", "1.3.6.1.2.1.47.1.1.1.1.7"
+    rows = system("1.3.6.1.4.1.2011.2.279.3", "S12704", "s12704")
+    for index, name, values in (
+        (67747854, "XGigabitEthernet2/0/0", (24, 3312, 30120, 331, 578)),
+        (67748430, "XGigabitEthernet2/0/9", (25, 3316, 29880, 0, 535)),
+        (67485710, "GigabitEthernet1/0/0", (-255, -1, -1, -1, -1)),
+    ):
+        rows.append((f"{ent}.{index}", "4", name))
+        rows += [
+            (f"{opt}.{column}.{index}", "2", str(v)) for column, v in zip(range(5, 10), values, strict=True)
+        ]
+    return rows
+
+
+def hpe_comware_rows() -> list[Row]:
+    """An HPE FlexNetwork switch on HPN MIBs, written from HPN-ICF-ENTITY-EXT-MIB and
+    HPN-ICF-TRANSCEIVER-INFO-MIB: one board, a failed fan, an ok PSU, and four SFP ports (light, no
+    light, no diagnostics, a hostile +50 dBm)."""
+    ext, tr, ent = (
+        "1.3.6.1.4.1.11.2.14.11.15.2.6.1.1.1.1",
+        "1.3.6.1.4.1.11.2.14.11.15.2.70.1.1.1",
+        "1.3.6.1.2.1",
+    )
+    descr = "HPE Comware Platform Software, Software Version 7.1.070, Release 3506P10 HPE 5130-24G-4SFP+ EI"
+    rows = system("1.3.6.1.4.1.11.2.3.7.11.170", descr, "hpe-5130")
+    for index, name, cls in ((2, "Board 1", 9), (28, "Fan 1", 7), (32, "PSU 1", 6)):
+        rows += [(f"{ent}.47.1.1.1.1.7.{index}", "4", name), (f"{ent}.47.1.1.1.1.5.{index}", "2", str(cls))]
+    rows += [
+        (f"{ext}.6.2", "2", "13"),  # hpnicfEntityExtCpuUsage
+        (f"{ext}.8.2", "2", "42"),  # hpnicfEntityExtMemUsage
+        (f"{ext}.10.2", "66", "536870912"),  # hpnicfEntityExtMemSize, bytes
+        (f"{ext}.12.2", "2", "46"),  # hpnicfEntityExtTemperature
+        (f"{ext}.12.28", "2", "65535"),  # no sensor
+        (f"{ext}.19.2", "2", "2"),  # normal
+        (f"{ext}.19.28", "2", "41"),  # fanError
+        (f"{ext}.19.32", "2", "2"),
+    ]
+    ports = {  # ifIndex: ifName, diagnostic, rx, tx (0.01 dBm), temperature, bias (0.01 mA)
+        25: ("Ten-GigabitEthernet1/0/25", 1, -412, -238, 38, 612),
+        26: ("Ten-GigabitEthernet1/0/26", 1, 2147483647, -251, 36, 598),  # no light
+        27: ("Ten-GigabitEthernet1/0/27", 2, 2147483647, 2147483647, 2147483647, 2147483647),  # no DOM
+        28: ("Ten-GigabitEthernet1/0/28", 1, -301, 5000, 40, 610),  # +50 dBm: refused
+    }
+    for index, (name, diagnostic, rx, tx, temp, bias) in ports.items():
+        rows += [(f"{ent}.31.1.1.1.1.{index}", "4", name), (f"{tr}.8.{index}", "2", str(diagnostic))]
+        rows += [(f"{tr}.{c}.{index}", "2", str(v)) for c, v in ((12, rx), (9, tx), (15, temp), (17, bias))]
+    return rows
 
 
 def hostile_rows() -> list[Row]:
@@ -332,3 +387,66 @@ def test_hostile_values_are_refused_or_bounded(fleet: SnmpsimFleet) -> None:
     assert len(r.fans) == 64
     assert {f.state for f in r.fans} == {"failed"}
     assert r.power_supplies == [HardwareState("Power 0.1", "unknown")]  # a text where a number belongs
+
+
+def test_cisco_c3750_entity_sensor_optics(fleet: SnmpsimFleet) -> None:
+    r = health(fleet, "network/switch/cisco-c3750")
+    # entSensorType dBm(14), scale units(9), precision 1: "Gi1/0/1 Receive/Transmit Power Sensor" −60/−60
+    # in port entity 1018 "GigabitEthernet1/0/1"; Gi1/0/6 −50 receive, −51 transmit; module temperature
+    # 419/579 (0.1 °C) and bias current 195/209 (× 10^-4 A) of the same ports.
+    assert r.profile == "cisco-ios"
+    assert r.optics == [
+        Optic("GigabitEthernet1/0/1", rx_dbm=-6.0, tx_dbm=-6.0, temperature_c=41.9, bias_ma=19.5),
+        Optic("GigabitEthernet1/0/6", rx_dbm=-5.0, tx_dbm=-5.1, temperature_c=57.9, bias_ma=20.9),
+    ]
+
+
+def test_h3c_comware_transceivers(fleet: SnmpsimFleet) -> None:
+    r = health(fleet, "network/switch/h3c-comware-7-1-075")
+    # hh3cTransceiverCurRXPower/CurTXPower.1 = −254/−229 (0.01 dBm), Temperature 37, BiasCurrent 536;
+    # ifIndex 194 (1000BASE-LX, Diagnostic false, every level 2147483647) is left out.
+    assert r.optics[0] == Optic(
+        "Ten-GigabitEthernet1/0/0/1", rx_dbm=-2.54, tx_dbm=-2.29, temperature_c=37.0, bias_ma=5.36
+    )
+    assert len(r.optics) == 20
+    assert "GigabitEthernet1/2/0/2" not in {o.name for o in r.optics}
+
+
+def test_juniper_dom(fleet: SnmpsimFleet) -> None:
+    r = health(fleet, "network/router/juniper-mx960-13-3r9-13")
+    # jnxDomCurrentRxLaserPower/TxLaserOutputPower.628 = −809/−206 (0.01 dBm), ModuleTemperature 22,
+    # TxLaserBiasCurrent 34500 µA; .629 receives 0 (no light); xe-1/3/0 is all zeros (no DOM reading).
+    optics = {o.name: o for o in r.optics}
+    assert optics["xe-1/2/0"] == Optic(
+        "xe-1/2/0", rx_dbm=-8.09, tx_dbm=-2.06, temperature_c=22.0, bias_ma=34.5
+    )
+    assert optics["xe-1/2/1"] == Optic(
+        "xe-1/2/1", tx_dbm=-2.05, temperature_c=22.0, bias_ma=34.4, rx_no_light=True
+    )
+    assert "xe-1/3/0" not in optics
+    assert len(optics) == 6
+
+
+def test_huawei_optical_module_microwatts(fleet: SnmpsimFleet) -> None:
+    r = health(fleet, "lab/huawei-optics")
+    # 331 µW = 10·log10(0.331) = −4.80 dBm, 578 µW = −2.38 dBm; 0 µW received = no light.
+    assert r.profile == "huawei-vrp"
+    assert r.optics == [
+        Optic("XGigabitEthernet2/0/0", rx_dbm=-4.8, tx_dbm=-2.38, temperature_c=24.0, bias_ma=30.12),
+        Optic("XGigabitEthernet2/0/9", tx_dbm=-2.72, temperature_c=25.0, bias_ma=29.88, rx_no_light=True),
+    ]
+
+
+def test_hpe_comware_hpn_mibs(fleet: SnmpsimFleet) -> None:
+    r = health(fleet, "lab/hpe-comware")
+    assert r.profile == "hpe-comware"  # an HP product OID with a Comware sysDescr: not hpe-procurve
+    assert r.processors == [Processor("Board 1", 13.0)]
+    assert r.memory_pools == [MemoryPool("Board 1", 42.0, round(536870912 * 0.42), 536870912)]
+    assert r.temperatures_c == {"Board 1": 46.0}  # 65535 on the fan: no sensor
+    assert r.fans == [HardwareState("Fan 1", "failed")]
+    assert r.power_supplies == [HardwareState("PSU 1", "ok")]
+    assert r.optics == [
+        Optic("Ten-GigabitEthernet1/0/25", rx_dbm=-4.12, tx_dbm=-2.38, temperature_c=38.0, bias_ma=6.12),
+        Optic("Ten-GigabitEthernet1/0/26", tx_dbm=-2.51, temperature_c=36.0, bias_ma=5.98, rx_no_light=True),
+        Optic("Ten-GigabitEthernet1/0/28", rx_dbm=-3.01, temperature_c=40.0, bias_ma=6.1),  # +50 dBm refused
+    ]
