@@ -40,6 +40,7 @@ class DeviceMetrics:
         self.devices_by_site_state: dict[tuple[str, str], int] = {}
         self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
         self._device_parts: dict[tuple[str, str], set[tuple[str, ...]]] = {}  # fan/PSU series per device
+        self._device_optics: dict[str, set[tuple[str, ...]]] = {}  # (site, device, port) per device
         g = registry.family
         d = registry.dynamic
         d(
@@ -107,6 +108,31 @@ class DeviceMetrics:
             "1 for the power supply's state (ok, warning, failed, absent, unknown).",
             (*DEVICE, "power_supply", "state"),
             MAX_SENSORS,
+        )
+        optic = (*DEVICE, "port")
+        self.optic_rx = g(
+            "canhgac_device_optic_rx_dbm",
+            "gauge",
+            "Transceiver receive power, dBm (absent while the port receives no light).",
+            optic,
+            MAX_SENSORS,
+        )
+        self.optic_tx = g(
+            "canhgac_device_optic_tx_dbm", "gauge", "Transceiver transmit power, dBm.", optic, MAX_SENSORS
+        )
+        self.optic_temp = g(
+            "canhgac_device_optic_temperature_celsius",
+            "gauge",
+            "Transceiver module temperature.",
+            optic,
+            MAX_SENSORS,
+        )
+        self.optic_no_light = g(
+            "canhgac_device_optic_no_light",
+            "gauge",
+            "1 when the transceiver reports no light in that direction (rx, tx), else 0.",
+            (*optic, "direction"),
+            MAX_SENSORS * 2,
         )
         self.if_up = g(
             "canhgac_interface_oper_up",
@@ -214,6 +240,7 @@ class DeviceMetrics:
                 for labels in now:
                     fam.set(labels, 1)
                 self._device_parts[(fam.name, dev)] = now
+            self._observe_optics(site, dev, res)
         if poll.state == "up" and poll.interfaces:
             seen: set[tuple[str, ...]] = set()
             for itf in poll.interfaces:
@@ -246,6 +273,30 @@ class DeviceMetrics:
         influx = self.telemetry.influx
         if influx is not None:
             influx.write(device_lines(site, poll))
+
+    def _observe_optics(self, site: str, dev: str, res: Resources) -> None:
+        """Each transceiver's levels; a port whose module was pulled loses its series."""
+        seen: set[tuple[str, ...]] = set()
+        for optic in res.optics:
+            k: tuple[str, ...] = (site, dev, optic.name)
+            seen.add(k)
+            for fam, value in (
+                (self.optic_rx, optic.rx_dbm),
+                (self.optic_tx, optic.tx_dbm),
+                (self.optic_temp, optic.temperature_c),
+            ):
+                if value is None:
+                    fam.remove(k)  # no light now: no stale level
+                else:
+                    fam.set(k, value)
+            self.optic_no_light.set((*k, "rx"), 1 if optic.rx_no_light else 0)
+            self.optic_no_light.set((*k, "tx"), 1 if optic.tx_no_light else 0)
+        for k in self._device_optics.get(dev, set()) - seen:
+            for fam in (self.optic_rx, self.optic_tx, self.optic_temp):
+                fam.remove(k)
+            for direction in ("rx", "tx"):
+                self.optic_no_light.remove((*k, direction))
+        self._device_optics[dev] = seen
 
     def _forget_interfaces(self, keys: set[tuple[str, ...]]) -> None:
         for fam in (self.if_up, self.if_admin, self.if_speed, self.if_in, self.if_out, self.if_util):

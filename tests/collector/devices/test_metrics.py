@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.metrics import device_lines
-from canhgac_collector.devices.snmp.results import HardwareState
+from canhgac_collector.devices.snmp.results import HardwareState, Optic
 from tests.collector.metrics.helpers import HOSTILE, device_poll, installed, samples
 
 
@@ -67,3 +67,29 @@ def test_fan_and_power_supply_states_follow_the_parts() -> None:
     assert series(fan, fan="Fan 2", state="failed") not in got
     assert got[series(fan, fan="Fan 2", state="ok")] == 1
     assert not any(name == "canhgac_device_power_supply_state" for name, _ in got)
+
+
+def test_optical_levels_and_no_light_follow_the_transceivers() -> None:
+    telemetry = installed()
+    devices = telemetry.get(device_metrics.PLUGIN)
+    poll = device_poll()
+    assert poll.resources is not None
+    poll.resources.optics = [
+        Optic("Te1/0/25", rx_dbm=-4.12, tx_dbm=-2.38, temperature_c=38.0),
+        Optic("Te1/0/26", tx_dbm=-2.51, rx_no_light=True),
+    ]
+    devices.observe_poll("HT", poll)
+    got = samples(telemetry.render())
+    assert got[series("canhgac_device_optic_rx_dbm", port="Te1/0/25")] == -4.12
+    assert got[series("canhgac_device_optic_tx_dbm", port="Te1/0/26")] == -2.51
+    assert got[series("canhgac_device_optic_temperature_celsius", port="Te1/0/25")] == 38.0
+    assert series("canhgac_device_optic_rx_dbm", port="Te1/0/26") not in got  # no light: no number
+    assert got[series("canhgac_device_optic_no_light", port="Te1/0/26", direction="rx")] == 1
+    assert got[series("canhgac_device_optic_no_light", port="Te1/0/25", direction="rx")] == 0
+    # Te1/0/25 loses its light, the module of Te1/0/26 is pulled: no stale level or port stays.
+    poll.resources.optics = [Optic("Te1/0/25", tx_dbm=-2.4, rx_no_light=True)]
+    devices.observe_poll("HT", poll)
+    got = samples(telemetry.render())
+    assert series("canhgac_device_optic_rx_dbm", port="Te1/0/25") not in got
+    assert got[series("canhgac_device_optic_no_light", port="Te1/0/25", direction="rx")] == 1
+    assert not any(dict(labels).get("port") == "Te1/0/26" for _, labels in got)
