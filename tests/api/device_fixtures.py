@@ -14,6 +14,8 @@ from canhgac_collector.devices.snmp.results import (  # re-exported for the test
     FdbEntry,
     InterfaceSample,
     Neighbor,
+    Optic,
+    Resources,
     SystemInfo,
 )
 from canhgac_collector.devices.store import DeviceSink, make_device_sink
@@ -106,6 +108,11 @@ def populate(api: Api) -> None:
                 ],
                 fdb=[FdbEntry(pc1, 10, 1, 1, "learned"), FdbEntry("00:50:56:aa:00:09", 10, 4, 4, "learned")],
                 arp=[ArpEntry("10.20.1.11", pc1, 100), ArpEntry("10.20.2.22", "00:50:56:bb:00:02", 100)],
+                resources=Resources(
+                    cpu_percent=12.0,
+                    optics=[Optic("Te1/1/1", rx_dbm=-3.5, tx_dbm=-2.1), Optic("Te1/1/2", rx_no_light=True)],
+                    profile="cisco-ios",
+                ),
             ),
             up(
                 "dist-d1",

@@ -61,6 +61,11 @@ def test_config_devices_are_listed_after_startup_with_their_poll_results(
         "arp": 2,
     }
     assert api.get("/api/v1/devices/sw-b1", admin).json()["snmp_version"] == "3"
+    optics = d["resources"]["optics"]
+    assert [(o["name"], o["rx_dbm"], o["tx_dbm"], o["rx_no_light"]) for o in optics] == [
+        ("Te1/1/1", -3.5, -2.1, False),
+        ("Te1/1/2", None, None, True),  # no light: no number
+    ]
 
     ifs = api.get("/api/v1/devices/core-p/interfaces", admin).json()["interfaces"]
     assert [i["ifName"] for i in ifs] == ["Gi0/1", "Gi0/2", "Gi0/3", "Gi0/4"]

@@ -44,12 +44,22 @@ def canhgac(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+TRANSCEIVER = "1.3.6.1.4.1.25506.2.70.1.1.1"  # HH3C-TRANSCEIVER-INFO-MIB hh3cTransceiverInfoEntry
+OPTICS_ROWS = [  # GE1/0/1 receives −4.12 dBm; GE1/0/2 has no light (2147483647); 0.01 dBm, 0.01 mA
+    *[
+        (f"{TRANSCEIVER}.{c}.1", "2", v)
+        for c, v in ((8, "1"), (12, "-412"), (9, "-238"), (15, "38"), (17, "612"))
+    ],
+    *[(f"{TRANSCEIVER}.{c}.2", "2", v) for c, v in ((8, "1"), (12, "2147483647"), (9, "-251"), (15, "36"))],
+]
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimFleet]:
     work = tmp_path_factory.mktemp("cli-poll")
     recordings = {
         C3560: snmpsim_data_recordings()[C3560],
-        "lab/sw": write_recording(work / "rec" / "sw.snmprec", switch_rows()),
+        "lab/sw": write_recording(work / "rec" / "sw.snmprec", [*switch_rows(), *OPTICS_ROWS]),
     }
     with SnmpsimFleet(recordings, work / "fleet", per_process=2, v3_users=[V3]) as f:
         yield f
@@ -79,6 +89,12 @@ def test_json_speaks_the_mib_names(fleet: SnmpsimFleet) -> None:
     assert {e["mac"] for e in doc["fdb"]} >= {"3c:52:82:11:22:33"}
     assert doc["arp"][0] == {"ip": "10.20.10.1", "mac": "00:1b:21:0a:00:01", "ifIndex": 1}
     assert doc["resources"]["temperatures_c"] == {"CPU temp": 41.5}
+    assert doc["resources"]["optics"] == [
+        {"name": "GE1/0/1", "rx_dbm": -4.12, "tx_dbm": -2.38, "temperature_c": 38.0, "bias_ma": 6.12,
+         "rx_no_light": False, "tx_no_light": False},
+        {"name": "GE1/0/2", "rx_dbm": None, "tx_dbm": -2.51, "temperature_c": 36.0, "bias_ma": None,
+         "rx_no_light": True, "tx_no_light": False},
+    ]  # fmt: skip
     assert doc["errors"] == {}
 
 
@@ -104,6 +120,9 @@ def test_tables_for_people(fleet: SnmpsimFleet) -> None:
         "3c:52:82:11:22:33",
         "10.20.20.3",
         "CPU temp 41.5 °C",
+        "Quang / optics",
+        "-4.12 dBm",
+        "không có ánh sáng / no light",
     ):
         assert text in r.stdout
 

@@ -231,7 +231,9 @@ class DeviceDetail(DeviceSummary):
     resources: dict[str, Any] | None = Field(
         description="health as the device's profile reads it: cpu_percent, memory_used_bytes, "
         "memory_total_bytes, memory_percent, temperatures_c, processors, memory_pools, fans, "
-        "power_supplies (name + state ok|warning|failed|absent|unknown), profile"
+        "power_supplies (name + state ok|warning|failed|absent|unknown), profile, optics (per transceiver "
+        "port: name, rx_dbm, tx_dbm, temperature_c, bias_ma, rx_no_light, tx_no_light; a level is null "
+        "with its *_no_light true when the port has no light)"
     )
     module_errors: dict[str, Any] | None
     created_at: dt.datetime

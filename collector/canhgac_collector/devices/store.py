@@ -340,6 +340,7 @@ def _record_one(
             "fans": [asdict(f) for f in r.fans],
             "power_supplies": [asdict(p) for p in r.power_supplies],
             "profile": r.profile,
+            "optics": [asdict(o) for o in r.optics],
         }
     # A new reason while still failing (timeout → auth failure) is news to an operator too.
     if poll.state != device.state or (poll.state != "up" and poll.reason != device.state_reason):

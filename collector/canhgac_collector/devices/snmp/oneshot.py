@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from canhgac_collector.devices.snmp.poller import poll_device
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample
+from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, Optic
 from canhgac_collector.devices.snmp.types import DeviceTarget
 
 EXIT_OK = 0
@@ -121,6 +121,23 @@ def _cut(table: Table, shown: int, total: int, console: Console) -> None:
         console.print(f"… {total - shown} more (--json prints all)", highlight=False)
 
 
+def _level(value: float | None, no_light: bool, unit: str) -> str:
+    return "không có ánh sáng / no light" if no_light else "" if value is None else f"{value:.2f} {unit}"
+
+
+def _render_optics(optics: list[Optic], console: Console) -> None:
+    table = Table("port", "rx", "tx", "°C", "bias mA", title="Quang / optics")
+    for o in optics[:TABLE_ROWS]:
+        table.add_row(
+            o.name,
+            _level(o.rx_dbm, o.rx_no_light, "dBm"),
+            _level(o.tx_dbm, o.tx_no_light, "dBm"),
+            "" if o.temperature_c is None else f"{o.temperature_c:.1f}",
+            "" if o.bias_ma is None else f"{o.bias_ma:.2f}",
+        )
+    _cut(table, min(TABLE_ROWS, len(optics)), len(optics), console)
+
+
 def render(poll: DevicePoll, console: Console) -> None:
     """Readable tables: system, interfaces, neighbours, FDB, ARP, resources, module errors."""
     system = poll.system
@@ -188,5 +205,7 @@ def render(poll: DevicePoll, console: Console) -> None:
             ok = sum(h.state == "ok" for h in (*res.fans, *res.power_supplies))
             parts.append(f"{ok}/{len(res.fans) + len(res.power_supplies)} quạt, nguồn ổn / fans, PSUs ok")
         console.print("Tài nguyên / resources: " + ", ".join(parts), highlight=False)
+        if res.optics:
+            _render_optics(res.optics, console)
     for module, why in poll.module_errors.items():
         console.print(f"[yellow]module {module} failed:[/] {why}", highlight=False)
