@@ -322,6 +322,27 @@ def site() -> Board:
         [(f"topk(5, canhgac_host_cpu_usage_ratio{{{SITE}}})", "{{host}}")],
         unit="percentunit",
     )
+    b.panel(
+        "timeseries",
+        "Thiết bị: quạt, nguồn không ổn / Device fans and PSUs not ok",
+        [
+            (
+                f'sum by (site) ({family}{{{SITE},state!="ok"}}) or sum by (site) ({family}{{{SITE}}}) * 0',
+                "{{site}} " + legend,
+            )
+            for family, legend in (
+                ("canhgac_device_fan_state", "quạt / fans"),
+                ("canhgac_device_power_supply_state", "nguồn / PSUs"),
+            )
+        ],
+        thresholds=[(1, "red")],
+    )
+    b.panel(
+        "timeseries",
+        "Thiết bị nóng nhất / Hottest devices",
+        [(f"topk(5, max by (site, device) (canhgac_device_temperature_celsius{{{SITE}}}))", "{{device}}")],
+        unit="celsius",
+    )
     return b
 
 
@@ -421,7 +442,83 @@ def device() -> Board:
         [(f"canhgac_device_temperature_celsius{{{dev}}}", "{{sensor}}")],
         unit="celsius",
     )
+    _device_parts(b, dev)
+    _device_optics(b, dev)
     return b
+
+
+PART_STATES = {  # fan/PSU state → (colour, text): a failed part stands out in red
+    "ok": ("green", "ổn / ok"),
+    "warning": ("orange", "cảnh báo / warning"),
+    "failed": ("red", "hỏng / failed"),
+    "absent": ("text", "không có / absent"),
+    "unknown": ("text", "không rõ / unknown"),
+}
+
+
+def _device_parts(b: Board, dev: str) -> None:
+    """Fans and power supplies: how many are not ok (red from one), and each part with its state."""
+    not_ok = [
+        (f'sum({family}{{{dev},state!="ok"}}) or sum({family}{{{dev}}}) * 0', legend)
+        for family, legend in (
+            ("canhgac_device_fan_state", "quạt / fans"),
+            ("canhgac_device_power_supply_state", "nguồn / power supplies"),
+        )
+    ]
+    b.panel(
+        "stat",
+        "Quạt, nguồn không ổn / Fans and PSUs not ok",
+        not_ok,
+        w=6,
+        instant=True,
+        thresholds=[(1, "red")],
+        description="Số quạt, bộ nguồn không ở trạng thái ổn. / Fans and power supplies not ok.",
+    )
+    b.panel(
+        "table",
+        "Quạt và nguồn / Fans and power supplies",
+        [
+            (f"canhgac_device_fan_state{{{dev}}} == 1", ""),
+            (f"canhgac_device_power_supply_state{{{dev}}} == 1", ""),
+        ],
+        w=18,
+        instant=True,
+    )
+    options = {
+        state: {"color": c, "index": i, "text": t} for i, (state, (c, t)) in enumerate(PART_STATES.items())
+    }
+    mapping = {"type": "value", "options": options}
+    b.panels[-1]["fieldConfig"]["overrides"] = [
+        {
+            "matcher": {"id": "byName", "options": "state"},
+            "properties": [
+                {"id": "mappings", "value": [mapping]},
+                {"id": "custom.cellOptions", "value": {"type": "color-text"}},
+            ],
+        }
+    ]
+
+
+def _device_optics(b: Board, dev: str) -> None:
+    """Transceiver levels per port, and the ports that receive no light (red from one)."""
+    b.panel(
+        "timeseries",
+        "Công suất quang / Optical power",
+        [
+            (f"canhgac_device_optic_rx_dbm{{{dev}}}", "{{port}} thu / rx"),
+            (f"canhgac_device_optic_tx_dbm{{{dev}}}", "{{port}} phát / tx"),
+        ],
+        unit="dBm",
+        w=18,
+    )
+    b.panel(
+        "stat",
+        "Cổng quang mất tín hiệu / Optical ports without light",
+        [(f'sum(canhgac_device_optic_no_light{{{dev},direction="rx"}})', "")],
+        w=6,
+        instant=True,
+        thresholds=[(1, "red")],
+    )
 
 
 def host() -> Board:

@@ -49,7 +49,7 @@ AGENT_SITES = ["HT-CAMXUYEN", "HT-HONGLINH", "HT-THACHHA", "HT-THACHHA-MC", "HT-
 SWITCH_SITES = ["HT-TTDL", "HT-CAMXUYEN", "HT-HONGLINH", "HT-THACHHA", "HT-THACHHA-MC"]
 # Real device dumps from snmpsim-data, served beside the generated switches: name → (community, role).
 RECORDED_DEVICES = {
-    "ht-ttdl-c3560": ("network/switch/cisco-c3560", "distribution"),
+    "ht-ttdl-c3750": ("network/switch/cisco-c3750", "distribution"),  # with transceiver sensors
     "ht-ttdl-s5720": ("network/router/huawei-s5720", "router"),
 }
 RECORDED_SITE = "HT-TTDL"
