@@ -472,7 +472,6 @@ def _device_parts(b: Board, dev: str) -> None:
         w=6,
         instant=True,
         thresholds=[(1, "red")],
-        description="Số quạt, bộ nguồn không ở trạng thái ổn. / Fans and power supplies not ok.",
     )
     b.panel(
         "table",

@@ -84,8 +84,29 @@ def test_cli_check_shipped_is_ok() -> None:
         ),
         (GOOD.replace("name: acme", "name: Acme Switch"), "Acme Switch", "name: String should match pattern"),
         ("profiles: [\n  - name: x\n", "-", "cannot read YAML"),
+        (
+            GOOD + "    optics:\n      - temperature: {value: 1.3.6.1.4.1.99999.3.1}\n",
+            "acme",
+            "optics.0: Value error, optics: give rx_power, tx_power or both",
+        ),
+        (
+            GOOD + "    optics:\n      - rx_power: {value: 1.3.6.1.4.1.99999.3.1, unit: dbw}\n",
+            "acme",
+            "optics.0.rx_power.unit: Input should be",
+        ),
     ],
-    ids=["oid", "unknown-key", "state-value", "no-ok-state", "regex", "empty-match", "name", "yaml"],
+    ids=[
+        "oid",
+        "unknown-key",
+        "state-value",
+        "no-ok-state",
+        "regex",
+        "empty-match",
+        "name",
+        "yaml",
+        "optics-no-power",
+        "optics-unit",
+    ],
 )
 def test_broken_profile_reports_file_profile_reason(
     tmp_path: Path, text: str, profile: str, reason: str
