@@ -37,6 +37,7 @@ from canhgac_collector.devices.configs.settings import (  # ssh: per device, con
 from canhgac_collector.lan.settings import LanConfig  # lan: approved devices/DHCP servers/gateways
 from canhgac_collector.listen_tls import ListenTlsConfig, resolve_paths  # listen.tls: HTTPS, mutual TLS
 from canhgac_collector.placeholders import placeholder_secrets, refusal  # no `change-me` secrets
+from canhgac_collector.sitelink.settings import SiteLinkProbe, SiteLinkSettings  # probes of sites' lines
 from canhgac_rules.report_settings import ReportSettings  # the audit report's issuer and signers
 
 SITE_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -119,6 +120,8 @@ class SiteConfig(Strict):
     # compliance.public_address_scan.enabled the server checks them (and only them) for admin services.
     public_addresses: Annotated[list[IPvAnyAddress], Field(max_length=MAX_PUBLIC_ADDRESSES)] = []
     children: list[SiteConfig] = []
+    # The site's gateway/public address, probed from the data centre (both sides of a cut: sitelink/).
+    link_probe: SiteLinkProbe | None = None
 
     @field_validator("public_addresses")
     @classmethod
@@ -376,6 +379,7 @@ class ServerConfig(BaseSettings):
     report: ReportSettings = ReportSettings()  # header and signers of HTML/PDF audit reports
     traps: TrapsConfig = TrapsConfig()  # collector/canhgac_collector/devices/traps/
     lan: LanConfig = LanConfig()  # collector/canhgac_collector/lan/
+    site_links: SiteLinkSettings = SiteLinkSettings()  # collector/canhgac_collector/sitelink/
 
     @classmethod
     def settings_customise_sources(

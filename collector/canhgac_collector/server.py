@@ -45,6 +45,7 @@ from canhgac_collector.metrics import sites as site_metrics
 from canhgac_collector.metrics.history import InfluxWriter
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.reload import ConfigReloader, ReloadError, default_pid_path, read_config
+from canhgac_collector.sitelink.prober import SiteLinkProber
 from canhgac_collector.sitetree import SiteNode, resolve_tree
 from canhgac_collector.store.db import is_up_to_date, open_existing_store, session_factory, upgrade
 from canhgac_collector.store.models import Scan
@@ -101,6 +102,7 @@ class Server:
     influx: InfluxWriter | None = None
     snmp: SnmpService | None = None
     traps: TrapService | None = None
+    site_links: SiteLinkProber | None = None
     # Called when a token was revoked by another process (the HTTP face forgets its cached tokens).
     on_revocation: list[Callable[[], None]] = field(default_factory=list)
     # Called after a reload was applied (the HTTP face takes the new tree and agent settings).
@@ -144,6 +146,8 @@ class Server:
             self.config_pulls.start()
         if self.traps is not None:
             await asyncio.to_thread(self.traps.start)
+        if self.site_links is not None:
+            self.site_links.start()
 
     async def stop(self) -> None:
         """Stop everything but history; `stop_history` last, once ingest handed over its last points.
@@ -161,6 +165,8 @@ class Server:
         if self.traps is not None:
             traps = self.traps
             steps.append(("trap receiver", lambda: asyncio.to_thread(traps.stop)))
+        if self.site_links is not None:
+            steps.append(("site line probes", self.site_links.stop))
         for name, step in steps:
             try:
                 await step()
@@ -324,6 +330,10 @@ def build_server(config: ServerConfig, engine: Engine, telemetry: Telemetry | No
     if config.traps.enabled:
         server.traps = TrapService(config.traps, sessions, on_link_change=alerting.nudge)
         server.traps.register_metrics(telemetry.registry)
+    if config.site_links.enabled:
+        prober = server.site_links = SiteLinkProber(config.site_links, tree, alerting.engine.site_links)
+        prober.register_metrics(telemetry.registry)
+        server.on_reload.append(lambda s: prober.configure(s.config.site_links, s.tree))
     return server
 
 

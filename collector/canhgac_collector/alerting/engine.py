@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from canhgac_collector.alerting import maintenance, routing, templates
+from canhgac_collector.alerting import maintenance, outage, routing, templates
 from canhgac_collector.alerting.channels import CHANNELS, plugin_of
 from canhgac_collector.alerting.channels.base import FeedItem, Style
 from canhgac_collector.alerting.links import LinkSigner
@@ -28,6 +28,7 @@ from canhgac_collector.alerting.outbox import enqueue
 from canhgac_collector.alerting.rules import Condition, RuleBook, collect_conditions
 from canhgac_collector.alerting.settings import check_site_references
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.sitelink.state import SiteLinks
 from canhgac_collector.sitetree import SiteNode
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Alert
@@ -104,6 +105,8 @@ class AlertEngine:
     _fed: dict[str, dict[int, dt.datetime]] = field(default_factory=dict)
     # failures confined to one host/device/interface/condition during evaluation, by stage
     confined: Counter[str] = field(default_factory=Counter)
+    # what the data centre's probes of the sites' declared addresses last found (sitelink/)
+    site_links: SiteLinks = field(default_factory=SiteLinks)
 
     def __post_init__(self) -> None:
         self.cfg = self.config.alerting
@@ -125,7 +128,9 @@ class AlertEngine:
     ) -> AlertEngine:
         """An engine over a reloaded configuration that keeps this one's memory (what was forwarded
         when, confined failures); raises ValueError, as at start, for an unknown site code."""
-        return AlertEngine(config, self.sessions, tree, site_ids, self.signer, self._fed, self.confined)
+        return AlertEngine(
+            config, self.sessions, tree, site_ids, self.signer, self._fed, self.confined, self.site_links
+        )
 
     # -- evaluation --------------------------------------------------------------------------------
 
@@ -133,11 +138,19 @@ class AlertEngine:
         now = now or dt.datetime.now(dt.UTC)
         res = EvalResult()
         with self.sessions.begin() as session:
+            open_alerts = {a.key: a for a in session.scalars(select(Alert).where(Alert.state.in_(OPEN)))}
             conditions = collect_conditions(
-                session, self.cfg, self.book, self.tree, self.site_codes, now, self.confined
+                session,
+                self.cfg,
+                self.book,
+                self.tree,
+                self.site_codes,
+                now,
+                self.confined,
+                held=outage.held_members(open_alerts.values()),
+                link_up=self.site_links.reachable(now),
             )
             res.conditions = len(conditions)
-            open_alerts = {a.key: a for a in session.scalars(select(Alert).where(Alert.state.in_(OPEN)))}
             windows = self.windows + maintenance.from_store(session)
             for c in conditions:
                 if c.site_code not in self.site_ids:
@@ -241,6 +254,7 @@ class AlertEngine:
         if alert.cleared_at is not None:  # back before clear_for_s: a flap, not a new alert
             alert.cleared_at = None
             alert.flap_count += 1
+            alert.data = {k: v for k, v in (alert.data or {}).items() if k != "reconnecting"}
             record_event(
                 session,
                 kind="alert.flap",
@@ -277,6 +291,8 @@ class AlertEngine:
             alert.cleared_at = now
         if (now - alert.cleared_at).total_seconds() < self.cfg.clear_for_s:
             return False
+        if outage.waiting_for_members(session, alert, now, self.cfg.reconnect_window):
+            return False
         alert.resolved_at = now
         transition(session, alert, "resolved", now, "điều kiện đã hết / condition cleared")
         return True
@@ -308,6 +324,7 @@ class AlertEngine:
             ack_url=ack,
             style=style,
             recipient_site=self.tree[recipient_site].config.name if recipient_site else None,
+            missing=[str(m) for m in data.get("missing") or []] if kind == "resolved" else None,
         )
 
     def _style(self, channel: str) -> Style:
@@ -336,6 +353,7 @@ class AlertEngine:
                 "flap_count": alert.flap_count,
                 "value": alert.value,
                 "affected": data.get("affected"),
+                "missing": data.get("missing"),
             },
             "summary": {
                 "vi": alert.summary,

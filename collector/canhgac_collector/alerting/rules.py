@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from canhgac_collector.alerting.outage import member_key
 from canhgac_collector.alerting.settings import AlertingConfig, RuleOverride, check_site_references
 from canhgac_collector.sitetree import SiteNode
 from canhgac_collector.store.models import Device, DeviceInterface, DeviceNeighbor, Event, Host
@@ -60,6 +62,8 @@ DEFAULTS: dict[str, RuleSettings] = {
     "lan_ip_conflict": RuleSettings(True, 3600, 0, "warning"),
     "lan_mac_flood": RuleSettings(True, 3600, 0, "warning"),
     "lan_device_new": RuleSettings(True, 86400, 0, "warning"),
+    # Every agent of a site silent while the data centre still reaches the site's declared address.
+    "site_silent_link_up": RuleSettings(True, 0, 0, "warning"),
 }
 #: Event kinds that raise the event rules (written by the config puller and the compliance scanner).
 EVENT_RULES = {
@@ -140,9 +144,15 @@ class _Member:
 
 
 def _site_unreachable(
-    members: list[_Member], tree: dict[str, SiteNode], book: RuleBook, min_members: int
+    members: list[_Member],
+    tree: dict[str, SiteNode],
+    book: RuleBook,
+    min_members: int,
+    link_up: Mapping[str, bool] | None = None,
 ) -> tuple[list[Condition], set[str]]:
-    """Top-down: the highest site whose whole subtree (≥ min_members monitored) is down."""
+    """Top-down: the highest site whose whole subtree (≥ min_members monitored) is down. A site whose
+    declared address the data centre still reaches (`link_up`) is `site_silent_link_up` instead: its
+    line works, something inside the site (power, switch) does not."""
     by_path: dict[str, list[_Member]] = {}
     for m in members:
         node = tree.get(m.site)
@@ -171,9 +181,14 @@ def _site_unreachable(
         since = max(heard) if heard else dt.datetime.now(dt.UTC)
         hosts = sorted(m.name for m in inside if m.kind == "host")
         devices = sorted(m.name for m in inside if m.kind == "device")
+        rule = "site_silent_link_up" if (link_up or {}).get(code) is True else "site_unreachable"
+        covered.add(code)
+        covered.update(k for k, n in tree.items() if n.path.startswith(node.path))
+        if not book.get(rule, code).enabled:
+            continue
         conditions.append(
             Condition(
-                "site_unreachable",
+                rule,
                 "site",
                 code,
                 node.config.name,
@@ -184,11 +199,10 @@ def _site_unreachable(
                     "hosts": len(hosts),
                     "devices": len(devices),
                     "affected": {"hosts": hosts, "devices": devices},
+                    "members": sorted(member_key(m.kind, m.id) for m in inside),
                 },
             )
         )
-        covered.add(code)
-        covered.update(k for k, n in tree.items() if n.path.startswith(node.path))
     # descendants of a covered site are covered too (tree order: parents first)
     for code, node in tree.items():
         if node.parent_code in covered:
@@ -204,10 +218,14 @@ def collect_conditions(
     site_codes: dict[int, str],
     now: dt.datetime,
     confined: Counter[str] | None = None,
+    held: set[str] | None = None,
+    link_up: Mapping[str, bool] | None = None,
 ) -> list[Condition]:
     """Every condition true now, across all rules (grouped by root cause). A host, device, interface or
     event whose stored data cannot be read is skipped alone (logged, counted in `confined` by stage):
-    one poisoned record never blinds alerting for the rest of the province."""
+    one poisoned record never blinds alerting for the rest of the province. Members in `held` (an open
+    outage's, see outage.py) raise no down alert of their own; `link_up`: site code → whether the data
+    centre reaches the site's declared address now."""
     confined = confined if confined is not None else Counter()
     hosts = session.execute(
         select(Host.id, Host.hostname, Host.site_id, Host.state, Host.last_report_at, Host.latest_report)
@@ -225,14 +243,15 @@ def collect_conditions(
             continue
         down = d.state == "down" or (d.state == "error" and d.state_reason == "timeout")
         members.append(_Member("device", d.name, d.name, site_codes[d.site_id], down, d.last_ok_at))
-    out, covered = _site_unreachable(members, tree, book, config.site_min_members)
+    out, covered = _site_unreachable(members, tree, book, config.site_min_members, link_up)
+    held = held or set()
 
     def on(rule: str, site: str) -> RuleSettings | None:
         s = book.get(rule, site)
         return s if s.enabled and site not in covered else None
 
     for m in members:
-        if m.down and on(f"{m.kind}_down", m.site):
+        if m.down and on(f"{m.kind}_down", m.site) and member_key(m.kind, m.id) not in held:
             out.append(Condition(f"{m.kind}_down", m.kind, m.id, m.name, m.site, m.last_heard or now))
     # host metrics from each live host's newest report
     for h in hosts:

@@ -22,6 +22,11 @@ SITE_CODE = base.SITE_CODE  # a site code's pattern, shared with the channels an
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DATE = re.compile(r"^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
+#: The agent's longest delay between retries (canhgac_agent.sender.Backoff's default cap) and the slack
+#: given on top of it before a silent member of a recovered site counts as down on its own.
+AGENT_RETRY_CAP_S = 300.0
+RECONNECT_GRACE_S = 60.0
+
 RuleName = Literal[
     "site_unreachable",
     "host_down",
@@ -44,6 +49,7 @@ RuleName = Literal[
     "lan_ip_conflict",
     "lan_mac_flood",
     "lan_device_new",
+    "site_silent_link_up",
 ]
 Severity = Literal["info", "warning", "critical"]
 
@@ -139,6 +145,10 @@ class AlertingSettings(_Strict):
     # A site whose subtree has at least this many monitored hosts+devices, all unreachable, raises one
     # site alert; its hosts and devices are listed as affected instead of alerting one by one.
     site_min_members: Annotated[int, Field(ge=1)] = 2
+    # After a cut-off site is heard again, its members still silent get this long to reconnect (the
+    # agents' longest retry delay plus a grace) before raising alerts of their own; null = agent
+    # backoff cap (300 s) + 60 s. One alert and one recovery per outage, however long.
+    reconnect_window_s: Annotated[float, Field(ge=0, le=86400)] | None = None
     escalate_after_s: Annotated[float, Field(gt=0)] = 1800  # unacknowledged → the parent site's contacts
     max_escalations: Annotated[int, Field(ge=0, le=10)] = 2
     ack_link_ttl_s: Annotated[float, Field(gt=0)] = 86400  # signed acknowledge links in messages expire
@@ -152,6 +162,13 @@ class AlertingSettings(_Strict):
     rules: dict[RuleName, RuleOverride] = {}  # province-wide changes to the defaults (alerting/rules.py)
     overrides: list[SubtreeOverride] = []
     maintenance: list[MaintenanceWindow] = []
+
+    @property
+    def reconnect_window(self) -> float:
+        """Seconds the members of an outage get to reconnect after their site is heard again."""
+        if self.reconnect_window_s is not None:
+            return self.reconnect_window_s
+        return AGENT_RETRY_CAP_S + RECONNECT_GRACE_S
 
     @field_validator("timezone")
     @classmethod

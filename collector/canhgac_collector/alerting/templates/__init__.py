@@ -31,6 +31,14 @@ TEXTS: dict[str, RuleTexts] = {
         "Check power and link lights on the site's modem/router and main switch; call the carrier if the "
         "line (fibre) has no signal.",
     ),
+    "site_silent_link_up": RuleTexts(
+        "{site}: {hosts} máy không gửi báo cáo từ {since} nhưng đường truyền tới điểm vẫn thông",
+        "{site}: {hosts} hosts silent since {since} although the line to the site is up",
+        "Đường truyền vẫn tốt: kiểm tra nguồn điện và switch trong trụ sở (mất điện cục bộ, switch treo), "
+        "không cần gọi nhà mạng.",
+        "The line is up: check power and the switch inside the office (local power cut, hung switch); no "
+        "need to call the carrier.",
+    ),
     "host_down": RuleTexts(
         "Máy {subject} ({site}) không gửi báo cáo từ {since}",
         "Host {subject} ({site}) has not reported since {since}",
@@ -166,6 +174,7 @@ TEXTS: dict[str, RuleTexts] = {
     ),
 }
 
+MAX_NAMES_LISTED = 20  # hosts/devices named in one message; the rest are counted
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
 KIND_VI = {
     "firing": ("CẢNH BÁO", "ALERT"),
@@ -206,6 +215,7 @@ def render(
     ack_url: str | None,
     style: str,
     recipient_site: str | None = None,
+    missing: list[str] | None = None,
 ) -> Message:
     """A whole message for one recipient; `style` is vi | vi_ascii | en | vi_en (Vietnamese first)."""
     t = TEXTS[rule]
@@ -221,6 +231,19 @@ def render(
     if affected:
         vi_lines.append(f"Ảnh hưởng: {affected} máy/thiết bị (không cảnh báo riêng từng máy).")
         en_lines.append(f"Affected: {affected} hosts/devices (not alerted one by one).")
+    if missing:
+        shown = ", ".join(missing[:MAX_NAMES_LISTED])
+        more = len(missing) - MAX_NAMES_LISTED
+        vi_lines.append(
+            f"Chưa kết nối lại sau thời gian chờ: {shown}"
+            + (f" và {more} máy khác" if more > 0 else "")
+            + " (mỗi máy sẽ được cảnh báo riêng nếu vẫn mất liên lạc)."
+        )
+        en_lines.append(
+            f"Not reconnected within the wait: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + " (each is alerted on its own if it stays silent)."
+        )
     if kind != "resolved":
         vi_lines.append(f"Kiểm tra trước: {t.check_vi}")
         en_lines.append(f"Check first: {t.check_en}")
