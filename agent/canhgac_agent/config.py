@@ -158,6 +158,18 @@ _INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 
 # NamedTuples, not dataclasses: `dataclasses` imports `inspect` (with ast, dis, tokenize), ~1 MB of RSS
 # in an agent budgeted at 25 MB.
+class RetryConfig(NamedTuple):
+    """Sending after failures. While backing off from a lost link the agent checks every ~`link_check_s`
+    (±25 %) whether the server accepts a TCP connection (no request sent); once it does, the spool
+    drains after a random 0–`resume_jitter_s` s, so a commune's PCs do not all send at the same
+    moment, instead of waiting out a backoff of up to `max_delay_s`."""
+
+    max_delay_s: float = 300.0  # the backoff cap (the server's reconnect window assumes 300 s + 60 s)
+    link_check: bool = True
+    link_check_s: float = 15.0
+    resume_jitter_s: float = 10.0
+
+
 class AgentConfig(NamedTuple):
     server_url: str | None = None
     enrollment_key: Secret | None = None  # lets `run` enroll by itself on first start
@@ -171,6 +183,7 @@ class AgentConfig(NamedTuple):
     tls: TlsConfig = TlsConfig()
     egress: EgressConfig = EgressConfig()
     lan: LanConfig = LanConfig()
+    retry: RetryConfig = RetryConfig()
     source: str = "<defaults>"  # where it was read from, for messages; not part of equality
 
     def __eq__(self, other: object) -> bool:
@@ -341,6 +354,18 @@ def _egress(table: _Table) -> EgressConfig:
     return EgressConfig(endpoint=endpoint.strip("[]") if endpoint else None, ports=ports, timeout_s=timeout_s)
 
 
+def _retry(table: _Table) -> RetryConfig:
+    d = RetryConfig()
+    retry = RetryConfig(
+        max_delay_s=table.number("max_delay_s", d.max_delay_s, 0.0, 3600.0),
+        link_check=table.boolean("link_check", d.link_check),
+        link_check_s=table.number("link_check_s", d.link_check_s, 0.0, 600.0),
+        resume_jitter_s=table.number("resume_jitter_s", d.resume_jitter_s, 0.0, 600.0),
+    )
+    table.done()
+    return retry
+
+
 def _tls(table: _Table) -> TlsConfig:
     files: dict[str, str | None] = {}
     for key in ("ca_file", "cert_file", "key_file"):
@@ -499,6 +524,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
     tls = _tls(top.table("tls"))
     egress = _egress(top.table("egress"))
     lan = _lan(top.table("lan"))
+    retry = _retry(top.table("retry"))
     top.done()
 
     return AgentConfig(
@@ -514,6 +540,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
         tls=tls,
         egress=egress,
         lan=lan,
+        retry=retry,
         source=source,
     )
 

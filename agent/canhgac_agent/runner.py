@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import platform
+import random
 import socket
 import threading
 import time
@@ -297,7 +298,10 @@ class Runner:
             verify=config.tls.verify,
             client_cert=config.tls.client_cert,
             on_settings=self._use_server_settings,
+            backoff=Backoff(cap_s=config.retry.max_delay_s),
         )
+        self._next_link_check: float | None = None  # monotonic time of the next "is the link back?"
+        self._jitter = random.Random()  # noqa: S311  (spreading PCs in time, not cryptography)
         self._use_server_settings(self.state.get("settings"))
         self._agent_id: str | None = None
         self._enroll_backoff = Backoff(base_s=5.0)
@@ -501,14 +505,50 @@ class Runner:
         return tick
 
     def _wait_for(self, tick: float) -> None:
-        """Sleep until `tick`, waking early only to retry sending once the backoff has expired."""
+        """Sleep until `tick`, waking early only to retry sending once the backoff has expired, or, while
+        the link is lost, to check whether it is back (then sending at once: see `_link_back`)."""
         while not self.stop.is_set():
             now = time.monotonic()
             if now >= tick:
                 return
             retry = self.sender.retry_at
-            early = self.sender.enrolled and self.spool.backlog > 0 and now < retry < tick
+            waiting = self.sender.enrolled and self.spool.backlog > 0
+            early = waiting and now < retry < tick
             wake = retry if early else tick
+            check = self._link_check_at(now) if waiting and now < retry else None
+            if check is not None and check < wake:
+                if self.stop.wait(check - now):
+                    return
+                if self._link_back():
+                    self.drain(tick)
+                continue
             if self.stop.wait(wake - now) or not early:
                 return
             self.drain(tick)
+
+    def _link_check_at(self, now: float) -> float | None:
+        """When to check next whether a lost link is back (None: not backing off from a lost link)."""
+        retry = self.config.retry
+        if not (retry.link_check and self.sender.link_lost):
+            self._next_link_check = None
+            return None
+        if self._next_link_check is None:
+            self._next_link_check = now + retry.link_check_s * self._jitter.uniform(0.75, 1.25)
+        return self._next_link_check
+
+    def _link_back(self) -> bool:
+        """A bounded TCP connect to the server; when it answers, wait a random 0–resume_jitter_s (so a
+        commune's PCs spread out) and lift the backoff. True when the spool should drain now."""
+        self._next_link_check = None
+        retry = self.config.retry
+        if not self.sender.server_answers(timeout_s=min(5.0, retry.link_check_s)):
+            return False
+        delay = self._jitter.uniform(0.0, retry.resume_jitter_s)
+        _log.info(
+            "server reachable again; sending the spool",
+            extra=fields(in_s=round(delay, 1), backlog=self.spool.backlog),
+        )
+        if self.stop.wait(delay):
+            return False
+        self.sender.resume()
+        return True

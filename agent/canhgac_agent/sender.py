@@ -18,14 +18,17 @@ import json
 import logging
 import os
 import random
+import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from canhgac_agent import __version__
 from canhgac_agent.config import MiB, fields
 from canhgac_agent.httpclient import HttpClient, NoAnswer, ProtocolError, parse_url, tls_context
+from canhgac_agent.probes.common import resolve
 from canhgac_agent.spool import Pending, Spool, StateFile
 
 ENROLL_PATH = "/api/v1/agents/enroll"
@@ -41,6 +44,7 @@ USER_AGENT = f"canhgac-agent/{__version__}"
 KEEP_ALIVE_MAX_IDLE_S = 15.0
 
 _log = logging.getLogger(__name__)
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class Backoff:
@@ -384,6 +388,7 @@ class Sender:
         self.on_settings = on_settings
         self.retry_at = 0.0  # clock() before which drain() does not try
         self.last: SendOutcome | None = None
+        self.link_lost = False  # the last try reached no server at all (connection error, timeout)
 
     @property
     def enrolled(self) -> bool:
@@ -423,7 +428,9 @@ class Sender:
             try:
                 reply = self.http.post(url, body, headers, timeout)
             except TransportError as exc:
+                self.link_lost = True
                 return self._finish(self._retry(out, str(exc), None, None))
+            self.link_lost = False
             out.batches += 1
             out.http_status = reply.status
             if reply.status == 200:
@@ -472,6 +479,29 @@ class Sender:
                 ),
             )
         return self._finish(out)
+
+    def server_answers(self, timeout_s: float) -> bool:
+        """Whether the server accepts a TCP connection now (closed at once, nothing sent): the cheap
+        check that a lost link is back. False through a proxy (its answer says nothing of the server)."""
+        url = self.state.get("server_url")
+        if not isinstance(url, str) or _proxy_configured():
+            return False
+        parts = urlsplit(url)
+        if not parts.hostname:
+            return False
+        try:
+            family, sockaddr = resolve(parts.hostname, timeout_s, parts.port or DEFAULT_PORTS[parts.scheme])
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout_s)
+                sock.connect(sockaddr)
+        except (OSError, TimeoutError, KeyError, ValueError, UnicodeError):
+            return False
+        return True
+
+    def resume(self) -> None:
+        """Send at the next drain: the link is back, the backoff no longer applies."""
+        self.retry_at = 0.0
+        self.backoff.reset()
 
     def _acknowledged(self, batch: list[Pending], reply: HttpReply, out: SendOutcome) -> str | None:
         """Delete what the 200 reply acknowledged and apply its settings; a problem that stops the drain."""

@@ -209,7 +209,7 @@ def _field_paths(cls: Any, prefix: str = "") -> list[tuple[str, str]]:
     for name in cls._fields:
         if name == "source":
             continue
-        sub = {"identity", "spool", "probes", "tls", "egress", "lan"}
+        sub = {"identity", "spool", "probes", "tls", "egress", "lan", "retry"}
         if name in sub:
             out += _field_paths(type(getattr(cls(), name)), name)
         elif name == "targets":
