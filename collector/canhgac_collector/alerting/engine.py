@@ -148,7 +148,7 @@ class AlertEngine:
                 now,
                 self.confined,
                 held=outage.held_members(open_alerts.values()),
-                link_up=self.site_links.reachable(now),
+                link_up=outage.line_view(open_alerts.values(), self.site_links.reachable(now)),
             )
             res.conditions = len(conditions)
             windows = self.windows + maintenance.from_store(session)

@@ -78,3 +78,14 @@ def waiting_for_members(session: Session, alert: Alert, now: dt.datetime, window
     data["missing"] = silent
     alert.data = data
     return False
+
+
+def line_view(alerts: Iterable[Alert], reachable: dict[str, bool]) -> dict[str, bool]:
+    """Site code → "the line is up", for the rules. An outage keeps the kind it began as: a cut line
+    that comes back before the agents do is still that cut (its tail), not a new "silent, line up"
+    alert; and a silent site whose line then fails too stays one alert."""
+    view = dict(reachable)
+    for alert in alerts:
+        if alert.rule in SITE_RULES and alert.state != "resolved":
+            view[alert.subject_id] = alert.rule == "site_silent_link_up"
+    return view

@@ -242,3 +242,18 @@ def test_tcp_link_probe_needs_a_port() -> None:
         ServerConfig(
             sites=[{"code": "P", "name": "T", "link_probe": {"address": "127.0.0.1", "method": "tcp"}}]
         )
+
+
+def test_the_line_back_before_the_agents_is_still_the_same_cut(outage: Store) -> None:
+    back = T0 + 3600 * S
+    store = outage
+    store.engine.site_links.max_age_s = 90
+    store.engine.site_links.record("XA-A", reading(True, back))  # the line answers again, no PC yet
+    run(store, back + S, back + 30 * S)
+    assert [(a.rule, a.state) for a in alerts(store)] == [("site_unreachable", "firing")]
+    for pc in PCS:
+        store.host(pc, "XA-A", "up", back + 31 * S)
+    store.polls(poll("sw-xa-a", "up", back + 31 * S))
+    run(store, back + 32 * S, back + 60 * S)
+    assert [(a.rule, a.state) for a in alerts(store)] == [("site_unreachable", "resolved")]
+    assert [n.kind for n in notes(store)] == ["firing", "resolved"]
