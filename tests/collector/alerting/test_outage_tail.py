@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from canhgac_collector.alerting.engine import AlertEngine
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.sitelink.prober import SiteLinkProber
 from canhgac_collector.sitelink.settings import SiteLinkSettings
 from canhgac_collector.sitelink.state import LinkReading, SiteLinks
@@ -235,6 +236,14 @@ def test_prober_reaches_declared_addresses_only(tmp_path: object, listening: int
     now = dt.datetime.now(dt.UTC)
     assert links.reachable(now) == {"UP": True, "TCP": True, "SHUT": False}
     assert links.reachable(now + dt.timedelta(seconds=links.max_age_s + 1)) == {}
+    telemetry = Telemetry()
+    prober.register_metrics(telemetry.registry)
+    text = telemetry.render()
+    assert 'canhgac_site_link_up{site="SHUT"} 0' in text
+    assert 'canhgac_site_link_up{site="UP"} 1' in text
+    assert 'canhgac_site_link_loss_ratio{site="SHUT"} 1' in text
+    assert 'canhgac_site_link_rtt_ms{site="TCP"}' in text
+    assert 'canhgac_site_link_rtt_ms{site="SHUT"}' not in text  # no reply: no latency to show
 
 
 def test_tcp_link_probe_needs_a_port() -> None:
