@@ -252,8 +252,9 @@ def test_a_cut_is_one_site_alert_and_one_recovery(province: Province, seconds: f
     got = province.notes(OFFICER_A)[before:]
     assert got == [("site_unreachable", "firing", alert_id), ("site_unreachable", "resolved", alert_id)]
     assert province.notes(OFFICER_B) == []
-    rules = {r for (r,) in province.query("SELECT DISTINCT rule FROM alerts")}
-    assert "host_down" not in rules
+    # A PC that went silent a moment before the others may open a pending host_down, which the site
+    # alert then supersedes silently; none may ever fire.
+    assert province.query("SELECT id FROM alerts WHERE rule = 'host_down' AND firing_at IS NOT NULL") == []
 
 
 def test_agents_silent_with_the_line_up_is_not_a_cut(province: Province) -> None:
