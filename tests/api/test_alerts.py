@@ -200,3 +200,35 @@ def test_channel_health_listed(api: Api) -> None:
     r = api.get("/api/v1/alerts/channels", api.token("operator"))
     assert r.status_code == 200
     assert r.json() == {"channels": []}
+
+
+def test_a_site_outage_lists_the_pcs_still_reconnecting(api: Api) -> None:
+    now = dt.datetime.now(dt.UTC)
+    engine = _svc(api).engine
+    with api.sessions.begin() as session:
+        for host_id in ("pc-a1", "pc-a2"):
+            session.add(
+                Host(
+                    id=host_id,
+                    machine_id=f"m-{host_id}",
+                    hostname=host_id,
+                    site_id=engine.site_ids["XA-A"],
+                    state="down",
+                    state_changed_at=now,
+                    enrolled_at=now,
+                    last_report_at=now - dt.timedelta(minutes=20),
+                    last_seq=0,
+                    reports_total=0,
+                )
+            )
+    engine.evaluate(now)
+    with api.sessions.begin() as session:
+        back = session.get(Host, "pc-a1")
+        assert back is not None
+        back.state, back.last_report_at = "up", now  # the first PC of the commune reports again
+    engine.evaluate(now + dt.timedelta(seconds=10))
+    officer = api.token("officer", "XA-A")
+    [site] = api.get("/api/v1/alerts", officer).json()["alerts"]
+    assert (site["rule"], site["state"]) == ("site_unreachable", "firing")
+    assert site["reconnecting"] == ["pc-a2"]
+    assert site["missing"] is None

@@ -63,6 +63,8 @@ def alert_out(a: Alert, code: str) -> AlertOut:
         silenced=a.silenced,
         value=a.value,
         affected=data.get("affected"),
+        reconnecting=data.get("reconnecting"),
+        missing=data.get("missing"),
     )
 
 

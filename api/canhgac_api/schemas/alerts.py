@@ -35,6 +35,9 @@ class AlertOut(BaseModel):
     silenced: bool
     value: float | None
     affected: dict[str, Any] | None
+    # A site outage's tail: members not heard again yet, and (once resolved) those still missing.
+    reconnecting: list[str] | None = None
+    missing: list[str] | None = None
 
 
 class AlertList(BaseModel):

@@ -289,9 +289,9 @@ class AlertEngine:
             return False  # never told anyone: nothing to send
         if alert.cleared_at is None:
             alert.cleared_at = now
-        if (now - alert.cleared_at).total_seconds() < self.cfg.clear_for_s:
-            return False
-        if outage.waiting_for_members(session, alert, now, self.cfg.reconnect_window):
+        # A site outage's members still reconnecting keep it open (and are listed) from the first moment.
+        waiting = outage.waiting_for_members(session, alert, now, self.cfg.reconnect_window)
+        if waiting or (now - alert.cleared_at).total_seconds() < self.cfg.clear_for_s:
             return False
         alert.resolved_at = now
         transition(session, alert, "resolved", now, "điều kiện đã hết / condition cleared")
