@@ -244,6 +244,11 @@ def test_prober_reaches_declared_addresses_only(tmp_path: object, listening: int
     assert 'canhgac_site_link_loss_ratio{site="SHUT"} 1' in text
     assert 'canhgac_site_link_rtt_ms{site="TCP"}' in text
     assert 'canhgac_site_link_rtt_ms{site="SHUT"}' not in text  # no reply: no latency to show
+    # A reload that drops a site's address: it is no longer probed, its reading is forgotten.
+    config.sites[0].children = [c for c in config.sites[0].children if c.code != "UP"]
+    prober.configure(SiteLinkSettings(count=1, timeout_s=0.5), resolve_tree(config))
+    assert sorted(t["name"] for t in prober.targets) == ["SHUT", "TCP"]
+    assert sorted(links.readings()) == ["SHUT", "TCP"]
 
 
 def test_tcp_link_probe_needs_a_port() -> None:
