@@ -141,7 +141,7 @@ def main() -> None:
     result: dict[str, Any] = {"agents": args.agents, "cut_s": args.cut, "interval_s": args.interval}
     for mode, check in (("backoff_only", False), ("link_check", True)):
         times = run_mode(check, args.agents, args.cut, args.interval)
-        result[mode] = {"seconds": times, "median": statistics.median(times), "max": max(times)}
+        result[mode] = {"seconds": times, "median": round(statistics.median(times), 1), "max": max(times)}
         if not args.json:
             print(f"{mode:>13}: median {result[mode]['median']} s, max {result[mode]['max']} s — {times}")
     print(json.dumps(result))
