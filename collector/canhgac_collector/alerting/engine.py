@@ -240,6 +240,7 @@ class AlertEngine:
             "threshold": c.threshold if c.threshold is not None else 0.0,
             "hosts": c.data.get("hosts", 0),
             "devices": c.data.get("devices", 0),
+            **templates.behind_values(c.data.get("affected")),
         }
         vi, en = templates.summary(c.rule, values)
         alert.summary = vi

@@ -5,7 +5,8 @@ out their agents' retry delay. Without a tail each of them would become a `host_
 mail per PC. So a site alert whose condition has cleared stays open while members of the outage are
 still silent, at most `reconnect_window` seconds from the moment the site was heard again; those members
 are *held* (no alert of their own) meanwhile. The site's single recovery then names whoever is still
-missing, and from then on a missing member raises its normal `host_down`/`device_down`.
+missing, and from then on a missing member raises its normal `host_down`/`device_down`. A `device_down`
+alert grouping the members behind a dead switch (grouping.py) has the same tail once the switch is back.
 
 Everything lives in the alert row (`cleared_at`, `data.members`), so a server restarted mid-outage
 picks the tail up where it was.
@@ -24,6 +25,9 @@ from canhgac_collector.store.models import Alert, Device, Host
 
 #: Rules whose alert covers a whole site and holds its members.
 SITE_RULES = ("site_unreachable", "site_silent_link_up")
+#: Rules whose alert may hold members: the site rules, and a down device with members behind it
+#: (grouping.py), whose tail works the same way once the device is back.
+HOLDING_RULES = (*SITE_RULES, "device_down")
 
 
 def member_key(kind: str, member_id: str) -> str:
@@ -32,10 +36,11 @@ def member_key(kind: str, member_id: str) -> str:
 
 
 def held_members(alerts: Iterable[Alert]) -> set[str]:
-    """Members (`member_key`) of every open site alert: they raise no alert of their own."""
+    """Members (`member_key`) of every open site alert, or device alert with members behind it: they
+    raise no alert of their own."""
     held: set[str] = set()
     for alert in alerts:
-        if alert.rule in SITE_RULES and alert.state != "resolved":
+        if alert.rule in HOLDING_RULES and alert.state != "resolved":
             held.update(str(k) for k in (alert.data or {}).get("members", []))
     return held
 
@@ -62,11 +67,13 @@ def still_silent(session: Session, alert: Alert) -> list[str]:
 
 
 def waiting_for_members(session: Session, alert: Alert, now: dt.datetime, window_s: float) -> bool:
-    """True while a cleared site alert should stay open for members still reconnecting. Records who is
-    missing in `data.reconnecting` (then `data.missing` once the wait is over) for the API and the
-    recovery message."""
-    if alert.rule not in SITE_RULES or alert.cleared_at is None:
+    """True while a cleared site (or grouping device) alert should stay open for members still
+    reconnecting. Records who is missing in `data.reconnecting` (then `data.missing` once the wait is
+    over) for the API and the recovery message."""
+    if alert.rule not in HOLDING_RULES or alert.cleared_at is None:
         return False
+    if alert.rule not in SITE_RULES and not (alert.data or {}).get("members"):
+        return False  # a device alert with nothing behind it: nothing to wait for
     silent = still_silent(session, alert)
     data: dict[str, Any] = dict(alert.data or {})
     in_window = (now - alert.cleared_at).total_seconds() < window_s

@@ -3,7 +3,8 @@
 Each rule turns rows (hosts, devices, interfaces, events) into `Condition`s: "this is wrong now". The
 engine (engine.py) keeps the lifecycle. Root-cause grouping happens here: the highest site whose whole
 subtree is unreachable yields one `site_unreachable` condition listing its hosts and devices as affected,
-and none of them raises its own.
+and none of them raises its own; inside a site still partly up, a down device does the same for the down
+members behind it (grouping.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from canhgac_collector.alerting.grouping import group_behind
 from canhgac_collector.alerting.outage import member_key
 from canhgac_collector.alerting.settings import AlertingConfig, RuleOverride, check_site_references
 from canhgac_collector.sitetree import SiteNode
@@ -250,9 +252,29 @@ def collect_conditions(
         s = book.get(rule, site)
         return s if s.enabled and site not in covered else None
 
+    # A down device and the down members behind it: one alert (grouping.py), members grouped silent.
+    site_ids = {code: site_id for site_id, code in site_codes.items()}
+    may_group = {
+        m.id: site_ids[m.site]
+        for m in members
+        if m.kind == "device"
+        and m.down
+        and on("device_down", m.site)
+        and member_key(m.kind, m.id) not in held
+    }
+    keyed = {member_key(m.kind, m.id): (m.name, m.down) for m in members}
+    try:
+        behind, grouped = group_behind(session, keyed, may_group)
+    except Exception:  # a map that cannot be drawn only loses the grouping
+        _confine(confined, "topology", "devices behind down devices")
+        behind, grouped = {}, set()
     for m in members:
-        if m.down and on(f"{m.kind}_down", m.site) and member_key(m.kind, m.id) not in held:
-            out.append(Condition(f"{m.kind}_down", m.kind, m.id, m.name, m.site, m.last_heard or now))
+        key = member_key(m.kind, m.id)
+        if m.down and on(f"{m.kind}_down", m.site) and key not in held and key not in grouped:
+            data = behind.get(m.id, {}) if m.kind == "device" else {}
+            out.append(
+                Condition(f"{m.kind}_down", m.kind, m.id, m.name, m.site, m.last_heard or now, data=data)
+            )
     # host metrics from each live host's newest report
     for h in hosts:
         site = site_codes.get(h.site_id)

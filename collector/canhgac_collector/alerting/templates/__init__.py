@@ -174,6 +174,21 @@ TEXTS: dict[str, RuleTexts] = {
     ),
 }
 
+#: A rule's texts when its alert groups the members behind its subject (`behind`: their names listed,
+#: `behind_count`: how many), from alerting/grouping.py.
+BEHIND_TEXTS: dict[str, RuleTexts] = {
+    "device_down": RuleTexts(
+        "Switch {subject} ({site}) mất kết nối từ {since}; {behind_count} máy/thiết bị phía sau bị ảnh "
+        "hưởng: {behind}",
+        "Switch {subject} ({site}) unreachable since {since}; {behind_count} hosts/devices behind it are "
+        "affected: {behind}",
+        "Nguồn điện và cáp uplink của chính switch này trước tiên (các máy phía sau mất kết nối theo nó); "
+        "sau đó cấu hình SNMP (community/người dùng v3) có bị đổi không.",
+        "This switch's own power and uplink cable first (what is behind it went down with it); then "
+        "whether its SNMP settings (community/v3 user) changed.",
+    ),
+}
+
 MAX_NAMES_LISTED = 20  # hosts/devices named in one message; the rest are counted
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
 KIND_VI = {
@@ -190,9 +205,26 @@ def ascii_vi(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("°", " do ")
 
 
+def texts_for(rule: str, grouped: bool) -> RuleTexts:
+    """The texts of `rule`; its grouping variant when the alert groups members behind its subject."""
+    return BEHIND_TEXTS[rule] if grouped and rule in BEHIND_TEXTS else TEXTS[rule]
+
+
+def behind_values(affected: Any) -> dict[str, Any]:
+    """`behind` (names, hosts first, at most MAX_NAMES_LISTED then "+N") and `behind_count` from an
+    alert's `data.affected`."""
+    names: list[str] = []
+    if isinstance(affected, dict):
+        for kind in ("hosts", "devices"):
+            names += [str(n) for n in affected.get(kind) or []]
+    more = len(names) - MAX_NAMES_LISTED
+    shown = ", ".join(names[:MAX_NAMES_LISTED]) + (f" (+{more})" if more > 0 else "")
+    return {"behind": shown, "behind_count": len(names)}
+
+
 def summary(rule: str, values: dict[str, Any]) -> tuple[str, str]:
     """(Vietnamese, English) one-line summary of an alert of `rule`."""
-    t = TEXTS[rule]
+    t = texts_for(rule, bool(values.get("behind_count")))
     return t.vi.format(**values), t.en.format(**values)
 
 
@@ -218,7 +250,7 @@ def render(
     missing: list[str] | None = None,
 ) -> Message:
     """A whole message for one recipient; `style` is vi | vi_ascii | en | vi_en (Vietnamese first)."""
-    t = TEXTS[rule]
+    t = texts_for(rule, affected > 0)
     word_vi, word_en = KIND_VI[kind]
     vi_lines = [summary_vi, f"Mức độ: {SEVERITY_VI.get(severity, severity)} · Địa điểm: {site_path}"]
     en_lines = [summary_en, f"Severity: {severity} · Site: {site_path}"]
