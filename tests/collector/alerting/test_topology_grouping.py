@@ -16,6 +16,8 @@ from sqlalchemy import select
 from canhgac_collector.alerting.engine import AlertEngine
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.config import ServerConfig
+from canhgac_collector.devices import behind
+from canhgac_collector.devices.behind import site_maps
 from canhgac_collector.devices.snmp.results import DevicePoll, FdbEntry, InterfaceSample, Neighbor
 from canhgac_collector.devices.store import sync_config_devices
 from canhgac_collector.sitetree import resolve_tree
@@ -77,10 +79,10 @@ def switch_poll(name: str, state: str, at: dt.datetime) -> DevicePoll:
     )
 
 
-def devices() -> list[dict[str, Any]]:
+def devices(roles: dict[str, str]) -> list[dict[str, Any]]:
     office = [
         {"name": n, "address": "127.0.0.1", "port": 9, "site": "XA-A", "role": r, "snmp": {"community": "x"}}
-        for n, r in ROLES.items()
+        for n, r in roles.items()
     ]
     return [
         *office,
@@ -91,10 +93,15 @@ def devices() -> list[dict[str, Any]]:
 @pytest.fixture
 def office(tmp_path: Path) -> Store:
     """Both communes up at T0 with Xã A's office as drawn above; clear hold 10 s, window 120 s."""
+    return make_office(tmp_path, ROLES)
+
+
+def make_office(tmp_path: Path, roles: dict[str, str]) -> Store:
+    tmp_path.mkdir(exist_ok=True)
     url = f"sqlite:///{tmp_path / 'alerts.sqlite'}"
     base = alert_config(tmp_path, url, clear_for_s=10, reconnect_window_s=WINDOW)
     cfg = ServerConfig(
-        database_url=url, sites=province(), devices=devices(), snmp=base.snmp, alerting=base.alerting
+        database_url=url, sites=province(), devices=devices(roles), snmp=base.snmp, alerting=base.alerting
     )
     engine = make_engine(url)
     upgrade(engine)
@@ -257,3 +264,34 @@ def test_a_dead_switch_with_nothing_down_behind_it_is_a_plain_device_down(office
     switches(store, "up", T0 + 130 * S, "sw-xa-a-2")
     run(store, T0 + 135 * S, T0 + 160 * S)  # nothing behind it to wait for: resolved after clear_for_s
     assert [a.state for a in alerts(store)] == ["resolved"]
+
+
+def test_the_uplink_side_comes_from_roles_then_from_the_most_links(tmp_path: Path) -> None:
+    with_roles = make_office(tmp_path / "roles", ROLES)
+    with with_roles.sessions() as session:
+        [drawn] = site_maps(session, [with_roles.site_ids["XA-A"]]).values()
+    assert drawn.parent == {"gw-xa-a": "rt-xa-a", "sw-xa-a-1": "gw-xa-a", "sw-xa-a-2": "gw-xa-a"}
+    assert drawn.hosts == {
+        "rt-xa-a": ["xa-a-pc5"],
+        "sw-xa-a-1": ["xa-a-pc1", "xa-a-pc2", "xa-a-pc3"],
+        "sw-xa-a-2": ["xa-a-pc4"],
+    }
+    # Every role left at its default "access": the switch with the most links is taken as the uplink.
+    no_roles = make_office(tmp_path / "no-roles", dict.fromkeys(ROLES, "access"))
+    with no_roles.sessions() as session:
+        [guessed] = site_maps(session, [no_roles.site_ids["XA-A"]]).values()
+    assert guessed.parent == {"rt-xa-a": "gw-xa-a", "sw-xa-a-1": "gw-xa-a", "sw-xa-a-2": "gw-xa-a"}
+
+
+def test_a_site_over_the_bound_is_not_mapped_and_alerts_one_by_one(
+    office: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(behind, "MAX_DEVICES", len(ROLES) - 1)
+    store = office
+    switches(store, "down", T0 + 10 * S, "sw-xa-a-1")
+    pcs(store, "down", T0 + 10 * S, *BEHIND_SW1)
+    run(store, T0 + 15 * S, T0 + 120 * S)
+    assert sorted((a.rule, a.subject_name) for a in alerts(store)) == [
+        ("device_down", "sw-xa-a-1"),
+        *(("host_down", pc) for pc in BEHIND_SW1),
+    ]
