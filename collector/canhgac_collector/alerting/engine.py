@@ -362,8 +362,8 @@ class AlertEngine:
                 "en": data.get("summary_en"),
             },
             "check_first": {
-                "vi": templates.TEXTS[alert.rule].check_vi,
-                "en": templates.TEXTS[alert.rule].check_en,
+                "vi": templates.alert_texts(alert.rule, data).check_vi,
+                "en": templates.alert_texts(alert.rule, data).check_en,
             },
             "ack_url": ack_url,
             "at": now.isoformat(),

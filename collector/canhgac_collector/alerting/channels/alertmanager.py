@@ -51,7 +51,7 @@ def alert_item(cfg: AlertmanagerChannel, ref: FeedItem, now: dt.datetime) -> dic
         "annotations": {
             "summary": alert.summary,
             "summary_en": str(data.get("summary_en", "")),
-            "check_first": templates.TEXTS[alert.rule].check_vi,
+            "check_first": templates.alert_texts(alert.rule, data).check_vi,
             "state": alert.state,
             "flap_count": str(alert.flap_count),
         },

@@ -222,6 +222,11 @@ def behind_values(affected: Any) -> dict[str, Any]:
     return {"behind": shown, "behind_count": len(names)}
 
 
+def alert_texts(rule: str, data: dict[str, Any] | None) -> RuleTexts:
+    """The texts of a stored alert of `rule` (its grouping variant when `data.affected` lists members)."""
+    return texts_for(rule, behind_values((data or {}).get("affected"))["behind_count"] > 0)
+
+
 def summary(rule: str, values: dict[str, Any]) -> tuple[str, str]:
     """(Vietnamese, English) one-line summary of an alert of `rule`."""
     t = texts_for(rule, bool(values.get("behind_count")))
