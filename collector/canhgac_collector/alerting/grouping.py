@@ -1,13 +1,13 @@
 """Root-cause grouping inside a site that is still partly up: a dead switch and what hangs behind it.
 
-When a device is down, the down hosts and devices behind it (devices/behind.py: LLDP/CDP for devices,
-the FDB for agent hosts) are most likely down because of it. Its `device_down` condition lists them as
-affected (`data.affected`, `data.members`), and they raise no alert of their own. The walk behind a
-device goes on only through members that are down: a member behind it that still reports is not grouped
-(nor anything behind that member), since it contradicts the map; it is listed in `data.behind_up` as a
-hint that the map is wrong. With several down devices in a chain, the one nearest the uplink carries the
-group. Once the device is back, its members still silent are held for the reconnect window like a site
-outage's (outage.py), then alert on their own.
+When a device is down, the silent hosts (down, or late: stale) and down devices behind it
+(devices/behind.py: LLDP/CDP for devices, the FDB for agent hosts) most likely went with it. Its
+`device_down` condition lists them as affected (`data.affected`, `data.members`), and they raise no
+alert of their own. The walk behind a device goes on only through silent members: a member behind it
+that still reports is not grouped (nor anything behind it), since it contradicts the map; it is listed
+in `data.behind_up` as a hint that the map is wrong. With several down devices in a chain, the one
+nearest the uplink carries the group. Once the device is back, its members still silent are held for
+the reconnect window like a site outage's (outage.py), then alert on their own.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def group_behind(
 ) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """For each device in `down_devices` (name → site id; those that may alert), the data of its
     `device_down` condition, and the member keys grouped under some device (no alert of their own).
-    `members`: member key → (name, down) of every monitored host and device."""
+    `members`: member key → (name, silent) of every monitored host and device."""
     maps = site_maps(session, set(down_devices.values())) if down_devices else {}
     walks: dict[str, tuple[list[str], list[str]]] = {}
     grouped: set[str] = set()
@@ -58,7 +58,7 @@ def group_behind(
 def _walk(
     device: str, site_map: SiteMap, members: Mapping[str, tuple[str, bool]]
 ) -> tuple[list[str], list[str]]:
-    """(down, not down) member keys behind `device`, walking on only through down devices."""
+    """(silent, reporting) member keys behind `device`, walking on only through silent devices."""
     down: list[str] = []
     up: list[str] = []
     stack, seen = [device], {device}

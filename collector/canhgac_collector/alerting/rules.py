@@ -262,7 +262,9 @@ def collect_conditions(
         and on("device_down", m.site)
         and member_key(m.kind, m.id) not in held
     }
-    keyed = {member_key(m.kind, m.id): (m.name, m.down) for m in members}
+    # Late hosts (stale, not yet down) count as silent here, so the switch's first message can list them.
+    late = {h.id for h in hosts if h.state == "stale"}
+    keyed = {member_key(m.kind, m.id): (m.name, m.down or m.id in late) for m in members}
     try:
         behind, grouped = group_behind(session, keyed, may_group)
     except Exception:  # a map that cannot be drawn only loses the grouping

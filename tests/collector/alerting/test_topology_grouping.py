@@ -295,3 +295,15 @@ def test_a_site_over_the_bound_is_not_mapped_and_alerts_one_by_one(
         ("device_down", "sw-xa-a-1"),
         *(("host_down", pc) for pc in BEHIND_SW1),
     ]
+
+
+def test_pcs_only_late_when_the_switch_fires_are_listed_and_never_alert_alone(office: Store) -> None:
+    store = office
+    switches(store, "down", T0 + 10 * S, "sw-xa-a-1")
+    pcs(store, "stale", T0 + 10 * S, *BEHIND_SW1)  # late, not yet down: the host-state loop waits longer
+    run(store, T0 + 15 * S, T0 + 120 * S)
+    [mail] = notes(store)
+    assert "3 máy/thiết bị phía sau bị ảnh hưởng: xa-a-pc1, xa-a-pc2, xa-a-pc3" in mail.subject
+    pcs(store, "down", T0 + 125 * S, *BEHIND_SW1)
+    run(store, T0 + 130 * S, T0 + 300 * S)
+    assert [(a.rule, a.subject_name) for a in alerts(store)] == [("device_down", "sw-xa-a-1")]
