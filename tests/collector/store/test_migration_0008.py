@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect
 
-from canhgac_collector.store.db import MIGRATIONS_DIR, make_engine, upgrade
+from canhgac_collector.store.db import downgrade, make_engine, upgrade
 
 
 def test_migration_0008_goes_down_and_up_again(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.attributes["engine"] = engine
-        command.downgrade(cfg, "0007")
+        downgrade(engine, "0007")
         columns = {c["name"] for c in inspect(engine).get_columns("device_interfaces")}
         assert "last_change_at" not in columns
         assert "oper_status" in columns

@@ -10,8 +10,6 @@ import difflib
 from collections import Counter
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, select
 
 from canhgac_collector.alerting.rules import RuleBook, collect_conditions
@@ -29,7 +27,7 @@ from canhgac_collector.devices.configs.normalise import normalise
 from canhgac_collector.devices.configs.queries import config_states, get_version, list_versions
 from canhgac_collector.devices.configs.target import PLATFORMS, Platform, PullError, PullResult
 from canhgac_collector.sitetree import resolve_tree
-from canhgac_collector.store.db import MIGRATIONS_DIR, make_engine, upgrade
+from canhgac_collector.store.db import downgrade, make_engine, upgrade
 from canhgac_collector.store.models import Device, DeviceConfigVersion, Event, Site
 from tests.collector.devices.configs.conftest import ENABLE_SECRET, SSH_PASSWORD, Store
 from tests.collector.devices.configs.samples import (
@@ -402,10 +400,7 @@ def test_migration_0007_goes_down_and_up_again(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.attributes["engine"] = engine
-        command.downgrade(cfg, "0006")
+        downgrade(engine, "0006")
         insp = inspect(engine)
         assert "device_config_versions" not in insp.get_table_names()
         assert not any(c["name"].startswith(("ssh_", "config_")) for c in insp.get_columns("devices"))
