@@ -48,13 +48,13 @@ MAX_ROUNDS = 50
 
 async def _poll_all(fleet: Any, mode: str, rounds: int) -> tuple[float, int, int]:
     """CPU seconds, varbinds and polls of `rounds` polls of every device in `mode`."""
-    from canhgac_collector.devices.profiles.evaluate import evaluate
-    from canhgac_collector.devices.profiles.loader import load_profiles
-    from canhgac_collector.devices.snmp.client import SnmpEngine
-    from canhgac_collector.devices.snmp.modules import MODULES, Module, Session
-    from canhgac_collector.devices.snmp.poller import poll_device
-    from canhgac_collector.devices.snmp.results import DevicePoll
-    from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
+    from canhgac_agent.snmp.client import SnmpEngine
+    from canhgac_agent.snmp.modules import MODULES, Module, Session
+    from canhgac_agent.snmp.poller import poll_device
+    from canhgac_agent.snmp.profiles.evaluate import evaluate
+    from canhgac_agent.snmp.profiles.loader import load_profiles
+    from canhgac_agent.snmp.results import DevicePoll
+    from canhgac_agent.snmp.types import Credentials, DeviceTarget, Target
 
     every = [lp.profile for lp in load_profiles()[0]]
 

@@ -22,14 +22,14 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.snmp.results import (
+from canhgac_agent.snmp.results import (
     ArpEntry,
     DevicePoll,
     FdbEntry,
     InterfaceSample,
     Neighbor,
 )
+from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices.snmp.service import WRITE_BATCH_MAX
 from canhgac_collector.devices.store import DeviceSink, sync_config_devices
 from canhgac_collector.sitetree import resolve_tree

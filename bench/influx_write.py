@@ -51,8 +51,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
 
+    from canhgac_agent.snmp.results import DevicePoll, InterfaceSample
     from canhgac_collector.config import InfluxConfig
-    from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample
     from canhgac_collector.metrics.history import InfluxWriter, line, tag_set
     from canhgac_collector.metrics.telemetry import device_lines
 

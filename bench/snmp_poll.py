@@ -107,8 +107,8 @@ def _columns() -> list[tuple[int, ...]]:
 
 def poll_ours(endpoints: list[tuple[str, int]], v3: bool, concurrency: int) -> tuple[float, int]:
     """(CPU seconds, varbinds) for one poll of every endpoint with our engine."""
-    from canhgac_collector.devices.snmp.client import SnmpEngine
-    from canhgac_collector.devices.snmp.types import Credentials, Target
+    from canhgac_agent.snmp.client import SnmpEngine
+    from canhgac_agent.snmp.types import Credentials, Target
 
     if v3:
         user, auth, priv = V3_USER

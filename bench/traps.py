@@ -36,7 +36,7 @@ TICK_S = 0.001
 
 
 def datagrams(n: int = 1000) -> list[bytes]:
-    from canhgac_collector.devices.snmp import ber
+    from canhgac_agent.snmp import ber
 
     out = []
     for i in range(n):

@@ -455,8 +455,8 @@ def poll(
     Mã thoát / exit codes: 0 ok, 2 usage, 3 unreachable/timeout, 4 authentication failure, 5 other
     SNMP error.
     """
+    from canhgac_agent.snmp.types import Credentials, DeviceTarget, Target
     from canhgac_collector.devices.snmp import oneshot
-    from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 
     def usage(message: str) -> typer.Exit:
         err.print(f"sai cách dùng / usage error: {message}", highlight=False, markup=False)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from canhgac_collector.devices.snmp.results import (  # re-exported for the tests
+from canhgac_agent.snmp.results import (  # re-exported for the tests
     ArpEntry,
     DevicePoll,
     FdbEntry,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from canhgac_collector.devices.snmp.results import ArpEntry, DevicePoll, FdbEntry, InterfaceSample
+from canhgac_agent.snmp.results import ArpEntry, DevicePoll, FdbEntry, InterfaceSample
 from canhgac_collector.devices.store import record_polls
 from canhgac_collector.store.models import LanCaptureState
 from tests.api.conftest import Api

@@ -19,7 +19,7 @@ from canhgac_collector.lab.snmpsim import (
     snmpsim_data_dir,
     snmpsim_data_recordings,
 )
-from tests.collector.devices.snmp.recordings import switch_rows, write_recording
+from tests.harness.snmp_recordings import switch_rows, write_recording
 
 C3560 = "network/switch/cisco-c3560"
 V3 = SnmpsimV3User(

@@ -19,9 +19,9 @@ import random
 from types import TracebackType
 from typing import Any
 
-from canhgac_collector.devices.snmp import ber
-from canhgac_collector.devices.snmp.errors import SnmpMalformed
-from canhgac_collector.devices.snmp.types import OID, Tag, Varbind
+from canhgac_agent.snmp import ber
+from canhgac_agent.snmp.errors import SnmpMalformed
+from canhgac_agent.snmp.types import OID, Tag, Varbind
 
 DEFAULT_TABLE: list[Varbind] = sorted(
     [((1, 3, 6, 1, 2, 1, 1, 1, 0), Tag.OCTET_STRING, b"bad agent"), ((1, 3, 6, 1, 2, 1, 1, 5, 0), 4, b"bad")]

@@ -65,9 +65,9 @@ async def _tcp(address: str, port: int, timeout_s: float) -> dict[str, Any] | No
 
 async def _snmp(address: str, port: int, timeout_s: float) -> dict[str, Any] | None:
     """The SNMP service when an SNMPv3 discovery or a v2c `public` get gets any answer, else None."""
-    from canhgac_collector.devices.snmp.client import SnmpEngine
-    from canhgac_collector.devices.snmp.errors import SnmpError, SnmpTimeout
-    from canhgac_collector.devices.snmp.types import Credentials, Target
+    from canhgac_agent.snmp.client import SnmpEngine
+    from canhgac_agent.snmp.errors import SnmpError, SnmpTimeout
+    from canhgac_agent.snmp.types import Credentials, Target
 
     target = Target(address, port, timeout_s=timeout_s, retries=0)
     answers: list[str] = []

@@ -88,10 +88,10 @@ def probe_default_communities(
 ) -> dict[str, list[str]]:
     """Ask each (name, address, port) for sysObjectID with `public` and `private` (SNMPv2c, one try);
     returns name → the communities that got an answer. Only run with the auditor's consent (config)."""
-    from canhgac_collector.devices.snmp.client import SnmpEngine
-    from canhgac_collector.devices.snmp.errors import SnmpError
-    from canhgac_collector.devices.snmp.types import Credentials
-    from canhgac_collector.devices.snmp.types import Target as SnmpTarget
+    from canhgac_agent.snmp.client import SnmpEngine
+    from canhgac_agent.snmp.errors import SnmpError
+    from canhgac_agent.snmp.types import Credentials
+    from canhgac_agent.snmp.types import Target as SnmpTarget
 
     async def one(engine: SnmpEngine, address: str, port: int, community: str) -> bool:
         target = SnmpTarget(address, port, timeout_s=timeout_s, retries=0)

@@ -16,7 +16,7 @@ from canhgac_collector.metrics.history import line, tag_set
 from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
 
 if TYPE_CHECKING:
-    from canhgac_collector.devices.snmp.results import DevicePoll, Resources
+    from canhgac_agent.snmp.results import DevicePoll, Resources
 
 DEVICE = ("site", "device")
 INTERFACE = ("site", "device", "ifname")

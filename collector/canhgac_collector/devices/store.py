@@ -17,11 +17,11 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.modules.interfaces import last_change_time
+from canhgac_agent.snmp.results import DevicePoll
+from canhgac_agent.snmp.types import DeviceTarget, Target
 from canhgac_collector.config import DeviceConfig, ServerConfig, SnmpPollConfig
 from canhgac_collector.devices.configs.credentials import ssh_fields
-from canhgac_collector.devices.snmp.modules.interfaces import last_change_time
-from canhgac_collector.devices.snmp.results import DevicePoll
-from canhgac_collector.devices.snmp.types import DeviceTarget, Target
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import (
     ArpEntry,

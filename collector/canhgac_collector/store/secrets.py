@@ -22,8 +22,8 @@ import orjson
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import make_url
 
+from canhgac_agent.snmp.types import Credentials
 from canhgac_collector.config import ServerConfig, SnmpCredentialsConfig
-from canhgac_collector.devices.snmp.types import Credentials
 
 log = logging.getLogger("canhgac.secrets")
 

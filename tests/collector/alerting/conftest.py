@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.results import DevicePoll, InterfaceSample
 from canhgac_collector.alerting.engine import AlertEngine
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.alerting.outbox import Dispatcher
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample
 from canhgac_collector.devices.store import record_polls, sync_config_devices
 from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.store.db import make_engine, session_factory, upgrade

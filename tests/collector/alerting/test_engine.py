@@ -242,7 +242,7 @@ def test_texts_without_diacritics() -> None:
 def test_metric_rules_from_the_newest_report_and_interface_rates(make_store: Callable[..., Store]) -> None:
     import orjson
 
-    from canhgac_collector.devices.snmp.results import InterfaceSample
+    from canhgac_agent.snmp.results import InterfaceSample
     from canhgac_collector.store.events import record_event
     from tests.harness.reports import make_report
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from canhgac_agent.snmp.results import HardwareState, Resources
 from canhgac_collector.alerting.rules import DEFAULTS
-from canhgac_collector.devices.snmp.results import HardwareState, Resources
 from canhgac_collector.store.models import Alert, Notification
 from tests.collector.alerting.conftest import OFFICER_B, T0, Store, poll
 

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from canhgac_agent.snmp.results import InterfaceSample, Resources
 from canhgac_collector.alerting.rules import DEFAULTS
-from canhgac_collector.devices.snmp.results import InterfaceSample, Resources
 from canhgac_collector.store.models import Alert, Notification
 from tests.collector.alerting.conftest import OFFICER_A, OFFICER_B, T0, Store, poll
 from tests.harness.reports import make_report

@@ -13,12 +13,12 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from canhgac_agent.snmp.results import DevicePoll, FdbEntry, InterfaceSample, Neighbor
 from canhgac_collector.alerting.engine import AlertEngine
 from canhgac_collector.alerting.links import LinkSigner
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices import behind
 from canhgac_collector.devices.behind import site_maps
-from canhgac_collector.devices.snmp.results import DevicePoll, FdbEntry, InterfaceSample, Neighbor
 from canhgac_collector.devices.store import sync_config_devices
 from canhgac_collector.sitetree import resolve_tree
 from canhgac_collector.store.db import make_engine, session_factory, upgrade

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.results import DevicePoll, InterfaceSample, SystemInfo
 from canhgac_collector.compliance.cli import audit_site
 from canhgac_collector.compliance.scan import (
     ScanInputError,
@@ -25,7 +26,6 @@ from canhgac_collector.compliance.scan import (
 )
 from canhgac_collector.compliance.scheduler import ComplianceScheduler, management_networks, scan_options
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, SystemInfo
 from canhgac_collector.devices.store import make_device_sink, sync_config_devices
 from canhgac_collector.lab.snmpd import Snmpd, SnmpdError, snmpd_executable
 from canhgac_collector.sitetree import resolve_tree

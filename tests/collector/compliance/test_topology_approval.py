@@ -16,8 +16,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.results import DevicePoll, Neighbor, SystemInfo
 from canhgac_collector.compliance.scan import ScanOptions, run_site_scan
-from canhgac_collector.devices.snmp.results import DevicePoll, Neighbor, SystemInfo
 from canhgac_collector.devices.store import make_device_sink
 from canhgac_collector.store.models import Finding, TopologySnapshot
 from tests.collector.compliance.test_server_scan import device, store

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from canhgac_agent.snmp.results import HardwareState, Optic
 from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.metrics import device_lines
-from canhgac_collector.devices.snmp.results import HardwareState, Optic
 from tests.collector.metrics.helpers import HOSTILE, device_poll, installed, samples
 
 

@@ -17,17 +17,17 @@ import yaml
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.snmp.results import (
+from canhgac_agent.snmp.results import (
     ArpEntry as PolledArp,
 )
-from canhgac_collector.devices.snmp.results import (
+from canhgac_agent.snmp.results import (
     DevicePoll,
     FdbEntry,
     InterfaceSample,
     Neighbor,
     SystemInfo,
 )
+from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices.store import (
     device_fields,
     load_device_targets,

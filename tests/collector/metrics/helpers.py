@@ -9,8 +9,8 @@ import time
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from canhgac_agent.snmp.results import DevicePoll, InterfaceSample, Resources
 from canhgac_api.ingest_worker import OBSERVATION
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, Resources
 from canhgac_collector.hosts.metrics import HostObservation
 from canhgac_collector.metrics.telemetry import Telemetry
 from canhgac_collector.server import METRICS

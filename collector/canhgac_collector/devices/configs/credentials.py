@@ -76,7 +76,7 @@ def guess_platform(vendor: str | None, sys_descr: str | None, sys_object_id: str
     """The netmiko platform from what the device told SNMP, or None when that is not unambiguous.
     `sys_object_id` is only a fallback for the vendor (the poller stores both)."""
     if vendor is None and sys_object_id:
-        from canhgac_collector.devices.snmp.vendors import vendor_from_sysobjectid
+        from canhgac_agent.snmp.vendors import vendor_from_sysobjectid
 
         vendor = vendor_from_sysobjectid(sys_object_id)
     found = {platform for pattern, platform in _DESCR_PLATFORMS if sys_descr and pattern.search(sys_descr)}

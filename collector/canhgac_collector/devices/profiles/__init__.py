@@ -1,2 +1,2 @@
-"""Device health by vendor: YAML profiles (data/) naming the MIB columns of CPU, memory, temperatures,
-fans and power supplies; the loader/checker, the matcher and the evaluator the SNMP poller runs."""
+"""`canhgac profiles check`: the operator's command over the vendor profiles, which live with the shared
+SNMP code in `canhgac_agent.snmp.profiles` (the agent's edge poller runs them too)."""

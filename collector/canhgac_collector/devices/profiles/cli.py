@@ -27,7 +27,7 @@ def profiles_check(
 ) -> None:
     """Kiểm tra hồ sơ / validate profiles: schema, OID syntax, regexes, state maps, duplicate names and
     overlapping matches across files. Prints `file: profile: reason`; exit 1 on any problem."""
-    from canhgac_collector.devices.profiles.loader import load_profiles
+    from canhgac_agent.snmp.profiles.loader import load_profiles
 
     for path in paths or []:
         if not path.exists():

@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from canhgac_collector.devices.snmp.poller import poll_device
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, Optic
-from canhgac_collector.devices.snmp.types import DeviceTarget
+from canhgac_agent.snmp.poller import poll_device
+from canhgac_agent.snmp.results import DevicePoll, InterfaceSample, Optic
+from canhgac_agent.snmp.types import DeviceTarget
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -97,7 +97,7 @@ def exit_code(poll: DevicePoll) -> int:
 
 def run_poll(device: DeviceTarget, *, max_repetitions: int) -> DevicePoll:
     """Poll `device` once with a fresh engine (the lean client; pysnmp only where it must)."""
-    from canhgac_collector.devices.snmp.client import SnmpEngine
+    from canhgac_agent.snmp.client import SnmpEngine
 
     async def once() -> DevicePoll:
         async with SnmpEngine() as engine:

@@ -18,10 +18,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from canhgac_collector.devices.snmp.modules.base import Engine
-from canhgac_collector.devices.snmp.poller import endpoint, poll_device
-from canhgac_collector.devices.snmp.results import DevicePoll
-from canhgac_collector.devices.snmp.types import DeviceTarget
+from canhgac_agent.snmp.modules.base import Engine
+from canhgac_agent.snmp.poller import endpoint, poll_device
+from canhgac_agent.snmp.results import DevicePoll
+from canhgac_agent.snmp.types import DeviceTarget
 
 log = logging.getLogger(__name__)
 

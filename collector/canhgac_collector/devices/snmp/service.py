@@ -17,12 +17,12 @@ import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.client import SnmpEngine
+from canhgac_agent.snmp.results import DevicePoll
+from canhgac_agent.snmp.types import DeviceTarget
 from canhgac_collector.config import SnmpPollConfig
 from canhgac_collector.devices.metrics import DeviceMetrics
-from canhgac_collector.devices.snmp.client import SnmpEngine
-from canhgac_collector.devices.snmp.results import DevicePoll
 from canhgac_collector.devices.snmp.scheduler import PollScheduler
-from canhgac_collector.devices.snmp.types import DeviceTarget
 from canhgac_collector.devices.store import DeviceSink, load_device_targets
 from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox

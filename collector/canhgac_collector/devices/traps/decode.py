@@ -13,9 +13,9 @@ import hmac
 import time
 from dataclasses import dataclass, field
 
-from canhgac_collector.devices.snmp import ber, usm
-from canhgac_collector.devices.snmp.errors import SnmpMalformed
-from canhgac_collector.devices.snmp.types import OID, Credentials, Varbind
+from canhgac_agent.snmp import ber, usm
+from canhgac_agent.snmp.errors import SnmpMalformed
+from canhgac_agent.snmp.types import OID, Credentials, Varbind
 
 SYS_UPTIME_0: OID = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SNMP_TRAP_OID_0: OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.types import Credentials
 from canhgac_collector.config import TrapsConfig
-from canhgac_collector.devices.snmp.types import Credentials
 from canhgac_collector.devices.traps.decode import TrapDecoder, TrapRejected
 from canhgac_collector.devices.traps.store import DeviceDirectory, Received, normal_address, write_batch
 from canhgac_collector.devices.traps.translate import Translated, translate

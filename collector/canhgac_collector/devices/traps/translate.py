@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from canhgac_collector.devices.snmp.modules.interfaces import ADMIN_STATUS, IF_ENTRY, OPER_STATUS
-from canhgac_collector.devices.snmp.types import OID, Value, format_oid
+from canhgac_agent.snmp.modules.interfaces import ADMIN_STATUS, IF_ENTRY, OPER_STATUS
+from canhgac_agent.snmp.types import OID, Value, format_oid
 from canhgac_collector.devices.traps.decode import SNMP_TRAPS, Notification
 
 MAX_VARBINDS = 32  # stored per trap; the rest are counted

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from canhgac_collector.devices.snmp.client import SnmpEngine
-from canhgac_collector.devices.snmp.results import DevicePoll
+from canhgac_agent.snmp.client import SnmpEngine
+from canhgac_agent.snmp.results import DevicePoll
+from canhgac_agent.snmp.types import Credentials, DeviceTarget, Target
 from canhgac_collector.devices.snmp.scheduler import PollScheduler, jitter_fraction
-from canhgac_collector.devices.snmp.types import Credentials, DeviceTarget, Target
 from canhgac_collector.lab.snmpsim import SnmpsimFleet
-from tests.collector.devices.snmp.recordings import switch_rows, write_recording
+from tests.harness.snmp_recordings import switch_rows, write_recording
 
 LIVE = ("lab/a", "lab/b", "lab/c")
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.results import DevicePoll, InterfaceSample, SystemInfo
 from canhgac_collector.config import ServerConfig
-from canhgac_collector.devices.snmp.results import DevicePoll, InterfaceSample, SystemInfo
 from canhgac_collector.devices.store import make_device_sink, sync_config_devices
 from canhgac_collector.devices.traps.service import TrapService
 from canhgac_collector.sitetree import resolve_tree
@@ -392,7 +392,7 @@ def test_a_storm_is_rate_limited_and_another_device_still_gets_through(
 
 
 def _storm_datagram() -> bytes:
-    from canhgac_collector.devices.snmp import ber
+    from canhgac_agent.snmp import ber
 
     varbinds = ber.encode_varbinds(
         [
