@@ -25,6 +25,7 @@ from pydantic import Strict as PydanticStrict
 from pydantic.fields import FieldInfo
 
 from canhgac_api.schemas import report as wire
+from canhgac_api.schemas.report_base import within_span
 
 _CONSTRAINTS: dict[type, str] = {
     at.Ge: "ge",
@@ -59,7 +60,7 @@ def _meta(metadata: list[Any]) -> dict[str, Any]:
 
 
 def _is_span_check(item: Any) -> bool:
-    return isinstance(item, AfterValidator) and item.func is wire.within_span
+    return isinstance(item, AfterValidator) and item.func is within_span
 
 
 def _bounded(tp: Any, meta: dict[str, Any]) -> None:
@@ -138,7 +139,7 @@ def _span_checker(names: tuple[str, ...]) -> Any:
         for name in names:
             value = getattr(self, name)
             if value is not None:
-                wire.within_span(value)  # ValueError → msgspec.ValidationError naming the field
+                within_span(value)  # ValueError → msgspec.ValidationError naming the field
 
     return __post_init__
 

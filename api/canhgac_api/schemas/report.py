@@ -7,53 +7,29 @@ detail naming the field, so nothing partial is ever stored. `docs/protocol.md` d
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 
-#: Largest integer any field takes: a signed 64-bit column, orjson and Prometheus's float all hold it.
-INT64_MAX = 2**63 - 1
-#: Largest seq: exact in every JSON implementation (IEEE double), far beyond a lifetime of reports.
-SEQ_MAX = 2**53 - 1
-#: Any timestamp in a report (boot, last login, signatures…) lies in this span; `collected_at` is also
-#: held to a window around the server's clock at ingest (`ingest.max_report_age_s`, `max_clock_ahead_s`).
-EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
-#: The host's identity names its metric series, log lines and pages: no control characters at all.
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-#: Other strings may hold tabs and line breaks (config values, command output), no other control
-#: characters (NUL, escape sequences).
-TEXT_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-
-
-def within_span(value: dt.datetime) -> dt.datetime:
-    """Refuse timestamps outside [EARLIEST, LATEST) (also keeps UTC conversions from overflowing)."""
-    if not EARLIEST <= value < LATEST:
-        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)")
-    return value
-
-
-Name = Annotated[str, Field(max_length=256, pattern=TEXT_CHARS)]
-Text = Annotated[str, Field(max_length=2048, pattern=TEXT_CHARS)]
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
-Int = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
-Percent = Annotated[float, Field(ge=0, le=100)]
-Ratio = Annotated[float, Field(ge=0, le=1)]
-Millis = Annotated[float, Field(ge=0, le=86_400_000)]  # a day
-Seconds = Annotated[float, Field(ge=0, le=1e10)]  # ~300 years: uptimes, CPU seconds
-Load = Annotated[float, Field(ge=0, le=1e6)]
-Celsius = Annotated[float, Field(ge=-273.15, le=10_000)]
-# ISO strings are the wire form of a datetime (the agent's own tests validate its dicts in Python mode).
-Timestamp = Annotated[AwareDatetime, Field(strict=False), AfterValidator(within_span)]
-
-
-class Strict(BaseModel):
-    """Base for every report section: unknown keys are an error, not silently dropped, and types are
-    strict as the protocol promises (`"5"` is not an integer, `true` is not a number)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+from canhgac_api.schemas.report_base import (
+    NO_CONTROL,
+    SEQ_MAX,
+    Celsius,
+    Count,
+    Int,
+    IpAddress,
+    Load,
+    MacAddress,
+    Millis,
+    Name,
+    Percent,
+    Ratio,
+    Seconds,
+    Strict,
+    Text,
+    Timestamp,
+)
+from canhgac_api.schemas.report_snmp import SnmpSection
 
 # --- identity -------------------------------------------------------------------------------------
 
@@ -552,10 +528,6 @@ class SecurityFacts(Strict):
 
 # --- LAN sensor (the agent's `lan` role) ----------------------------------------------------------
 
-#: A MAC address as the sensor writes it: lower-case hex, colon-separated.
-MacAddress = Annotated[str, Field(max_length=17, pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
-#: An IPv4 or IPv6 address in text form (checked for shape and length only; the server parses it).
-IpAddress = Annotated[str, Field(min_length=2, max_length=45, pattern=r"^[0-9A-Fa-f:.]+$")]
 LanSource = Literal["arp", "dhcp", "lldp", "cdp", "mdns", "netbios", "sweep"]
 LanEventType = Literal["device_new", "dhcp_rogue", "arp_spoof", "ip_conflict", "mac_flood"]
 
@@ -602,153 +574,6 @@ class LanSection(Strict):
     devices: Annotated[list[LanDevice], Field(max_length=4096)] = []
     events: Annotated[list[LanEvent], Field(max_length=1024)] = []
     events_dropped: Count = 0
-
-
-# --- edge polling (the agent's `snmp` role) --------------------------------------------------------
-
-#: SNMP counters are 64-bit unsigned (ifHC*), the store's columns signed: the agent computes rates from
-#: the full value and sends counters above INT64_MAX (never reached by a real port) as absent.
-Counter64 = Count
-#: A dotted OID as the agent writes it.
-OidText = Annotated[str, Field(max_length=512, pattern=r"^[0-9]+(\.[0-9]+)*$")]
-Rate = Annotated[float, Field(ge=0, le=1e13)]  # bit/s or packets/s: 10 Tbit/s is beyond any port
-Dbm = Annotated[float, Field(ge=-40, le=10)]
-HardwareStateName = Literal["ok", "warning", "failed", "absent", "unknown"]
-IfStatus = Literal["up", "down", "testing", "unknown", "dormant", "notPresent", "lowerLayerDown"]
-IfIndex = Annotated[int, Field(ge=1, le=2**31 - 1)]
-
-
-class EdgeSystem(Strict):
-    sysDescr: Text | None = None
-    sysObjectID: OidText | None = None
-    sysName: Name | None = None
-    sysUpTime: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None  # hundredths of a second
-    sysContact: Name | None = None
-    sysLocation: Name | None = None
-    vendor: Name | None = None
-
-
-class EdgeInterface(Strict):
-    ifIndex: IfIndex
-    ifName: Name | None = None
-    ifDescr: Name | None = None
-    ifAlias: Name | None = None
-    ifType: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    ifMtu: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    ifSpeed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
-    ifHighSpeed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
-    ifPhysAddress: Annotated[str, Field(max_length=64, pattern=r"^[0-9a-f:]*$")] | None = None
-    ifAdminStatus: IfStatus | None = None
-    ifOperStatus: IfStatus | None = None
-    ifLastChange: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
-    ifCounterDiscontinuityTime: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
-    counters: Annotated[
-        dict[Annotated[str, Field(max_length=32, pattern=r"^if[A-Za-z]+$")], Counter64], Field(max_length=32)
-    ] = {}
-    in_bps: Rate | None = None
-    out_bps: Rate | None = None
-    in_errors_ps: Rate | None = None
-    out_errors_ps: Rate | None = None
-    in_discards_ps: Rate | None = None
-    out_discards_ps: Rate | None = None
-    utilisation: Annotated[float, Field(ge=0, le=100)] | None = None  # 0..1, a wrong ifSpeed can exceed 1
-
-
-class EdgeNeighbor(Strict):
-    protocol: Literal["lldp", "cdp"]
-    local_ifIndex: IfIndex | None = None
-    local_port: Name | None = None
-    remote_name: Name | None = None
-    remote_port: Name | None = None
-    remote_chassis_id: Name | None = None
-    remote_address: Name | None = None
-    remote_description: Text | None = None
-
-
-class EdgeFdbEntry(Strict):
-    mac: MacAddress
-    vlan: Annotated[int, Field(ge=0, le=4095)] | None = None
-    bridge_port: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    ifIndex: IfIndex | None = None
-    status: Name | None = None
-
-
-class EdgeArpEntry(Strict):
-    ip: IpAddress
-    mac: MacAddress
-    ifIndex: IfIndex | None = None
-
-
-class EdgeProcessor(Strict):
-    name: Name
-    percent: Percent
-
-
-class EdgeMemoryPool(Strict):
-    name: Name
-    percent: Percent | None = None
-    used_bytes: Count | None = None
-    total_bytes: Count | None = None
-
-
-class EdgeHardwareState(Strict):
-    name: Name
-    state: HardwareStateName
-
-
-class EdgeOptic(Strict):
-    name: Name
-    rx_dbm: Dbm | None = None
-    tx_dbm: Dbm | None = None
-    temperature_c: Celsius | None = None
-    bias_ma: Annotated[float, Field(ge=0, le=1000)] | None = None
-    rx_no_light: bool = False
-    tx_no_light: bool = False
-
-
-class EdgeResources(Strict):
-    cpu_percent: Percent | None = None
-    memory_used_bytes: Count | None = None
-    memory_total_bytes: Count | None = None
-    temperatures_c: Annotated[dict[Name, Celsius], Field(max_length=64)] = {}
-    memory_percent: Percent | None = None
-    processors: Annotated[list[EdgeProcessor], Field(max_length=64)] = []
-    memory_pools: Annotated[list[EdgeMemoryPool], Field(max_length=64)] = []
-    fans: Annotated[list[EdgeHardwareState], Field(max_length=64)] = []
-    power_supplies: Annotated[list[EdgeHardwareState], Field(max_length=64)] = []
-    profile: Name | None = None
-    optics: Annotated[list[EdgeOptic], Field(max_length=512)] = []
-
-
-class EdgePoll(Strict):
-    """One poll of one of the site's switches by the agent, as `canhgac_agent.snmp.results.DevicePoll`
-    gives it, at the time it ran. `topology` says whether neighbors/fdb/arp were read and sent in this poll
-    (the agent sends them when they change and at least hourly; otherwise the server keeps the last)."""
-
-    device: Name  # the device's name in the server's inventory, within the agent's site
-    address: Name  # what the agent polled: host or host:port
-    started_at: Timestamp
-    duration_s: Annotated[float, Field(ge=0, le=3600)]
-    state: Literal["up", "down", "error"]
-    reason: Name | None = None
-    detail: Text | None = None
-    system: EdgeSystem | None = None
-    interfaces: Annotated[list[EdgeInterface], Field(max_length=4096)] = []
-    topology: bool = False
-    neighbors: Annotated[list[EdgeNeighbor], Field(max_length=1024)] = []
-    fdb: Annotated[list[EdgeFdbEntry], Field(max_length=16384)] = []
-    arp: Annotated[list[EdgeArpEntry], Field(max_length=16384)] = []
-    resources: EdgeResources | None = None
-    module_errors: Annotated[dict[Name, Text], Field(max_length=16)] = {}
-    varbinds: Count = 0
-
-
-class SnmpSection(Strict):
-    """The edge poller's polls since the previous report, oldest first. A poll that did not fit the
-    report's bounds is counted in `polls_dropped`, never silently lost."""
-
-    polls: Annotated[list[EdgePoll], Field(max_length=64)] = []
-    polls_dropped: Count = 0
 
 
 # --- the report -----------------------------------------------------------------------------------
