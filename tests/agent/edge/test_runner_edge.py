@@ -4,6 +4,8 @@ topology once, and the dead switch "down" while the others stay "up"."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -95,3 +97,64 @@ def test_runner_spools_edge_polls_of_two_switches_and_a_dead_one(
         assert report["metrics"]["cpu"] is not None
         assert report["snmp"]["polls_dropped"] == 0
     assert config.spool.max_bytes == SNMP_SPOOL_MAX_BYTES  # [snmp] on and no [spool] max_bytes given
+
+
+def test_spool_holds_14_days_of_two_48_port_switches_polled_every_minute(
+    tmp_path: Path, fleet: dict[str, tuple[str, int]]
+) -> None:
+    """The spool's bytes, measured on real reports: the host's own every 30 s (security facts hourly),
+    two 48-port switches' polls every 60 s, their topology hourly. 3 days fit the plain default (64 MiB);
+    the default with [snmp] keeps the spool's 14-day max age meaningful."""
+    config = parse_config(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "probes": {"gateway": False},
+            "snmp": {
+                "enabled": True,
+                "interval_s": 10,
+                "devices": [
+                    device("xa-sw-a", fleet["edge/sw-a"], "edge/sw-a"),
+                    device("xa-sw-b", fleet["edge/sw-b"], "edge/sw-b"),
+                ],
+            },
+        },
+        "agent.toml",
+        env={},
+    )
+    runner = Runner(config)
+    try:
+        security = len(_body(runner.collect()))  # the first report carries the security facts
+        runner.start_edge()
+        poller = runner.edge_poller
+        wait_for(lambda: poller.polls >= 2, 15, "the first round of polls")
+        first_round = poller.section()["polls"]
+        runner.edge_poller = None
+        base = len(_body(runner.collect()))
+        runner.edge_poller = poller
+        wait_for(lambda: poller.polls >= 4, 15, "the second round: rates, no topology")
+        with_polls = runner.collect()
+        assert [p["topology"] for p in with_polls["snmp"]["polls"]] == [False, False]
+        per_poll = (len(_body(with_polls)) - base) / 2
+        topology = sum(len(json.dumps(p["fdb"] + p["arp"] + p["neighbors"])) for p in first_round) / 2
+    finally:
+        poller.stop()
+        runner.spool.close()
+    day = 86400
+
+    def spool_bytes(days: float) -> float:
+        return days * (day / 30 * base + 24 * (security - base) + 2 * (day / 60 * per_poll + 24 * topology))
+
+    print(  # the figures docs/edge-polling.md quotes
+        f"\nbase report {base} B, security report {security} B, per 48-port poll {per_poll:.0f} B gzip'd, "
+        f"topology ≤ {topology:.0f} B raw; 3 days: {spool_bytes(3) / 2**20:.1f} MiB, "
+        f"14 days: {spool_bytes(14) / 2**20:.1f} MiB"
+    )
+    assert 500 < per_poll < 8000  # a 48-port poll is ~30 kB of JSON, gzip'd
+    assert spool_bytes(3) < 64 * 2**20
+    assert spool_bytes(14) < SNMP_SPOOL_MAX_BYTES
+
+
+def _body(report: dict[str, object]) -> bytes:
+    """The report as the spool stores it: compact JSON, gzip level 6."""
+    raw = json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode()
+    return gzip.compress(raw, compresslevel=6, mtime=0)
