@@ -100,6 +100,9 @@ class SpoolConfig(NamedTuple):
 
 
 _SPOOL_DEFAULTS = SpoolConfig()
+# The default with `[snmp] enabled` (and no `[spool] max_bytes`): 3 days of two 48-port switches polled every
+# minute fit, with the host's own reports (docs/edge-polling.md has the measurement).
+SNMP_SPOOL_MAX_BYTES = 256 * MiB
 
 
 class ProbesConfig(NamedTuple):
@@ -156,6 +159,36 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 
 
+SNMP_MAX_DEVICES = 64
+
+
+class SnmpDeviceConfig(NamedTuple):
+    """One switch the agent polls (`[[snmp.devices]]`); `*_file` keys are read into the secrets at load."""
+
+    name: str  # the device's name in the server's inventory (same site as the agent)
+    address: str  # host, host:port or [v6]:port
+    version: str = "2c"  # "1" | "2c" | "3"
+    community: Secret | None = None
+    user: str | None = None
+    auth_protocol: str = "sha"
+    auth_key: Secret | None = None
+    priv_protocol: str = "aes128"
+    priv_key: Secret | None = None
+    context_name: str = ""
+
+
+class SnmpConfig(NamedTuple):
+    """The edge poller role: off unless `enabled`. See docs/edge-polling.md."""
+
+    enabled: bool = False
+    interval_s: float = 60.0
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+    topology_every_s: float = 3600.0  # neighbors/fdb/arp sent when changed, and at least this often
+    devices: tuple[SnmpDeviceConfig, ...] = ()
+
+
 # NamedTuples, not dataclasses: `dataclasses` imports `inspect` (with ast, dis, tokenize), ~1 MB of RSS
 # in an agent budgeted at 25 MB.
 class RetryConfig(NamedTuple):
@@ -184,6 +217,7 @@ class AgentConfig(NamedTuple):
     egress: EgressConfig = EgressConfig()
     lan: LanConfig = LanConfig()
     retry: RetryConfig = RetryConfig()
+    snmp: SnmpConfig = SnmpConfig()
     source: str = "<defaults>"  # where it was read from, for messages; not part of equality
 
     def __eq__(self, other: object) -> bool:
@@ -209,7 +243,7 @@ _ENV_KEYS: dict[str, type] = {
 }
 
 
-class _Table:
+class Table:
     """Reads one TOML table, checking each key as it is taken; `done()` rejects the keys nobody took."""
 
     def __init__(
@@ -235,7 +269,7 @@ class _Table:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self.error(key, f"must be a string, not {_type_name(value)}")
+            raise self.error(key, f"must be a string, not {type_name(value)}")
         if not value.strip():
             raise self.error(key, "must not be empty (leave the key out instead)")
         if len(value) > max_len:
@@ -247,7 +281,7 @@ class _Table:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {_type_name(value)}")
+            raise self.error(key, f"must be true or false, not {type_name(value)}")
         return value
 
     def integer(self, key: str, default: int, lo: int, hi: int) -> int:
@@ -259,7 +293,7 @@ class _Table:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be an integer, not {_type_name(value)}")
+            raise self.error(key, f"must be an integer, not {type_name(value)}")
         if not lo <= value <= hi:
             raise self.error(key, f"must be between {lo} and {hi} (got {value})")
         return value
@@ -269,18 +303,18 @@ class _Table:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"must be a number, not {_type_name(value)}")
+            raise self.error(key, f"must be a number, not {type_name(value)}")
         if not (lo < value <= hi):
             raise self.error(key, f"must be greater than {lo:g} and at most {hi:g} (got {value})")
         return float(value)
 
-    def table(self, key: str) -> _Table:
+    def table(self, key: str) -> Table:
         value = self.raw(key)
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise self.error(key, f"must be a table ([{self.path}{key}]), not {_type_name(value)}")
-        return _Table(value, self.source, f"{self.path}{key}.")
+            raise self.error(key, f"must be a table ([{self.path}{key}]), not {type_name(value)}")
+        return Table(value, self.source, f"{self.path}{key}.")
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.taken)
@@ -290,13 +324,13 @@ class _Table:
             raise self.error(key, f"unknown key (known keys here: {known})")
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}.get(
         type(value), "a table" if isinstance(value, dict) else type(value).__name__
     )
 
 
-def _url(table: _Table, key: str) -> str | None:
+def _url(table: Table, key: str) -> str | None:
     value = table.string(key)
     if value is None:
         return None
@@ -309,7 +343,7 @@ def _url(table: _Table, key: str) -> str | None:
 def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
     if not isinstance(item, dict):
         raise ConfigError(source, path, "must be a table ([[probes.targets]])")
-    t = _Table(item, source, path + ".")
+    t = Table(item, source, path + ".")
     name = t.string("name", max_len=256)
     kind = t.string("kind")
     host = t.string("host", max_len=255)
@@ -334,7 +368,7 @@ def _parse_target(item: Any, source: str, path: str) -> ProbeTarget:
     return ProbeTarget(name=name, kind=kind, host=host, port=port, url=url)
 
 
-def _egress(table: _Table) -> EgressConfig:
+def _egress(table: Table) -> EgressConfig:
     endpoint = table.string("endpoint", max_len=253)
     if endpoint is not None and not _ENDPOINT.fullmatch(endpoint.strip("[]")):
         raise table.error("endpoint", f"must be a host name or an IP address, not a URL (got {endpoint!r})")
@@ -354,7 +388,7 @@ def _egress(table: _Table) -> EgressConfig:
     return EgressConfig(endpoint=endpoint.strip("[]") if endpoint else None, ports=ports, timeout_s=timeout_s)
 
 
-def _retry(table: _Table) -> RetryConfig:
+def _retry(table: Table) -> RetryConfig:
     d = RetryConfig()
     retry = RetryConfig(
         max_delay_s=table.number("max_delay_s", d.max_delay_s, 0.0, 3600.0),
@@ -366,7 +400,7 @@ def _retry(table: _Table) -> RetryConfig:
     return retry
 
 
-def _tls(table: _Table) -> TlsConfig:
+def _tls(table: Table) -> TlsConfig:
     files: dict[str, str | None] = {}
     for key in ("ca_file", "cert_file", "key_file"):
         path = files[key] = table.string(key)
@@ -379,7 +413,7 @@ def _tls(table: _Table) -> TlsConfig:
     return tls
 
 
-def _strings(table: _Table, key: str, check: Callable[[str], str]) -> tuple[str, ...]:
+def _strings(table: Table, key: str, check: Callable[[str], str]) -> tuple[str, ...]:
     """An array of strings, each normalised by `check` (ValueError: its message names the entry)."""
     raw = table.raw(key)
     if raw is None:
@@ -389,7 +423,7 @@ def _strings(table: _Table, key: str, check: Callable[[str], str]) -> tuple[str,
     out: list[str] = []
     for item in raw:
         if not isinstance(item, str):
-            raise table.error(key, f"must hold strings, not {_type_name(item)}")
+            raise table.error(key, f"must hold strings, not {type_name(item)}")
         try:
             value = check(item)
         except ValueError as exc:
@@ -424,7 +458,7 @@ def _subnet(text: str) -> str:
     return str(parse_subnet(text))
 
 
-def _lan(table: _Table) -> LanConfig:
+def _lan(table: Table) -> LanConfig:
     defaults = LanConfig()
     raw_sweep = table.data.get("sweep_interval_s")
     if isinstance(raw_sweep, int | float) and not isinstance(raw_sweep, bool) and raw_sweep == 0:
@@ -450,6 +484,12 @@ def _lan(table: _Table) -> LanConfig:
         raise table.error("subnets", "is required for the sweep (sweep_interval_s > 0)")
     table.done()
     return lan
+
+
+def _snmp(table: Table) -> SnmpConfig:
+    from canhgac_agent.edge.config import parse_snmp  # only the section's own checks; no SNMP code
+
+    return parse_snmp(table)
 
 
 def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> AgentConfig:
@@ -478,7 +518,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
             merged[key] = value
         origins[key] = origin
 
-    top = _Table(merged, source, "", origins)
+    top = Table(merged, source, "", origins)
     server_url = _url(top, "server_url")
     enrollment_key = top.string("enrollment_key", max_len=512)
     state_dir = top.string("state_dir")
@@ -525,6 +565,9 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
     egress = _egress(top.table("egress"))
     lan = _lan(top.table("lan"))
     retry = _retry(top.table("retry"))
+    snmp = _snmp(top.table("snmp"))
+    if snmp.enabled and sp.data.get("max_bytes") is None:
+        spool = spool._replace(max_bytes=SNMP_SPOOL_MAX_BYTES)
     top.done()
 
     return AgentConfig(
@@ -541,6 +584,7 @@ def parse_config(data: Mapping[str, Any], source: str, env: Mapping[str, str] | 
         egress=egress,
         lan=lan,
         retry=retry,
+        snmp=snmp,
         source=source,
     )
 

@@ -177,11 +177,13 @@ def build_report(
     collected_at: float | None = None,
     facts_cache_dir: Path | None = None,
     lan: dict[str, Any] | None = None,
+    snmp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect everything and return a dict matching `canhgac_api.schemas.report.Report`.
 
     `facts_cache_dir`: where the security facts may cache the package manager's answer (state dir).
     `lan`: the LAN sensor's section, when the role is enabled.
+    `snmp`: the edge poller's section, when the role is enabled.
     """
     from canhgac_agent.collectors import COLLECTORS
 
@@ -224,6 +226,8 @@ def build_report(
     }
     if lan is not None:
         report["lan"] = lan
+    if snmp is not None:
+        report["snmp"] = snmp
     return report
 
 
@@ -310,6 +314,8 @@ class Runner:
         self.last_cycle_cpu_s = 0.0
         self.lan_sensor: Any = None
         self.lan_error: str | None = None
+        self.edge_poller: Any = None
+        self.edge_error: str | None = None
         self._adopt_enrollment()
 
     # -- state and settings ------------------------------------------------------------------------
@@ -392,7 +398,11 @@ class Runner:
             collected_at=at,
             facts_cache_dir=self.config.state_dir,
             lan=self._lan_section(),
+            snmp=self.edge_poller.section() if self.edge_poller is not None else None,
         )
+        if self.edge_error is not None:
+            failed = {"collector": "snmp", "error": self.edge_error}
+            report["errors"] = [*report["errors"], failed][:MAX_ERRORS]
         self.spool.add(seq, report, collected_at=at)
         return report
 
@@ -435,6 +445,34 @@ class Runner:
 
             return unavailable_section(self.config.lan.interfaces, self.lan_error)
         return None
+
+    # -- the edge poller role ----------------------------------------------------------------------------
+
+    def start_edge(self) -> None:
+        """Start polling the site's switches when `[snmp] enabled` (the SNMP code is imported only then)."""
+        if not self.config.snmp.enabled:
+            return
+        try:
+            from canhgac_agent.edge.poller import EdgePoller
+
+            poller = EdgePoller(self.config.snmp)
+            poller.start()
+        except Exception as exc:  # e.g. no UDP socket: the agent's own reports still go out, saying so
+            self.edge_error = _error("snmp", exc)["error"]
+            _log.error("edge poller unavailable", extra=fields(error=self.edge_error))
+            return
+        self.edge_poller = poller
+
+    def stop_edge(self) -> None:
+        """Stop polling; polls not yet in a report go into one last spooled report."""
+        if self.edge_poller is None:
+            return
+        self.edge_poller.stop()
+        if self.edge_poller.has_news():
+            try:
+                self.collect()
+            except Exception:
+                _log.exception("spooling the edge poller's last report failed")
 
     def drain(self, deadline: float) -> None:
         try:
@@ -483,6 +521,7 @@ class Runner:
         if not self._agent_id and not (self.config.enrollment_key and self.config.server_url):
             _log.warning("not enrolled: reports are kept in the spool until `canhgac-agent enroll` is run")
         self.start_lan()
+        self.start_edge()
         next_tick = time.monotonic()
         try:
             while not self.stop.is_set():
@@ -492,6 +531,7 @@ class Runner:
                 next_tick = self._next_tick(next_tick)
                 self._wait_for(next_tick)
         finally:
+            self.stop_edge()
             self.stop_lan()
             self.spool.close()
             _log.info("agent stopped")

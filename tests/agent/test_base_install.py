@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 import venv
 from pathlib import Path
 
@@ -187,3 +188,73 @@ def test_server_extra_from_the_wheel_runs_the_server_commands(built: dict[str, P
     rules = canhgac("rules", "list", "--level", "3", "--json")
     assert rules.returncode == 0, rules.stderr
     assert json.loads(rules.stdout), "no rule packs in the installed wheel"
+
+
+def test_edge_polling_from_the_base_install_spools_polls_and_refuses_privacy(
+    base_venv: Path, tmp_path: Path
+) -> None:
+    """No extras: v2c polling of a real (simulated) switch works, its poll reaches the spool with its
+    interfaces and says device health was skipped for the missing extra; a v3 user with privacy is
+    refused at config load, naming the extra to install."""
+    from canhgac_agent.spool import STATE_FILE, Spool, StateFile
+    from canhgac_collector.lab.snmpsim import SnmpsimFleet
+    from tests.harness.snmp_recordings import switch_rows, write_recording
+
+    recording = write_recording(tmp_path / "rec" / "edge" / "sw.snmprec", switch_rows(name="xa-sw", ports=8))
+    state = tmp_path / "state"
+    with SnmpsimFleet({"edge/sw": recording}, tmp_path / "fleet") as fleet:
+        host, port = fleet.endpoint("edge/sw")
+        cfg = tmp_path / "agent.toml"
+        cfg.write_text(
+            f'state_dir = "{state}"\n[probes]\ngateway = false\n[snmp]\nenabled = true\ninterval_s = 10\n'
+            f'[[snmp.devices]]\nname = "xa-sw"\naddress = "{host}:{port}"\ncommunity = "edge/sw"\n',
+            encoding="utf-8",
+        )
+        log = tmp_path / "agent.log"
+        with log.open("wb") as err:
+            agent = subprocess.Popen(
+                [str(base_venv / "bin" / "canhgac-agent"), "run", "--config", str(cfg)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=clean_env(),
+            )
+            try:
+                deadline = time.monotonic() + 60
+                while "edge device answers" not in log.read_text(errors="replace"):
+                    assert agent.poll() is None, log.read_text(errors="replace")
+                    assert time.monotonic() < deadline, log.read_text(errors="replace")
+                    time.sleep(0.2)
+            finally:
+                agent.terminate()  # stopping spools the polls the last report did not carry
+                agent.wait(30)
+    assert agent.returncode == 0, log.read_text(errors="replace")
+    spool = Spool(state, StateFile(state / STATE_FILE))
+    reports = [json.loads(p.json_bytes()) for p in spool.peek(100)]
+    spool.close()
+    polls = [p for r in reports if r.get("snmp") for p in r["snmp"]["polls"]]
+    for report in reports:
+        Report.model_validate(report)
+    assert polls, reports
+    assert polls[0]["state"] == "up"
+    assert len(polls[0]["interfaces"]) == 8
+    assert "pip install 'canhgac[edge]'" in polls[0]["module_errors"]["resources"]
+
+    v3 = tmp_path / "v3.toml"
+    v3.write_text(
+        f'state_dir = "{state}"\n[snmp]\nenabled = true\n[[snmp.devices]]\nname = "xa-sw"\n'
+        f'address = "{host}:{port}"\nversion = "3"\nuser = "u"\n'
+        'auth_key = "auth-pass"\npriv_key = "priv-pass"\n',
+        encoding="utf-8",
+    )
+    refused = subprocess.run(
+        [str(base_venv / "bin" / "canhgac-agent"), "once", "--config", str(v3)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=clean_env(),
+    )
+    assert refused.returncode != 0
+    assert "snmp.devices[0].priv_protocol" in refused.stderr
+    assert "pip install 'canhgac[edge]'" in refused.stderr
+    assert "Traceback" not in refused.stderr

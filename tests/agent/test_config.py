@@ -16,6 +16,7 @@ from canhgac_agent.config import (
     KeyValueFormatter,
     ProbeTarget,
     Secret,
+    SnmpDeviceConfig,
     fields,
     load_config,
     parse_config,
@@ -209,11 +210,13 @@ def _field_paths(cls: Any, prefix: str = "") -> list[tuple[str, str]]:
     for name in cls._fields:
         if name == "source":
             continue
-        sub = {"identity", "spool", "probes", "tls", "egress", "lan", "retry"}
+        sub = {"identity", "spool", "probes", "tls", "egress", "lan", "retry", "snmp"}
         if name in sub:
             out += _field_paths(type(getattr(cls(), name)), name)
         elif name == "targets":
             out += [("probes.targets", t) for t in ProbeTarget._fields]
+        elif name == "devices":
+            out += [("snmp.devices", t) for t in SnmpDeviceConfig._fields]
         else:
             out.append((prefix, name))
     return out
@@ -258,6 +261,7 @@ def test_example_commented_keys_are_valid_when_uncommented(tmp_path: Path) -> No
     assert config.egress.endpoint == "egress-test.example.gov.vn"
     assert config.tls.client_cert == (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
     assert config.enrollment_key is not None
+    assert config.snmp.devices[1].context_name == "vlan-10"
 
 
 def test_client_certificate_needs_its_key(tmp_path: Path) -> None:

@@ -99,3 +99,39 @@ def test_lan_sensor_without_interfaces_stops_the_role_before_it_installs_anythin
     assert "canhgac_agent_lan_interfaces" in output
     assert "Check the LAN sensor's variables" in output
     assert not (tmp_path / "opt").exists()
+
+
+def test_snmp_variables_render_an_snmp_table_the_agent_accepts(tmp_path: Path) -> None:
+    devices = [
+        {"name": "xa-sw1", "address": "10.20.1.2", "version": "2c", "community": "cong-dong"},
+        {"name": "xa-sw2", "address": "10.20.1.3:1161", "version": 3, "user": "canhgac",
+         "auth_protocol": "sha256", "auth_key": "auth-pass-xa", "priv_protocol": "none"},
+    ]  # fmt: skip
+    snmp = {"canhgac_agent_snmp_enabled": True, "canhgac_agent_snmp_devices": devices}
+    config = load_config(render(tmp_path, {**SERVER, **snmp}), env={})
+    assert config.snmp.enabled
+    assert config.snmp.interval_s == 60
+    assert [(d.name, d.address, d.version) for d in config.snmp.devices] == [
+        ("xa-sw1", "10.20.1.2", "2c"),
+        ("xa-sw2", "10.20.1.3:1161", "3"),
+    ]
+    assert config.snmp.devices[1].auth_protocol == "sha256"
+    (tmp_path / "off").mkdir()
+    assert "[snmp]" not in render(tmp_path / "off", SERVER).read_text()
+
+
+def test_the_role_installs_the_extras_of_the_roles_switched_on(tmp_path: Path) -> None:
+    def extras(variables: dict[str, Any]) -> str:
+        (tmp_path / "vars.yml").write_text(yaml.safe_dump(variables))
+        result = subprocess.run(
+            [tool("ansible"), "localhost", "-c", "local", "-m", "ansible.builtin.debug",
+             "-a", "msg=extras={{ canhgac_agent_extras }}",
+             "-e", f"@{ROLE / 'defaults' / 'main.yml'}", "-e", f"@{tmp_path / 'vars.yml'}"],
+            cwd=ANSIBLE_DIR, env=ENV, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout.split("extras=")[1].split('"')[0]
+
+    assert extras({}) == ""
+    assert extras({"canhgac_agent_snmp_enabled": True}) == "[edge]"
+    assert extras({"canhgac_agent_snmp_enabled": True, "canhgac_agent_lan_enabled": True}) == "[lan,edge]"
