@@ -226,6 +226,8 @@ async def _ingest(
         ctx.telemetry.confined_errors["edge"] += 1
     elif ok.get("edge") is not None:
         ctx.telemetry.get(device_metrics.PLUGIN).apply_edge(ok["edge"])
+        if ok["edge"]["claimed"] and ctx.server is not None and ctx.server.snmp is not None:
+            ctx.server.snmp.refresh_devices()  # the server stops polling the claimed devices now
     return {
         "accepted": ok["accepted"],
         "duplicates": ok["duplicates"],

@@ -49,6 +49,7 @@ class EdgeObservation:
     outcomes: Counter[str] = field(default_factory=Counter)
     dropped: int = 0  # polls the agent could not fit into its reports (`polls_dropped`)
     polls: list[dict[str, Any]] = field(default_factory=list)  # accepted polls (stored or late), JSON
+    claimed: list[str] = field(default_factory=list)  # devices this host owns from now on
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class EdgeObservation:
             "outcomes": dict(self.outcomes),
             "dropped": self.dropped,
             "polls": self.polls,
+            "claimed": self.claimed,
         }
 
 
@@ -107,6 +109,7 @@ def record_sections(session: Session, host_id: str, sections: Sequence[Any]) -> 
                 continue
             try:
                 with session.begin_nested():
+                    claims = device.edge_host_id is None
                     outcome, poll = _store_one(session, device, host, edge)
             except Exception:
                 log.exception("edge poll of device=%s from host_id=%s not stored", edge.device, host_id)
@@ -114,6 +117,8 @@ def record_sections(session: Session, host_id: str, sections: Sequence[Any]) -> 
                 continue
             obs.outcomes[outcome] += 1
             obs.polls.append(poll)
+            if claims:
+                obs.claimed.append(device.name)
     return obs
 
 
