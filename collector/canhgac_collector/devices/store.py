@@ -112,6 +112,10 @@ def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> 
         if device.source != "config":
             log.warning("config device takes over an API-created device of the same name name=%s", dc.name)
         changed = device.source != "config"
+        # Back to server polling, or moved to another site (whose agents may claim it): no owner.
+        if device.edge_host_id is not None and (dc.poller == "server" or device.site_id != fields["site_id"]):
+            device.edge_host_id = None
+            changed = True
         for key, value in fields.items():
             if key in SECRET_COLUMNS:
                 if not _same_secret(box, getattr(device, key), value):
@@ -120,9 +124,6 @@ def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> 
             elif getattr(device, key) != value:
                 setattr(device, key, value)
                 changed = True
-        if dc.poller == "server" and device.edge_host_id is not None:  # back to server polling
-            device.edge_host_id = None
-            changed = True
         if changed:
             device.source = "config"
             device.updated_at = now
