@@ -35,6 +35,7 @@ import orjson
 
 from canhgac_api.ingest import decode_batch, make_job
 from canhgac_api.problems import ProblemError
+from canhgac_collector.devices.edge.ingest import EdgeStore
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.hosts.ingest import IngestJob, IngestLimits, IngestResult, IngestStore, Refusal
 from canhgac_collector.lan.ingest import LanLimits, LanStore
@@ -83,6 +84,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     engine = make_engine(settings.database_url)
     store = IngestStore(engine, settings.limits)
     lan = LanStore(engine, settings.lan)
+    edge = EdgeStore(engine)
     buf = bytearray()
     eof = False
     while not eof:
@@ -104,7 +106,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
         for start in range(0, len(frames), MAX_GROUP):
             group = frames[start : start + MAX_GROUP]
             try:
-                reply = _serve_group(store, group, settings, lan)
+                reply = _serve_group(store, group, settings, lan, edge)
             except Exception:  # a bug: these requests fail, the worker and everyone else go on
                 log.exception("ingest: a group of %d requests failed", len(group))
                 reply = orjson.dumps(
@@ -142,6 +144,7 @@ def _serve_group(
     frames: list[tuple[int, bool, str, str, bytes]],
     settings: WorkerSettings,
     lan: LanStore | None = None,
+    edge: EdgeStore | None = None,
 ) -> bytes:
     replies: list[tuple[int, dict[str, Any]]] = []
     jobs: list[IngestJob] = []
@@ -161,6 +164,8 @@ def _serve_group(
         answer = _answer(job, outcome, site, settings.history)
         if lan is not None and isinstance(outcome, IngestResult) and outcome.stored and "ok" in answer:
             answer["ok"].update(_lan_step(lan, job.host_id, outcome.stored))
+        if edge is not None and isinstance(outcome, IngestResult) and outcome.stored and "ok" in answer:
+            answer["ok"].update(_edge_step(edge, job.host_id, outcome.stored))
         replies.append((req_id, answer))
     head = {"commit_s": store.commit_seconds_sum, "commits": store.groups_committed}
     try:
@@ -181,7 +186,7 @@ def _encodable(reply: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         if ok is None:
             return req_id, {"problem": _problem(_INTERNAL)}
         log.error("ingest: the metrics/history of one request could not be encoded; dropped")
-        return req_id, {"ok": {k: v for k, v in ok.items() if k not in ("observation", "lines")}}
+        return req_id, {"ok": {k: v for k, v in ok.items() if k not in ("observation", "lines", "edge")}}
 
 
 _INTERNAL = ProblemError(500, "internal-error", "Internal error", "the report could not be processed")
@@ -249,6 +254,16 @@ def _lan_step(lan: LanStore, host_id: str, stored: list[Any]) -> dict[str, Any]:
         log.exception("ingest: could not store the lan section of host_id=%s", host_id)
         return {"lan_failed": True}
     return {"lan": observation.to_json()} if observation is not None else {}
+
+
+def _edge_step(edge: EdgeStore, host_id: str, stored: list[Any]) -> dict[str, Any]:
+    """The edge polls of the committed reports, confined like `_lan_step`."""
+    try:
+        observation = edge.record(host_id, stored)
+    except Exception:
+        log.exception("ingest: could not store the snmp section of host_id=%s", host_id)
+        return {"edge_failed": True}
+    return {"edge": observation.to_json()} if observation is not None else {}
 
 
 def _problem(exc: ProblemError) -> dict[str, Any]:

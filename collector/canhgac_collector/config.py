@@ -251,6 +251,9 @@ class DeviceConfig(Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
     ssh: DeviceSshConfig | None = None  # config backup over SSH; None: not pulled
+    # Who polls it: auto (the server, until an agent of its site sends edge polls), server, edge (docs/
+    # edge-polling-server.md).
+    poller: Literal["auto", "server", "edge"] = "auto"
 
 
 class SnmpPollConfig(Strict):

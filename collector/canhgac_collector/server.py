@@ -33,6 +33,7 @@ from canhgac_collector.compliance.scheduler import ComplianceScheduler
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.devices.configs.service import ConfigPullService
+from canhgac_collector.devices.edge.states import refresh_edge_states
 from canhgac_collector.devices.snmp.service import SnmpService
 from canhgac_collector.devices.store import prune_locations, sync_config_devices
 from canhgac_collector.devices.traps.service import TrapService
@@ -237,6 +238,8 @@ class Server:
             evaluate_host_states(session, self.config.host_state)
         with self.sessions() as session:
             self.telemetry.get(host_metrics.PLUGIN).hosts_by_site_state = hosts_by_site_state(session)
+        devices = self.telemetry.get(device_metrics.PLUGIN)
+        refresh_edge_states(self.sessions, self.config.snmp.poll_interval_s, devices)
 
     def revocations(self) -> tuple[int, dt.datetime | None]:
         with self.sessions() as session:

@@ -62,6 +62,9 @@ def test_example_devices_block_with_ssh_is_valid(tmp_path: Path) -> None:
     assert ssh.password is not None
     assert "change-me" not in ssh.password.get_secret_value()
     assert with_devices.device_configs.retention_versions == 100
+    assert [d.poller for d in with_devices.devices] == ["auto", "edge"]  # auto unless the entry says
+    with pytest.raises(ValueError, match="poller"):
+        ServerConfig.model_validate({**cfg.model_dump(), "devices": [{**devices[1], "poller": "agent"}]})
 
 
 def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:

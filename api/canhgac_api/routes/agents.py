@@ -13,6 +13,7 @@ from canhgac_api.ingest_worker import IngestUnavailable
 from canhgac_api.problems import ProblemError, problem_responses, rate_limited
 from canhgac_api.routes.base import Routes
 from canhgac_api.schemas.api import EnrollRequest, EnrollResponse, IngestAck
+from canhgac_collector.devices import metrics as device_metrics
 from canhgac_collector.hosts import enrollment
 from canhgac_collector.hosts import metrics as host_metrics
 from canhgac_collector.lan import metrics as lan_metrics
@@ -221,6 +222,12 @@ async def _ingest(
         ctx.telemetry.confined_errors["lan"] += 1
     elif ok.get("lan") is not None:
         ctx.telemetry.get(lan_metrics.PLUGIN).apply(ok["lan"])
+    if ok.get("edge_failed"):
+        ctx.telemetry.confined_errors["edge"] += 1
+    elif ok.get("edge") is not None:
+        ctx.telemetry.get(device_metrics.PLUGIN).apply_edge(ok["edge"])
+        if ok["edge"]["claimed"] and ctx.server is not None and ctx.server.snmp is not None:
+            ctx.server.snmp.refresh_devices()  # the server stops polling the claimed devices now
     return {
         "accepted": ok["accepted"],
         "duplicates": ok["duplicates"],

@@ -37,6 +37,7 @@ from canhgac_collector.config import SITE_CODE_RE, DeviceConfig
 from canhgac_collector.devices import changes
 from canhgac_collector.devices import queries as device_queries
 from canhgac_collector.devices.configs.credentials import device_platform, ssh_fields, ssh_secret_flags
+from canhgac_collector.devices.edge.view import edge_hostnames, edge_view
 from canhgac_collector.devices.store import device_fields
 from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox, SecretsError
@@ -64,8 +65,9 @@ def box(ctx: AppContext) -> SecretBox:
     return ctx.device_secrets
 
 
-def summary(device: Device, site: Site) -> dict[str, Any]:
+def summary(device: Device, site: Site, edge_host: str | None = None) -> dict[str, Any]:
     return {
+        **edge_view(device, edge_host),
         "name": device.name,
         "address": device.address,
         "port": device.port,
@@ -112,7 +114,7 @@ def detail(session: Session, device: Device, site: Site, secrets: SecretBox) -> 
     tallies = device_queries.device_tallies(session, device.id)
     return DeviceDetail.model_validate(
         {
-            **summary(device, site),
+            **summary(device, site, edge_hostnames(session, [device]).get(device.edge_host_id or "")),
             "state_detail": device.state_detail,
             "sys_descr": device.sys_descr,
             "sys_object_id": device.sys_object_id,
@@ -154,7 +156,11 @@ def list_devices(
         found = device_queries.list_devices(
             session, principal.scope_path, subtree=subtree, state=state, limit=limit, offset=offset
         )
-        devices = [DeviceSummary.model_validate(summary(d, s)) for d, s in found.rows]
+        hosts = edge_hostnames(session, [d for d, _ in found.rows])
+        devices = [
+            DeviceSummary.model_validate(summary(d, s, hosts.get(d.edge_host_id or "")))
+            for d, s in found.rows
+        ]
     return DeviceList(devices=devices, total=found.total)
 
 

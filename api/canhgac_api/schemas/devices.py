@@ -19,7 +19,7 @@ from canhgac_collector.devices.configs.settings import (
 from canhgac_collector.devices.configs.target import Platform
 from canhgac_collector.placeholders import is_placeholder, refusal
 
-DeviceState = Literal["up", "down", "error", "unknown"]
+DeviceState = Literal["up", "down", "error", "unknown", "delayed"]  # delayed: edge-polled, no recent poll
 DeviceRole = Literal["access", "distribution", "core", "router", "firewall", "other"]
 
 
@@ -201,6 +201,11 @@ class DeviceSummary(BaseModel):
     state_changed_at: dt.datetime
     last_poll_at: dt.datetime | None
     last_ok_at: dt.datetime | None
+    polled_by: Literal["server", "edge"] = Field(
+        "server", description="edge: an agent of the device's site polls it (docs/edge-polling-server.md)"
+    )
+    edge_host: str | None = Field(None, description="hostname of the agent's host that polls it")
+    data_as_of: dt.datetime | None = Field(None, description="when the newest stored poll started")
 
 
 class DeviceList(BaseModel):

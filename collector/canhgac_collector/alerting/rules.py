@@ -143,6 +143,7 @@ class _Member:
     site: str
     down: bool
     last_heard: dt.datetime | None
+    delayed: bool = False  # an edge-polled device without recent polls: silent, never "down" itself
 
 
 def _site_unreachable(
@@ -243,8 +244,9 @@ def collect_conditions(
     for d in devices:
         if d.state == "unknown" or d.site_id not in site_codes:
             continue
-        down = d.state == "down" or (d.state == "error" and d.state_reason == "timeout")
-        members.append(_Member("device", d.name, d.name, site_codes[d.site_id], down, d.last_ok_at))
+        down = d.state in ("down", "delayed") or (d.state == "error" and d.state_reason == "timeout")
+        code = site_codes[d.site_id]
+        members.append(_Member("device", d.name, d.name, code, down, d.last_ok_at, d.state == "delayed"))
     out, covered = _site_unreachable(members, tree, book, config.site_min_members, link_up)
     held = held or set()
 
@@ -259,6 +261,7 @@ def collect_conditions(
         for m in members
         if m.kind == "device"
         and m.down
+        and not m.delayed
         and on("device_down", m.site)
         and member_key(m.kind, m.id) not in held
     }
@@ -272,7 +275,13 @@ def collect_conditions(
         behind, grouped = {}, set()
     for m in members:
         key = member_key(m.kind, m.id)
-        if m.down and on(f"{m.kind}_down", m.site) and key not in held and key not in grouped:
+        if (
+            m.down
+            and not m.delayed
+            and on(f"{m.kind}_down", m.site)
+            and key not in held
+            and key not in grouped
+        ):
             data = behind.get(m.id, {}) if m.kind == "device" else {}
             out.append(
                 Condition(f"{m.kind}_down", m.kind, m.id, m.name, m.site, m.last_heard or now, data=data)

@@ -8,9 +8,12 @@ by the poller's writer after each stored batch. Label `ifname` (promtool wants l
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from canhgac_collector.devices.edge.convert import device_poll
 from canhgac_collector.metrics.exposition import Registry
 from canhgac_collector.metrics.history import line, tag_set
 from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
@@ -18,9 +21,11 @@ from canhgac_collector.metrics.telemetry import MetricsPlugin, Telemetry
 if TYPE_CHECKING:
     from canhgac_agent.snmp.results import DevicePoll, Resources
 
+log = logging.getLogger("canhgac.devices")
+
 DEVICE = ("site", "device")
 INTERFACE = ("site", "device", "ifname")
-DEVICE_STATES = ("up", "down", "error", "unknown")
+DEVICE_STATES = ("up", "down", "error", "unknown", "delayed")  # delayed: edge-polled, no recent poll
 # Series caps: a province is ~1,000 switches of ~50 ports.
 MAX_DEVICES = 10_000
 MAX_SENSORS = 50_000
@@ -41,6 +46,9 @@ class DeviceMetrics:
         self._device_ifs: dict[str, set[tuple[str, ...]]] = {}
         self._device_parts: dict[tuple[str, str], set[tuple[str, ...]]] = {}  # fan/PSU series per device
         self._device_optics: dict[str, set[tuple[str, ...]]] = {}  # (site, device, port) per device
+        self._newest: dict[tuple[str, str], float] = {}  # (site, device) → newest poll's start, unix
+        self.edge_polls: Counter[str] = Counter()  # edge polls by outcome (devices/edge/ingest.py)
+        self.edge_polls_dropped = 0
         g = registry.family
         d = registry.dynamic
         d(
@@ -60,9 +68,9 @@ class DeviceMetrics:
         self.device_state = g(
             "canhgac_device_state",
             "gauge",
-            "1 for the device's state of its last poll.",
+            "1 for the device's state: that of its last poll, or delayed (edge-polled, no recent poll).",
             (*DEVICE, "state"),
-            MAX_DEVICES * 4,
+            MAX_DEVICES * len(DEVICE_STATES),
         )
         self.device_poll = g(
             "canhgac_device_poll_duration_seconds",
@@ -187,6 +195,27 @@ class DeviceMetrics:
             MAX_INTERFACES * 2,
         )
         d(
+            "canhgac_device_data_age_seconds",
+            "gauge",
+            "Seconds since the newest poll of the device started (edge polls arrive late after a cut).",
+            DEVICE,
+            lambda: ((k, round(max(0.0, time.time() - t), 3)) for k, t in sorted(self._newest.items())),
+        )
+        d(
+            "canhgac_edge_polls_total",
+            "counter",
+            "Edge polls (from agents) by outcome: stored, late (history only), or why refused.",
+            ("outcome",),
+            lambda: (((o,), n) for o, n in sorted(self.edge_polls.items())),
+        )
+        d(
+            "canhgac_edge_polls_dropped_total",
+            "counter",
+            "Edge polls the agents could not fit into their reports.",
+            (),
+            lambda: [((), self.edge_polls_dropped)],
+        )
+        d(
             "canhgac_snmp_polls_total",
             "counter",
             "Device polls by outcome (ok, or why it failed).",
@@ -216,9 +245,18 @@ class DeviceMetrics:
         )
 
     def observe_poll(self, site: str, poll: DevicePoll) -> None:
-        """One device poll (SNMP poller thread): device and interface values, and history points."""
+        """One device poll (SNMP poller thread, or an edge poll from the API process): history points at
+        the poll's time; device and interface values unless a newer poll of the device was seen."""
         dev = poll.device
         key = (site, dev)
+        influx = self.telemetry.influx
+        if influx is not None:
+            influx.write(device_lines(site, poll))
+        newest = self._newest.get(key)
+        if newest is not None and poll.started_at < newest:
+            return  # late (an edge poll delivered after a newer one): history only
+        if newest is not None or len(self._newest) < MAX_DEVICES:
+            self._newest[key] = poll.started_at
         self.device_up.set(key, 1 if poll.state == "up" else 0)
         for s in DEVICE_STATES:
             self.device_state.set((site, dev, s), 1 if s == poll.state else 0)
@@ -270,9 +308,17 @@ class DeviceMetrics:
             if gone:  # ports that disappeared (module removed, renumbered): drop their series
                 self._forget_interfaces(gone)
             self._device_ifs[dev] = seen
-        influx = self.telemetry.influx
-        if influx is not None:
-            influx.write(device_lines(site, poll))
+
+    def apply_edge(self, observation: dict[str, Any]) -> None:
+        """One host's edge step (the ingest worker's reply): counts, then each accepted poll as the
+        server's own polls are observed; one that fails is logged, the others go on."""
+        self.edge_polls.update(observation["outcomes"])
+        self.edge_polls_dropped += observation["dropped"]
+        for data in observation["polls"]:
+            try:
+                self.observe_poll(observation["site"], device_poll(data))
+            except Exception:
+                log.exception("could not hand the edge poll of %s to metrics/history", data.get("device"))
 
     def _observe_optics(self, site: str, dev: str, res: Resources) -> None:
         """Each transceiver's levels; a port whose module was pulled loses its series."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -55,6 +55,7 @@ def device_fields(cfg: DeviceConfig, site_id: int, box: SecretBox) -> dict[str, 
         "timeout_s": cfg.timeout_s,
         "retries": cfg.retries,
         **ssh_fields(cfg.ssh, box),
+        "poller": cfg.poller,
     }
 
 
@@ -111,6 +112,10 @@ def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> 
         if device.source != "config":
             log.warning("config device takes over an API-created device of the same name name=%s", dc.name)
         changed = device.source != "config"
+        # Back to server polling, or moved to another site (whose agents may claim it): no owner.
+        if device.edge_host_id is not None and (dc.poller == "server" or device.site_id != fields["site_id"]):
+            device.edge_host_id = None
+            changed = True
         for key, value in fields.items():
             if key in SECRET_COLUMNS:
                 if not _same_secret(box, getattr(device, key), value):
@@ -143,10 +148,14 @@ def sync_config_devices(session: Session, cfg: ServerConfig, box: SecretBox) -> 
 
 
 def load_device_targets(session: Session, box: SecretBox, defaults: SnmpPollConfig) -> list[DeviceTarget]:
-    """Every device as the poller needs it, credentials decrypted. A device whose secrets do not
-    decrypt is left out and named in one error log line (never with any secret)."""
+    """Every device the server polls as the poller needs it, credentials decrypted: not those polled by
+    an agent of their site (`poller: edge`, or `auto` once an agent's host owns it). A device whose
+    secrets do not decrypt is left out and named in one error log line (never with any secret)."""
     rows = session.execute(
-        select(Device, Site.code).join(Site, Device.site_id == Site.id).order_by(Device.name)
+        select(Device, Site.code)
+        .join(Site, Device.site_id == Site.id)
+        .where(Device.poller != "edge", (Device.poller == "server") | Device.edge_host_id.is_(None))
+        .order_by(Device.name)
     )
     targets: list[DeviceTarget] = []
     failed: list[str] = []
@@ -261,10 +270,16 @@ class _Batch:
         _upsert(session, ArpEntry.__table__, list(self.arp.values()), ("device_id", "ip"), ("first_seen",))
 
 
-def record_polls(session: Session, polls: Sequence[DevicePoll]) -> int:
+def record_polls(
+    session: Session, polls: Sequence[DevicePoll], without_topology: Collection[DevicePoll] = ()
+) -> int:
     """Persist a batch of polls in the caller's transaction: system info, state (an event on each
     change), interfaces, neighbours, MAC and ARP locations. Each table gets one statement for the whole
-    batch. Returns how many polls matched a device (those of devices deleted meanwhile are dropped)."""
+    batch. Returns how many polls matched a device (those of devices deleted meanwhile are dropped).
+
+    A poll older than the device's newest stored one (an edge poll delivered late or twice) changes
+    nothing: the current state stays the newest. Polls in `without_topology` did not read neighbours,
+    FDB and ARP (an edge poll with `topology` false): the stored ones are kept."""
     if not polls:
         return 0
     names = {p.device for p in polls}
@@ -285,13 +300,17 @@ def record_polls(session: Session, polls: Sequence[DevicePoll]) -> int:
             stored_names.setdefault(device_id, {})[if_index] = if_name
     batch = _Batch()
     done = 0
+    partial = {id(p) for p in without_topology}
     for poll in polls:
         device = devices.get(poll.device)
         if device is None:
             log.info("poll result for a device no longer in the store dropped device=%s", poll.device)
             continue
-        _record_one(session, device, poll, batch, stored_names.get(device.id, {}))
         done += 1
+        if device.last_poll_at is not None and _finished_at(poll) < device.last_poll_at:
+            continue  # older than what is stored: history only (metrics/history take it)
+        _record_one(session, device, poll, batch, stored_names.get(device.id, {}), id(poll) not in partial)
+
     batch.write(session)
     session.flush()
     return done
@@ -308,10 +327,57 @@ def _interfaces_ok(poll: DevicePoll) -> bool:
     )
 
 
+def _finished_at(poll: DevicePoll) -> dt.datetime:
+    return dt.datetime.fromtimestamp(poll.started_at + poll.duration_s, dt.UTC)
+
+
+def _record_interfaces(
+    did: int, poll: DevicePoll, batch: _Batch, at: dt.datetime
+) -> dict[int, str | None] | None:
+    """The poll's interfaces into `batch`; their names by ifIndex, or None when the walk failed (the
+    stored interfaces stay)."""
+    if not _interfaces_ok(poll):
+        return None
+    port_names: dict[int, str | None] = {}
+    uptime = poll.system.sysUpTime if poll.system is not None else None
+    batch.if_seen[did] = {i.ifIndex for i in poll.interfaces}
+    for i in poll.interfaces:
+        port_names[i.ifIndex] = i.ifName or i.ifDescr
+        batch.interfaces[(did, i.ifIndex)] = {
+            "device_id": did,
+            "if_index": i.ifIndex,
+            "if_name": i.ifName,
+            "if_descr": i.ifDescr,
+            "if_alias": i.ifAlias,
+            "if_type": i.ifType,
+            "if_mtu": i.ifMtu,
+            "speed_bps": i.ifHighSpeed * 1_000_000 if i.ifHighSpeed else i.ifSpeed,
+            "if_phys_address": i.ifPhysAddress,
+            "admin_status": i.ifAdminStatus,
+            "oper_status": i.ifOperStatus,
+            "counters": i.counters,
+            "in_bps": i.in_bps,
+            "out_bps": i.out_bps,
+            "in_errors_ps": i.in_errors_ps,
+            "out_errors_ps": i.out_errors_ps,
+            "in_discards_ps": i.in_discards_ps,
+            "out_discards_ps": i.out_discards_ps,
+            "utilisation": i.utilisation,
+            "updated_at": at,
+            "last_change_at": _wall_clock(last_change_time(poll.started_at, uptime, i.ifLastChange)),
+        }
+    return port_names
+
+
 def _record_one(
-    session: Session, device: Device, poll: DevicePoll, batch: _Batch, port_names: dict[int, str | None]
+    session: Session,
+    device: Device,
+    poll: DevicePoll,
+    batch: _Batch,
+    port_names: dict[int, str | None],
+    topology: bool = True,
 ) -> None:
-    at = dt.datetime.fromtimestamp(poll.started_at + poll.duration_s, dt.UTC)
+    at = _finished_at(poll)
     values: dict[str, Any] = {"last_poll_at": at, "poll_duration_s": poll.duration_s}
     if poll.state == "up":
         values["last_ok_at"] = at
@@ -365,38 +431,10 @@ def _record_one(
     session.execute(update(Device).where(Device.id == device.id).values(**values))
     if poll.state != "up":
         return  # what a failed poll did not see is not gone: keep interfaces, neighbours, FDB, ARP
-
     did = device.id
-    if _interfaces_ok(poll):
-        port_names = {}
-        uptime = poll.system.sysUpTime if poll.system is not None else None
-        batch.if_seen[did] = {i.ifIndex for i in poll.interfaces}
-        for i in poll.interfaces:
-            port_names[i.ifIndex] = i.ifName or i.ifDescr
-            batch.interfaces[(did, i.ifIndex)] = {
-                "device_id": did,
-                "if_index": i.ifIndex,
-                "if_name": i.ifName,
-                "if_descr": i.ifDescr,
-                "if_alias": i.ifAlias,
-                "if_type": i.ifType,
-                "if_mtu": i.ifMtu,
-                "speed_bps": i.ifHighSpeed * 1_000_000 if i.ifHighSpeed else i.ifSpeed,
-                "if_phys_address": i.ifPhysAddress,
-                "admin_status": i.ifAdminStatus,
-                "oper_status": i.ifOperStatus,
-                "counters": i.counters,
-                "in_bps": i.in_bps,
-                "out_bps": i.out_bps,
-                "in_errors_ps": i.in_errors_ps,
-                "out_errors_ps": i.out_errors_ps,
-                "in_discards_ps": i.in_discards_ps,
-                "out_discards_ps": i.out_discards_ps,
-                "utilisation": i.utilisation,
-                "updated_at": at,
-                "last_change_at": _wall_clock(last_change_time(poll.started_at, uptime, i.ifLastChange)),
-            }
-
+    port_names = _record_interfaces(did, poll, batch, at) or port_names
+    if not topology:
+        return  # neighbours, FDB and ARP were not read this time: the stored ones stay
     if not _failed(poll, "lldp", "cdp", "neighbor", "neighbour"):
         batch.neighbors[did] = [
             {

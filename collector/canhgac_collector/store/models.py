@@ -213,6 +213,11 @@ class Device(Base):
     config_error_kind: Mapped[str | None] = mapped_column(String(32))  # a PULL_ERROR_KINDS name
     config_error: Mapped[str | None] = mapped_column(Text)
     config_pull_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # "pull now"
+    # Edge polling (devices/edge/): auto | server | edge from the config; the agent's host that owns the
+    # device since its first edge poll (None: the server polls it) and the newest edge poll's time.
+    poller: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    edge_host_id: Mapped[str | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"), index=True)
+    edge_polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceConfigVersion(Base):
