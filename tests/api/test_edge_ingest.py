@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from canhgac_agent.snmp.results import DevicePoll
-from canhgac_api.schemas.report import EdgePoll
+from canhgac_api.schemas.report_snmp import EdgePoll
 from canhgac_collector.devices.edge.ingest import record_sections
 from canhgac_collector.lab.snmpsim import SnmpsimFleet
 from canhgac_collector.store.models import DeviceInterface, MacLocation

@@ -25,7 +25,7 @@ from canhgac_agent.snmp.results import (
     SystemInfo,
 )
 from canhgac_agent.snmp.types import Tag, Varbind
-from canhgac_api.schemas.report import SnmpSection
+from canhgac_api.schemas.report_snmp import SnmpSection
 from canhgac_collector.lab.snmpd import Snmpd
 from tests.harness.snmp_badagent import DEFAULT_TABLE, BadAgent
 

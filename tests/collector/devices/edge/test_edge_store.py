@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from canhgac_agent.snmp.results import DevicePoll
 from canhgac_api.schemas.fast import struct_for
-from canhgac_api.schemas.report import EdgePoll
+from canhgac_api.schemas.report_snmp import EdgePoll
 from canhgac_collector.config import ServerConfig
 from canhgac_collector.devices.edge.convert import device_poll, edge_fields, poll_json
 from canhgac_collector.devices.edge.states import delay_window_s, mark_delayed
