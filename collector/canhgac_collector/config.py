@@ -271,6 +271,8 @@ class SnmpPollConfig(Strict):
     location_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     # Fernet key encrypting device secrets in the database; created (mode 0600) beside it when missing.
     secrets_key_file: str | None = None
+    # An edge-polled device with no poll for max(3 × its interval, this) is "delayed" (not down).
+    edge_delay_min_s: Annotated[float, Field(ge=5, le=86400)] = 180
 
 
 class InfluxConfig(Strict):

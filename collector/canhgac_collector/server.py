@@ -239,7 +239,9 @@ class Server:
         with self.sessions() as session:
             self.telemetry.get(host_metrics.PLUGIN).hosts_by_site_state = hosts_by_site_state(session)
         devices = self.telemetry.get(device_metrics.PLUGIN)
-        refresh_edge_states(self.sessions, self.config.snmp.poll_interval_s, devices)
+        refresh_edge_states(
+            self.sessions, self.config.snmp.poll_interval_s, devices, self.config.snmp.edge_delay_min_s
+        )
 
     def revocations(self) -> tuple[int, dt.datetime | None]:
         with self.sessions() as session:

@@ -1,4 +1,5 @@
-""" "Delayed": an edge-polled device whose newest edge poll is older than max(3 × its interval, 180 s).
+""" "Delayed": an edge-polled device whose newest edge poll is older than max(3 × its interval,
+`snmp.edge_delay_min_s`, 180 s by default).
 
 Its site's link is most likely cut and the agent's spool holds the polls; the device is not known to be
 down, so it is neither reported nor alerted as down. The next poll that arrives sets its state again
@@ -21,9 +22,11 @@ MIN_WINDOW_S = 180.0
 WINDOW_INTERVALS = 3
 
 
-def delay_window_s(interval_s: float | None, default_interval_s: float) -> float:
+def delay_window_s(
+    interval_s: float | None, default_interval_s: float, floor_s: float = MIN_WINDOW_S
+) -> float:
     interval = interval_s if interval_s is not None else default_interval_s
-    return max(WINDOW_INTERVALS * interval, MIN_WINDOW_S)
+    return max(WINDOW_INTERVALS * interval, floor_s)
 
 
 def edge_polled() -> ColumnElement[bool]:
@@ -31,10 +34,12 @@ def edge_polled() -> ColumnElement[bool]:
     return (Device.poller == "edge") | ((Device.poller != "server") & Device.edge_host_id.is_not(None))
 
 
-def mark_delayed(session: Session, default_interval_s: float, now: dt.datetime | None = None) -> list[str]:
+def mark_delayed(
+    session: Session, default_interval_s: float, now: dt.datetime | None = None, floor_s: float = MIN_WINDOW_S
+) -> list[str]:
     """Set "delayed" on every edge-polled device past its window (an event each); returns their names."""
     now = now or dt.datetime.now(dt.UTC)
-    earliest = now - dt.timedelta(seconds=MIN_WINDOW_S)
+    earliest = now - dt.timedelta(seconds=floor_s)
     candidates = session.scalars(
         select(Device).where(
             edge_polled(),
@@ -47,7 +52,7 @@ def mark_delayed(session: Session, default_interval_s: float, now: dt.datetime |
     for device in candidates:
         assert device.edge_polled_at is not None
         age = (now - device.edge_polled_at).total_seconds()
-        if age < delay_window_s(device.poll_interval_s, default_interval_s):
+        if age < delay_window_s(device.poll_interval_s, default_interval_s, floor_s):
             continue
         record_event(
             session,
@@ -70,11 +75,14 @@ def mark_delayed(session: Session, default_interval_s: float, now: dt.datetime |
 
 
 def refresh_edge_states(
-    sessions: sessionmaker[Session], default_interval_s: float, metrics: DeviceMetrics
+    sessions: sessionmaker[Session],
+    default_interval_s: float,
+    metrics: DeviceMetrics,
+    floor_s: float = MIN_WINDOW_S,
 ) -> list[str]:
     """`mark_delayed` in its own transaction, then the device roll-up and the delayed flags on /metrics."""
     with sessions.begin() as session:
-        marked = mark_delayed(session, default_interval_s)
+        marked = mark_delayed(session, default_interval_s, floor_s=floor_s)
     with sessions() as session:
         rows = session.execute(
             select(Site.code, Device.state, func.count())

@@ -137,6 +137,7 @@ def test_the_server_polls_what_no_agent_owns_and_takes_a_device_back_on_poller_s
 def test_delayed_after_the_window_and_back_with_the_next_poll(db_url: str, tmp_path: Path) -> None:
     assert delay_window_s(None, 60) == 180  # the floor
     assert delay_window_s(300, 60) == 900  # three intervals
+    assert delay_window_s(5, 60, floor_s=10) == 15  # snmp.edge_delay_min_s lowers the floor
     cfg = _config(db_url, tmp_path, {"sw-edge": "edge", "sw-auto": "auto"})
     sessions = store(cfg)
     polled_at = ago(600)
