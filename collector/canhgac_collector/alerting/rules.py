@@ -241,12 +241,15 @@ def collect_conditions(
         members.append(
             _Member("host", h.id, h.hostname, site_codes[h.site_id], h.state == "down", h.last_report_at)
         )
+    down_hosts = {h.id for h in hosts if h.state == "down"}
     for d in devices:
         if d.state == "unknown" or d.site_id not in site_codes:
             continue
-        down = d.state in ("down", "delayed") or (d.state == "error" and d.state_reason == "timeout")
+        # An edge-polled device whose agent is down is as silent as its agent, before its delay window.
+        delayed = d.state == "delayed" or (d.poller != "server" and d.edge_host_id in down_hosts)
+        down = delayed or d.state == "down" or (d.state == "error" and d.state_reason == "timeout")
         code = site_codes[d.site_id]
-        members.append(_Member("device", d.name, d.name, code, down, d.last_ok_at, d.state == "delayed"))
+        members.append(_Member("device", d.name, d.name, code, down, d.last_ok_at, delayed))
     out, covered = _site_unreachable(members, tree, book, config.site_min_members, link_up)
     held = held or set()
 

@@ -1,5 +1,5 @@
 """ "Delayed": an edge-polled device whose newest edge poll is older than max(3 × its interval,
-`snmp.edge_delay_min_s`, 180 s by default).
+`snmp.edge_delay_min_s`, 180 s by default), or whose agent's host is down.
 
 Its site's link is most likely cut and the agent's spool holds the polls; the device is not known to be
 down, so it is neither reported nor alerted as down. The next poll that arrives sets its state again
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.devices.metrics import DEVICE_STATES, DeviceMetrics
 from canhgac_collector.store.events import record_event
-from canhgac_collector.store.models import Device, Site
+from canhgac_collector.store.models import Device, Host, Site
 
 DELAYED = "delayed"
 MIN_WINDOW_S = 180.0
@@ -37,22 +37,25 @@ def edge_polled() -> ColumnElement[bool]:
 def mark_delayed(
     session: Session, default_interval_s: float, now: dt.datetime | None = None, floor_s: float = MIN_WINDOW_S
 ) -> list[str]:
-    """Set "delayed" on every edge-polled device past its window (an event each); returns their names."""
+    """Set "delayed" on every edge-polled device past its window, or whose agent's host is down (its
+    polls cannot arrive either), with an event each; returns their names."""
     now = now or dt.datetime.now(dt.UTC)
     earliest = now - dt.timedelta(seconds=floor_s)
+    down_hosts = set(session.scalars(select(Host.id).where(Host.state == "down")))
     candidates = session.scalars(
         select(Device).where(
             edge_polled(),
             Device.state.in_(("up", "down", "error")),
             Device.edge_polled_at.is_not(None),
-            Device.edge_polled_at < earliest,
+            (Device.edge_polled_at < earliest) | Device.edge_host_id.in_(down_hosts),
         )
     )
     marked: list[str] = []
     for device in candidates:
         assert device.edge_polled_at is not None
         age = (now - device.edge_polled_at).total_seconds()
-        if age < delay_window_s(device.poll_interval_s, default_interval_s, floor_s):
+        window = delay_window_s(device.poll_interval_s, default_interval_s, floor_s)
+        if age < window and device.edge_host_id not in down_hosts:
             continue
         record_event(
             session,

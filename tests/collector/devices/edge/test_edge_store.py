@@ -159,3 +159,21 @@ def test_delayed_after_the_window_and_back_with_the_next_poll(db_url: str, tmp_p
         record_polls(session, [DevicePoll("sw-edge", ago(1).timestamp(), 0.1, "down", reason="timeout")])
     with sessions() as session:
         assert session.scalars(select(Device.state).where(Device.name == "sw-edge")).one() == "down"
+
+
+def test_a_device_is_delayed_as_soon_as_its_agent_is_down(db_url: str, tmp_path: Path) -> None:
+    """The agent carries the polls: once its host is down, none can arrive, whatever the window says."""
+    cfg = _config(db_url, tmp_path, {"sw-auto": "auto"})
+    sessions = store(cfg)
+    with sessions.begin() as session:
+        sync_config_devices(session, cfg, SecretBox.for_config(cfg))
+        device = session.scalars(select(Device).where(Device.name == "sw-auto")).one()
+        host = _host(session, device.site_id)
+        device.edge_host_id = host.id
+        record_polls(session, [DevicePoll("sw-auto", ago(20).timestamp(), 0.1, "up")])
+        device.edge_polled_at = ago(20)
+    with sessions.begin() as session:
+        assert mark_delayed(session, 60) == []  # 20 s: inside the window, its agent up
+        session.get(Host, host.id).state = "down"  # type: ignore[union-attr]
+    with sessions.begin() as session:
+        assert mark_delayed(session, 60) == ["sw-auto"]
