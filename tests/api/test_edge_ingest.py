@@ -196,6 +196,28 @@ def test_refused_polls_are_counted_by_reason_and_not_stored(
     assert (owned["state"], owned["edge_host"]) == ("up", "pc-xa-a-edge")  # the other host wrote nothing
 
 
+def test_a_poll_stamped_outside_its_report_is_refused_and_cannot_pin_the_device(
+    make_api: Callable[..., Api], tmp_path: Path, switch: SnmpsimFleet, polls: list[DevicePoll]
+) -> None:
+    """A poll dated after its report (a hostile or broken agent: year 2099) or days before it would pin
+    the device's newest time; it is refused as bad_time and the real polls after it are stored."""
+    api = _api(make_api, tmp_path, switch)
+    agent = Agent(api)
+    future = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+    ack = agent.send(
+        edge_poll(polls[1], at=future, state="down", reason="timeout"),
+        edge_poll(polls[1], at=ago(3 * 86400), state="down", reason="timeout"),
+    )
+    assert ack["accepted"] == [1]
+    assert _metric(api, "canhgac_edge_polls_total", outcome="bad_time") == 2
+    assert _device(api, "sw-a1")["state"] == "unknown"
+    now = ago(5)
+    agent.send(edge_poll(polls[1], at=now))
+    dev = _device(api, "sw-a1")
+    assert (dev["state"], dt.datetime.fromisoformat(dev["data_as_of"])) == ("up", now)
+    assert _metric(api, "canhgac_edge_polls_total", outcome="stored") == 1
+
+
 def test_late_and_replayed_polls_do_not_regress_the_current_state(
     make_api: Callable[..., Api], tmp_path: Path, switch: SnmpsimFleet, polls: list[DevicePoll]
 ) -> None:

@@ -3,7 +3,10 @@ reports are committed (runs in the ingest worker, in its own transaction, like t
 
 Each poll names a device of the server's inventory. It is refused (counted by reason, never stored)
 when the device is unknown, lies in another site than the reporting host (a commune PC never writes
-another site's switch), is `poller: server`, or is already owned by another host. Otherwise the host
+another site's switch), is `poller: server`, or is already owned by another host, and when its time does
+not fit its report: a poll is taken before the report that carries it is collected (`collected_at`, itself
+held to the server's clock window), and waits at most `POLL_MAX_WAIT_S` for it. A poll stamped in the
+future would otherwise pin the device's newest time and make every later real poll "late". Otherwise the host
 claims the device (the server stops polling it) and the poll is stored the way the server's own polls
 are (`devices.store.record_polls`), at its real time: a poll older than the stored one (late, duplicate,
 replayed) leaves the current state alone and still reaches history. Each poll is stored in its own
@@ -28,6 +31,11 @@ from canhgac_collector.store.models import Device, Host, Site
 
 log = logging.getLogger("canhgac.devices.edge")
 
+#: How long before its report a poll may have started (the agent's queue holds polls until the next
+#: report; a day covers any report interval) and after it (clock steps, durations rounding).
+POLL_MAX_WAIT_S = 86400.0
+POLL_MAX_AHEAD_S = 120.0
+
 #: Every outcome of one edge poll (the label set of `canhgac_edge_polls_total`).
 OUTCOMES = (
     "stored",
@@ -36,6 +44,7 @@ OUTCOMES = (
     "other_site",
     "server_polled",
     "other_host",
+    "bad_time",  # started after its report was collected, or long before it
     "failed",  # could not be converted or stored (a bug, logged)
 )
 
@@ -70,11 +79,23 @@ class EdgeStore:
 
     def record(self, host_id: str, reports: Sequence[Any]) -> EdgeObservation | None:
         """Store the `snmp` sections of `reports` (one host's accepted reports, oldest first)."""
-        sections = [r.snmp for r in reports if getattr(r, "snmp", None) is not None]
-        if not sections:
+        carrying = [r for r in reports if getattr(r, "snmp", None) is not None]
+        if not carrying:
             return None
         with self._sessions.begin() as session:
-            return record_sections(session, host_id, sections)
+            return record_sections(
+                session, host_id, [r.snmp for r in carrying], [_aware(r.collected_at) for r in carrying]
+            )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def bad_time(started_at: float, collected_at: dt.datetime) -> bool:
+    """Whether a poll that started at `started_at` (unix s) cannot belong to a report collected then."""
+    collected = collected_at.timestamp()
+    return not collected - POLL_MAX_WAIT_S <= started_at <= collected + POLL_MAX_AHEAD_S
 
 
 def refusal(device: Device | None, host: Host) -> str | None:
@@ -90,7 +111,14 @@ def refusal(device: Device | None, host: Host) -> str | None:
     return None
 
 
-def record_sections(session: Session, host_id: str, sections: Sequence[Any]) -> EdgeObservation:
+def record_sections(
+    session: Session,
+    host_id: str,
+    sections: Sequence[Any],
+    collected: Sequence[dt.datetime] | None = None,
+) -> EdgeObservation:
+    """Store each section's polls; `collected[i]` is the collected_at of the report carrying
+    `sections[i]` (the polls' times are held to it)."""
     host = session.get(Host, host_id)
     if host is None:
         raise LookupError(f"host {host_id} no longer exists")
@@ -99,11 +127,13 @@ def record_sections(session: Session, host_id: str, sections: Sequence[Any]) -> 
     obs = EdgeObservation(site.code, host_id)
     names = {p.device for s in sections for p in s.polls}
     devices = {d.name: d for d in session.scalars(select(Device).where(Device.name.in_(names)))}
-    for section in sections:
+    for index, section in enumerate(sections):
         obs.dropped += section.polls_dropped
         for edge in section.polls:
             device = devices.get(edge.device)
             why = refusal(device, host)
+            if why is None and collected is not None and bad_time(_started(edge), collected[index]):
+                why = "bad_time"
             if why is not None or device is None:
                 obs.outcomes[why or "unknown_device"] += 1
                 continue
@@ -120,6 +150,13 @@ def record_sections(session: Session, host_id: str, sections: Sequence[Any]) -> 
             if claims:
                 obs.claimed.append(device.name)
     return obs
+
+
+def _started(edge: Any) -> float:
+    started = edge.started_at
+    if isinstance(started, str):
+        started = dt.datetime.fromisoformat(started)
+    return float(_aware(started).timestamp())
 
 
 def _store_one(session: Session, device: Device, host: Host, edge: Any) -> tuple[str, dict[str, Any]]:
