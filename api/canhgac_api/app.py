@@ -70,6 +70,7 @@ def build_context(server: Server) -> AppContext:
                 stall_timeout_s=ingest.worker_stall_timeout_s,
                 limits=limits,
                 lan=LanLimits(config.lan.max_devices_per_site, config.lan.max_new_device_events),
+                edge_delay=(config.snmp.poll_interval_s, config.snmp.edge_delay_min_s),
             ),
             server.telemetry,
         ),

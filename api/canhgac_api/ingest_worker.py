@@ -68,6 +68,7 @@ class WorkerSettings:
     stall_timeout_s: float = 60.0  # API side: restart a worker that answers nothing this long
     limits: IngestLimits = field(default_factory=IngestLimits)
     lan: LanLimits = field(default_factory=LanLimits)
+    edge_delay: tuple[float, float] = (60.0, 180.0)  # snmp.poll_interval_s, snmp.edge_delay_min_s
 
 
 # --- the worker process -------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def worker_main(sock: socket.socket, settings: WorkerSettings) -> None:
     engine = make_engine(settings.database_url)
     store = IngestStore(engine, settings.limits)
     lan = LanStore(engine, settings.lan)
-    edge = EdgeStore(engine)
+    edge = EdgeStore(engine, *settings.edge_delay)
     buf = bytearray()
     eof = False
     while not eof:
@@ -479,6 +480,7 @@ def worker_settings(
     stall_timeout_s: float = 60.0,
     limits: IngestLimits | None = None,
     lan: LanLimits | None = None,
+    edge_delay: tuple[float, float] = (60.0, 180.0),
 ) -> WorkerSettings:
     level = logging.getLogger().getEffectiveLevel()
     return WorkerSettings(
@@ -489,4 +491,5 @@ def worker_settings(
         stall_timeout_s,
         limits or IngestLimits(),
         lan or LanLimits(),
+        edge_delay,
     )

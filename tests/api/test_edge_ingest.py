@@ -19,7 +19,7 @@ from canhgac_agent.snmp.results import DevicePoll
 from canhgac_api.schemas.report_snmp import EdgePoll
 from canhgac_collector.devices.edge.ingest import record_sections
 from canhgac_collector.lab.snmpsim import SnmpsimFleet
-from canhgac_collector.store.models import DeviceInterface, MacLocation
+from canhgac_collector.store.models import DeviceInterface, Event, MacLocation
 from tests.api.conftest import Api
 from tests.collector.alerting.conftest import province
 from tests.collector.devices.edge.polls import COMMUNITY, ago, edge_poll, real_polls, start_switch
@@ -130,7 +130,8 @@ def test_edge_poll_is_stored_at_its_time_and_the_agent_owns_the_device(
     dev = _device(api, "sw-a1")
     assert (dev["state"], dev["polled_by"], dev["edge_host"]) == ("up", "edge", "pc-xa-a-edge")
     assert dt.datetime.fromisoformat(dev["data_as_of"]) == at
-    assert dt.datetime.fromisoformat(dev["last_poll_at"]) == at + dt.timedelta(seconds=polls[1].duration_s)
+    ended = at + dt.timedelta(seconds=polls[1].duration_s)  # float seconds: within a microsecond
+    assert abs(dt.datetime.fromisoformat(dev["last_poll_at"]) - ended) <= dt.timedelta(microseconds=2)
     assert dev["sys_name"] == "sw-a1"
     assert dev["counts"]["interfaces"] == 8
     assert dev["counts"]["macs"] == 3
@@ -361,7 +362,20 @@ def test_delayed_without_device_down_alert_then_back_with_the_next_poll(
 
     time.sleep(1.5)  # several evaluations
     assert down_alerts() == []
-    agent.send(edge_poll(polls[1], at=ago(1)))  # the link is back: the state follows the poll
+    # The link is back and the spool drains: polls still older than the window (180 s) are history and
+    # stored data, not news; the switch stays delayed (no flapping, no state event) until it catches up.
+    agent.send(
+        edge_poll(polls[1], at=ago(400), state="down", reason="timeout", interfaces=[], neighbors=[], fdb=[]),
+        edge_poll(polls[1], at=ago(300)),
+    )
+    assert _device(api, "sw-a1")["state"] == "delayed"
+    with api.sessions() as session:
+        moves = session.scalars(
+            select(Event.to_state).where(Event.kind == "device.state", Event.subject_id == "sw-a1")
+        ).all()
+    assert moves == ["up", "delayed"]
+    assert down_alerts() == []
+    agent.send(edge_poll(polls[1], at=ago(1)))  # caught up: the state follows the poll
     assert _device(api, "sw-a1")["state"] == "up"
     # the edge poller itself finds the switch dead while the agent is alive: that is down, and alerts
     agent.send(

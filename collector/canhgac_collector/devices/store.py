@@ -271,7 +271,10 @@ class _Batch:
 
 
 def record_polls(
-    session: Session, polls: Sequence[DevicePoll], without_topology: Collection[DevicePoll] = ()
+    session: Session,
+    polls: Sequence[DevicePoll],
+    without_topology: Collection[DevicePoll] = (),
+    keep_delayed: Collection[DevicePoll] = (),
 ) -> int:
     """Persist a batch of polls in the caller's transaction: system info, state (an event on each
     change), interfaces, neighbours, MAC and ARP locations. Each table gets one statement for the whole
@@ -279,7 +282,8 @@ def record_polls(
 
     A poll older than the device's newest stored one (an edge poll delivered late or twice) changes
     nothing: the current state stays the newest. Polls in `without_topology` did not read neighbours,
-    FDB and ARP (an edge poll with `topology` false): the stored ones are kept."""
+    FDB and ARP (an edge poll with `topology` false): the stored ones are kept. Polls in `keep_delayed`
+    (an edge backlog still older than the delay window) leave a "delayed" state as it is."""
     if not polls:
         return 0
     names = {p.device for p in polls}
@@ -301,6 +305,7 @@ def record_polls(
     batch = _Batch()
     done = 0
     partial = {id(p) for p in without_topology}
+    stale = {id(p) for p in keep_delayed}
     for poll in polls:
         device = devices.get(poll.device)
         if device is None:
@@ -309,7 +314,15 @@ def record_polls(
         done += 1
         if device.last_poll_at is not None and _finished_at(poll) < device.last_poll_at:
             continue  # older than what is stored: history only (metrics/history take it)
-        _record_one(session, device, poll, batch, stored_names.get(device.id, {}), id(poll) not in partial)
+        _record_one(
+            session,
+            device,
+            poll,
+            batch,
+            stored_names.get(device.id, {}),
+            id(poll) not in partial,
+            keep_state=id(poll) in stale and device.state == "delayed",
+        )
 
     batch.write(session)
     session.flush()
@@ -376,6 +389,7 @@ def _record_one(
     batch: _Batch,
     port_names: dict[int, str | None],
     topology: bool = True,
+    keep_state: bool = False,
 ) -> None:
     at = _finished_at(poll)
     values: dict[str, Any] = {"last_poll_at": at, "poll_duration_s": poll.duration_s}
@@ -409,7 +423,9 @@ def _record_one(
             "optics": [asdict(o) for o in r.optics],
         }
     # A new reason while still failing (timeout → auth failure) is news to an operator too.
-    if poll.state != device.state or (poll.state != "up" and poll.reason != device.state_reason):
+    if keep_state:
+        pass  # catching up on a backlog: the device stays "delayed" until a fresh poll arrives
+    elif poll.state != device.state or (poll.state != "up" and poll.reason != device.state_reason):
         record_event(
             session,
             kind="device.state",

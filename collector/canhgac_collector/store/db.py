@@ -41,6 +41,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+def begin_write(session: Session) -> None:
+    """Take the database's write lock at the start of `session`'s transaction (SQLite: BEGIN IMMEDIATE).
+
+    A SQLite transaction that reads and then writes cannot wait for a writer that committed in between
+    (its snapshot is stale: "database is locked" at once, the busy timeout never applies). A step that
+    reads before it writes, beside other writers (the maintenance loop, the poller), takes the lock first
+    and so waits its turn. Other databases lock rows as they go: nothing to do.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

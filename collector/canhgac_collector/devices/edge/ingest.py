@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_collector.devices.edge.convert import device_poll, edge_fields, poll_json
+from canhgac_collector.devices.edge.states import delay_window_s
 from canhgac_collector.devices.store import record_polls
+from canhgac_collector.store.db import begin_write
 from canhgac_collector.store.models import Device, Host, Site
 
 log = logging.getLogger("canhgac.devices.edge")
@@ -74,8 +77,12 @@ class EdgeObservation:
 class EdgeStore:
     """The edge step of ingest over one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, default_interval_s: float = 60.0, delay_floor_s: float = 180.0
+    ) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.default_interval_s = default_interval_s
+        self.delay_floor_s = delay_floor_s
 
     def record(self, host_id: str, reports: Sequence[Any]) -> EdgeObservation | None:
         """Store the `snmp` sections of `reports` (one host's accepted reports, oldest first)."""
@@ -83,8 +90,15 @@ class EdgeStore:
         if not carrying:
             return None
         with self._sessions.begin() as session:
+            begin_write(session)
             return record_sections(
-                session, host_id, [r.snmp for r in carrying], [_aware(r.collected_at) for r in carrying]
+                session,
+                host_id,
+                [r.snmp for r in carrying],
+                [_aware(r.collected_at) for r in carrying],
+                window=lambda d: delay_window_s(
+                    d.poll_interval_s, self.default_interval_s, self.delay_floor_s
+                ),
             )
 
 
@@ -116,9 +130,11 @@ def record_sections(
     host_id: str,
     sections: Sequence[Any],
     collected: Sequence[dt.datetime] | None = None,
+    window: Callable[[Device], float] | None = None,
 ) -> EdgeObservation:
     """Store each section's polls; `collected[i]` is the collected_at of the report carrying
-    `sections[i]` (the polls' times are held to it)."""
+    `sections[i]` (the polls' times are held to it); `window(device)`: its delay window, past which a
+    poll of a "delayed" device is backlog and leaves that state alone."""
     host = session.get(Host, host_id)
     if host is None:
         raise LookupError(f"host {host_id} no longer exists")
@@ -140,7 +156,7 @@ def record_sections(
             try:
                 with session.begin_nested():
                     claims = device.edge_host_id is None
-                    outcome, poll = _store_one(session, device, host, edge)
+                    outcome, poll = _store_one(session, device, host, edge, window)
             except Exception:
                 log.exception("edge poll of device=%s from host_id=%s not stored", edge.device, host_id)
                 obs.outcomes["failed"] += 1
@@ -159,12 +175,15 @@ def _started(edge: Any) -> float:
     return float(_aware(started).timestamp())
 
 
-def _store_one(session: Session, device: Device, host: Host, edge: Any) -> tuple[str, dict[str, Any]]:
+def _store_one(
+    session: Session, device: Device, host: Host, edge: Any, window: Callable[[Device], float] | None
+) -> tuple[str, dict[str, Any]]:
     poll = device_poll(edge_fields(edge))
     at = dt.datetime.fromtimestamp(poll.started_at, dt.UTC)
     finished = dt.datetime.fromtimestamp(poll.started_at + poll.duration_s, dt.UTC)
     late = device.last_poll_at is not None and finished < device.last_poll_at
-    record_polls(session, [poll], () if edge.topology else (poll,))
+    backlog = window is not None and time.time() - poll.started_at > window(device)
+    record_polls(session, [poll], () if edge.topology else (poll,), (poll,) if backlog else ())
     if device.edge_host_id is None:
         log.info("device %s is polled by the agent of host %s from now on", device.name, host.hostname)
     device.edge_host_id = host.id
