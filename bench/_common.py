@@ -191,8 +191,10 @@ def server_config(
     port: int,
     probe_targets: list[dict[str, Any]] | None = None,
     agent_defaults: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """A server.yaml for a throw-away server: SQLite in `workdir`, one site, rate limits out of the way."""
+    """A server.yaml for a throw-away server: SQLite in `workdir`, one site, rate limits out of the way;
+    `extra`: more top-level keys (e.g. `devices`, `snmp`)."""
     cfg: dict[str, Any] = {
         "listen": {"host": "127.0.0.1", "port": port},
         "database_url": f"sqlite:///{workdir / 'canhgac.sqlite'}",
@@ -220,6 +222,7 @@ def server_config(
     }
     if agent_defaults:
         cfg["agent_defaults"] = agent_defaults
+    cfg.update(extra or {})
     path = workdir / "server.yaml"
     # JSON is YAML: no PyYAML needed in the bench process.
     path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -249,11 +252,12 @@ def run_server(
     port: int | None = None,
     probe_targets: list[dict[str, Any]] | None = None,
     agent_defaults: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Iterator[Server]:
     """`canhgac serve --config <tmp server.yaml>` on a loopback port (free one by default), stopped on
     exit. The database stays in `workdir`, so a second server on the same dir continues it."""
     port = port or free_port()
-    config = server_config(workdir, port, probe_targets, agent_defaults)
+    config = server_config(workdir, port, probe_targets, agent_defaults, extra)
     log_path = workdir / "server.log"
     with open(log_path, "ab") as logf:
         subprocess.run(  # `serve` opens an existing database only
