@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_agent.snmp.results import DevicePoll
 from canhgac_collector.devices.edge.convert import device_poll, edge_fields, poll_json
 from canhgac_collector.devices.edge.states import delay_window_s
 from canhgac_collector.devices.store import record_polls
@@ -148,46 +149,51 @@ def record_sections(
         for edge in section.polls:
             device = devices.get(edge.device)
             why = refusal(device, host)
-            if why is None and collected is not None and bad_time(_started(edge), collected[index]):
-                why = "bad_time"
             if why is not None or device is None:
                 obs.outcomes[why or "unknown_device"] += 1
                 continue
             try:
+                poll = device_poll(edge_fields(edge))
+            except Exception:
+                log.exception("edge poll of device=%s from host_id=%s not converted", edge.device, host_id)
+                obs.outcomes["failed"] += 1
+                continue
+            if collected is not None and bad_time(poll.started_at, collected[index]):
+                obs.outcomes["bad_time"] += 1
+                continue
+            try:
                 with session.begin_nested():
                     claims = device.edge_host_id is None
-                    outcome, poll = _store_one(session, device, host, edge, window)
+                    outcome = _store_one(session, device, host, poll, edge.topology, window)
             except Exception:
                 log.exception("edge poll of device=%s from host_id=%s not stored", edge.device, host_id)
                 obs.outcomes["failed"] += 1
                 continue
             obs.outcomes[outcome] += 1
-            obs.polls.append(poll)
+            obs.polls.append(poll_json(poll))
             if claims:
                 obs.claimed.append(device.name)
     return obs
 
 
-def _started(edge: Any) -> float:
-    started = edge.started_at
-    if isinstance(started, str):
-        started = dt.datetime.fromisoformat(started)
-    return float(_aware(started).timestamp())
-
-
 def _store_one(
-    session: Session, device: Device, host: Host, edge: Any, window: Callable[[Device], float] | None
-) -> tuple[str, dict[str, Any]]:
-    poll = device_poll(edge_fields(edge))
+    session: Session,
+    device: Device,
+    host: Host,
+    poll: DevicePoll,
+    topology: bool,
+    window: Callable[[Device], float] | None,
+) -> str:
+    """Store one accepted poll: "stored", or "late" (older than the device's newest: history only)."""
     at = dt.datetime.fromtimestamp(poll.started_at, dt.UTC)
     finished = dt.datetime.fromtimestamp(poll.started_at + poll.duration_s, dt.UTC)
     late = device.last_poll_at is not None and finished < device.last_poll_at
     backlog = window is not None and time.time() - poll.started_at > window(device)
-    record_polls(session, [poll], () if edge.topology else (poll,), (poll,) if backlog else ())
+    record_polls(session, [poll], () if topology else (poll,), (poll,) if backlog else ())
     if device.edge_host_id is None:
         log.info("device %s is polled by the agent of host %s from now on", device.name, host.hostname)
     device.edge_host_id = host.id
     if device.edge_polled_at is None or at > device.edge_polled_at:
         device.edge_polled_at = at
     session.flush()
-    return ("late" if late else "stored"), poll_json(poll)
+    return "late" if late else "stored"
