@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from canhgac_collector.alerting.grouping import group_behind
 from canhgac_collector.alerting.outage import member_key
 from canhgac_collector.alerting.settings import AlertingConfig, RuleOverride, check_site_references
+from canhgac_collector.devices.edge.view import is_edge_polled
 from canhgac_collector.sitetree import SiteNode
 from canhgac_collector.store.models import Device, DeviceInterface, DeviceNeighbor, Event, Host
 
@@ -246,7 +247,7 @@ def collect_conditions(
         if d.state == "unknown" or d.site_id not in site_codes:
             continue
         # An edge-polled device whose agent is down is as silent as its agent, before its delay window.
-        delayed = d.state == "delayed" or (d.poller != "server" and d.edge_host_id in down_hosts)
+        delayed = d.state == "delayed" or (is_edge_polled(d) and d.edge_host_id in down_hosts)
         down = delayed or d.state == "down" or (d.state == "error" and d.state_reason == "timeout")
         code = site_codes[d.site_id]
         members.append(_Member("device", d.name, d.name, code, down, d.last_ok_at, delayed))

@@ -26,6 +26,16 @@ from canhgac_collector.store.models import (
 from canhgac_collector.store.sites import Page, page
 
 
+def state_counts(session: Session) -> dict[tuple[str, str], int]:
+    """(site code, device state) → devices: the `canhgac_devices` roll-up."""
+    rows = session.execute(
+        select(Site.code, Device.state, func.count())
+        .join(Device, Device.site_id == Site.id)
+        .group_by(Site.code, Device.state)
+    ).all()
+    return {(code, state): n for code, state, n in rows}
+
+
 def name_keys(name: str | None) -> list[str]:
     """Lookup keys for a system name: 'SW-A1.xa-a.gov.vn' → ['sw-a1.xa-a.gov.vn', 'sw-a1'] (how LLDP and
     CDP names are matched to devices and hosts); none for an empty name."""

@@ -22,6 +22,7 @@ from canhgac_agent.snmp.results import DevicePoll
 from canhgac_agent.snmp.types import DeviceTarget, Target
 from canhgac_collector.config import DeviceConfig, ServerConfig, SnmpPollConfig
 from canhgac_collector.devices.configs.credentials import ssh_fields
+from canhgac_collector.devices.edge.view import edge_polled
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import (
     ArpEntry,
@@ -154,7 +155,7 @@ def load_device_targets(session: Session, box: SecretBox, defaults: SnmpPollConf
     rows = session.execute(
         select(Device, Site.code)
         .join(Site, Device.site_id == Site.id)
-        .where(Device.poller != "edge", (Device.poller == "server") | Device.edge_host_id.is_(None))
+        .where(~edge_polled())
         .order_by(Device.name)
     )
     targets: list[DeviceTarget] = []

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canhgac_collector.devices.edge.view import edge_polled
 from canhgac_collector.devices.metrics import DEVICE_STATES, DeviceMetrics
+from canhgac_collector.devices.queries import state_counts
 from canhgac_collector.store.events import record_event
 from canhgac_collector.store.models import Device, Host, Site
 
@@ -27,11 +29,6 @@ def delay_window_s(
 ) -> float:
     interval = interval_s if interval_s is not None else default_interval_s
     return max(WINDOW_INTERVALS * interval, floor_s)
-
-
-def edge_polled() -> ColumnElement[bool]:
-    """Devices an agent polls: `poller: edge`, or owned by an agent's host and not `poller: server`."""
-    return (Device.poller == "edge") | ((Device.poller != "server") & Device.edge_host_id.is_not(None))
 
 
 def mark_delayed(
@@ -87,17 +84,13 @@ def refresh_edge_states(
     with sessions.begin() as session:
         marked = mark_delayed(session, default_interval_s, floor_s=floor_s)
     with sessions() as session:
-        rows = session.execute(
-            select(Site.code, Device.state, func.count())
-            .join(Device, Device.site_id == Site.id)
-            .group_by(Site.code, Device.state)
-        ).all()
+        counts = state_counts(session)
         delayed = session.execute(
             select(Site.code, Device.name)
             .join(Device, Device.site_id == Site.id)
             .where(Device.state == DELAYED)
         ).all()
-    metrics.devices_by_site_state = {(code, state): n for code, state, n in rows}
+    metrics.devices_by_site_state = counts
     for code, name in delayed:
         for state in DEVICE_STATES:
             metrics.device_state.set((code, name, state), 1 if state == DELAYED else 0)

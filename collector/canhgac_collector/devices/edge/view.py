@@ -1,4 +1,5 @@
-"""What the device API shows about edge polling: who polls the device, which agent, data as of when."""
+"""Who polls a device (the one definition of "edge-polled", in Python and as a query condition) and what
+the device API shows about it: which agent, data as of when."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from canhgac_collector.store.models import Device, Host
 
 
 def is_edge_polled(device: Device) -> bool:
+    """An agent polls it: `poller: edge`, or owned by an agent's host and not `poller: server`."""
     return device.poller == "edge" or (device.poller != "server" and device.edge_host_id is not None)
+
+
+def edge_polled() -> ColumnElement[bool]:
+    """`is_edge_polled` as a query condition."""
+    return (Device.poller == "edge") | ((Device.poller != "server") & Device.edge_host_id.is_not(None))
 
 
 def data_as_of(device: Device) -> dt.datetime | None:

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canhgac_agent.snmp.client import SnmpEngine
@@ -22,9 +21,9 @@ from canhgac_agent.snmp.results import DevicePoll
 from canhgac_agent.snmp.types import DeviceTarget
 from canhgac_collector.config import SnmpPollConfig
 from canhgac_collector.devices.metrics import DeviceMetrics
+from canhgac_collector.devices.queries import state_counts
 from canhgac_collector.devices.snmp.scheduler import PollScheduler
 from canhgac_collector.devices.store import DeviceSink, load_device_targets
-from canhgac_collector.store.models import Device, Site
 from canhgac_collector.store.secrets import SecretBox
 
 log = logging.getLogger("canhgac.snmp")
@@ -186,10 +185,5 @@ class SnmpService:
     def _count_states(self) -> None:
         started = time.monotonic()
         with self.sessions() as session:
-            rows = session.execute(
-                select(Site.code, Device.state, func.count())
-                .join(Device, Device.site_id == Site.id)
-                .group_by(Site.code, Device.state)
-            ).all()
-        self.telemetry.devices_by_site_state = {(code, state): n for code, state, n in rows}
+            self.telemetry.devices_by_site_state = state_counts(session)
         log.debug("device states counted in %.3f s", time.monotonic() - started)
