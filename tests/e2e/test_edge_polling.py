@@ -33,6 +33,7 @@ import yaml
 from canhgac_collector.lab.snmpsim import responder_executable
 from tests.harness.snmp_recordings import switch_rows, write_recording
 from tests.harness.wan import DC_IP, Wan, missing_reason, wan
+from tests.harness.wan import wait as wait_in
 
 KEY = "edge-commune-key-0123456789"
 OFFICER = "can-bo-xa-e@example.gov.vn"
@@ -227,17 +228,8 @@ def agent_config(tmp: Path) -> Path:
 
 
 def wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (sqlite3.Error, subprocess.CalledProcessError):
-            last = None
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+    """`tests.harness.wan.wait`, also retrying while a command run in a namespace fails (not up yet)."""
+    return wait_in(check, timeout, what, (sqlite3.Error, subprocess.CalledProcessError))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness.wan import COMMUNE_IP, DC_IP, Wan, missing_reason, wan
+from tests.harness.wan import COMMUNE_IP, DC_IP, Wan, missing_reason, wait, wan
 
 KEY_A = "wan-commune-a-key-0123456789"
 KEY_B = "wan-commune-b-key-0123456789"
@@ -147,20 +147,6 @@ def server_config(tmp: Path) -> dict[str, Any]:
             }
         ],
     }
-
-
-def wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except sqlite3.Error:
-            last = None
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module")

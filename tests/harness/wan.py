@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 DC_IP = "198.51.100.1"
 COMMUNE_IP = "198.51.100.2"
@@ -66,3 +69,24 @@ def wan(tag: str = "") -> Iterator[Wan]:
     finally:
         for ns in created:
             subprocess.run(["ip", "netns", "delete", ns], check=False, capture_output=True, timeout=10)
+
+
+def wait(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    retry_on: tuple[type[Exception], ...] = (sqlite3.Error,),
+) -> Any:
+    """Poll `check` every 0.25 s until it returns something true (returned); `retry_on` errors (the
+    server's database busy, a command in a namespace failing) count as not yet."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except retry_on:
+            last = None
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
